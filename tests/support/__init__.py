@@ -1,0 +1,3 @@
+"""Shared test builders."""
+
+from __future__ import annotations

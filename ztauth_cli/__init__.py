@@ -1,0 +1,7 @@
+"""ztauth: offline toolkit for ZTAuth* policy ledgers."""
+
+from __future__ import annotations
+
+__all__ = ["__version__"]
+
+__version__ = "0.1.0"

@@ -1,0 +1,7 @@
+"""`ztauth test`: run scenario suites."""
+
+from __future__ import annotations
+
+
+def test_command() -> None:
+    """Run test suites (in progress)."""

@@ -1,0 +1,241 @@
+"""Typed, immutable models of every ledger document kind (DESIGN.md, "The ledger").
+
+The loader (``ztauth_cli.ledger.load``) is the only producer of these objects; code after it
+never looks at YAML dicts again. Every document carries the :class:`Span` it was read from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from ztauth_cli.model.ids import Ztid
+from ztauth_cli.model.span import Span
+
+__all__ = [
+    "ActorRef",
+    "AttestationRequirement",
+    "Delegation",
+    "Elevation",
+    "EntityFile",
+    "EntitySelector",
+    "Expectation",
+    "Issuer",
+    "KeySet",
+    "Manifest",
+    "PolicyFile",
+    "SecurityGroup",
+    "Settings",
+    "Suppression",
+    "TestCase",
+    "TestSuite",
+    "TokenSpec",
+    "TrustLevel",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """``settings:`` of the manifest."""
+
+    require_txn_token: bool = False
+    require_signatures: int = 0
+    max_chain_depth: int = 4
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Manifest:
+    """``ztauth.yaml`` (kind: Ledger)."""
+
+    span: Span
+    name: str
+    description: str | None
+    author: str | None
+    license: str | None
+    ledger: Ztid
+    runtime_language: str
+    runtime_version: str
+    schema: str | None
+    signers: str | None
+    settings: Settings
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttestationRequirement:
+    """What a workload must prove to hold a trust level: a fresh attestation token."""
+
+    max_age: timedelta
+    issuer: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrustLevel:
+    """An assurance tier; ranks are unique and higher means more trusted."""
+
+    span: Span
+    name: str
+    rank: int
+    attestation: AttestationRequirement | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecurityGroup:
+    """Workloads grouped under one trust level; ``revoked`` always wins over ``members``."""
+
+    span: Span
+    name: str
+    trust_level: str
+    members: tuple[str, ...]
+    revoked: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActorRef:
+    """Who acts: a security group or one workload id (exactly one of the two is set)."""
+
+    group: str | None = None
+    workload: str | None = None
+
+    def __str__(self) -> str:
+        return f"group:{self.group}" if self.group is not None else f"workload:{self.workload}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntitySelector:
+    """Selects entities by Cedar type and, optionally, by ids or globs (empty = any id)."""
+
+    type: str | None = None
+    ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Elevation:
+    """A workload may operate inside another identity's authorization context."""
+
+    span: Span
+    id: str
+    actor: ActorRef
+    subjects: EntitySelector
+    actions: tuple[str, ...]
+    resources: EntitySelector | None
+    min_trust_level: str | None
+    consent: bool
+    condition: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delegation:
+    """A subject grants a scope to another identity, with consent."""
+
+    span: Span
+    id: str
+    delegator: EntitySelector
+    delegate: ActorRef
+    actions: tuple[str, ...]
+    resources: EntitySelector | None
+    valid_from: datetime | None
+    valid_until: datetime | None
+    consent_required: bool
+    consent_issuer: str | None
+    max_depth: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Issuer:
+    """Who may sign which tokens."""
+
+    span: Span
+    name: str
+    jwks: str
+    algorithms: tuple[str, ...]
+    audience: str | None
+    issues: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeySet:
+    """A ``keys/**/*.jwks.json`` file: the raw JWK objects, as the JWKS format defines them."""
+
+    span: Span
+    # JWKs are a foreign wire format handed as-is to the JOSE wrapper.
+    keys: tuple[dict[str, Any], ...]
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PolicyFile:
+    """A ``policies/**/*.cedar`` file. Cedar parsing happens in ``engine/cedar.py``."""
+
+    span: Span
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntityFile:
+    """An ``entities/**/*.json|yaml`` file holding Cedar entities in Cedar's JSON form."""
+
+    span: Span
+    # Cedar's entity JSON is handed unchanged to Cedar.
+    entities: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenSpec:
+    """A token a test suite mints at run time (never a committed private key)."""
+
+    span: Span
+    name: str
+    issuer: str
+    claims: dict[str, Any]
+    expires_in: timedelta | None
+    not_before: timedelta | None
+    signed_by: str | None
+    audience: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Expectation:
+    """What a test case expects of the decision."""
+
+    decision: bool
+    code: str | None = None
+    via: str | None = None
+    policies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TestCase:
+    """One scenario: a request (suite defaults already merged) and its expectation."""
+
+    __test__ = False  # not a pytest class
+
+    span: Span
+    name: str
+    # An AuthZEN request as the user wrote it; ``{$token: name}`` references still unresolved.
+    request: dict[str, Any]
+    expect: Expectation
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TestSuite:
+    """``kind: TestSuite``: cases sharing a clock, minted tokens and request defaults."""
+
+    __test__ = False
+
+    span: Span
+    name: str
+    at: datetime | None
+    tokens: tuple[TokenSpec, ...]
+    cases: tuple[TestCase, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Suppression:
+    """An inline ``ztauth: ignore ZT101 -- reason`` comment."""
+
+    span: Span
+    rule: str
+    reason: str
+    # The line the suppression applies to (its own line, or the next one when alone on a line).
+    target_line: int = field(default=0)

@@ -1,0 +1,3 @@
+"""(package)"""
+
+from __future__ import annotations
