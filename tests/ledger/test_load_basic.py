@@ -70,3 +70,79 @@ def test_reads_a_revision_without_touching_the_worktree(ledger_repo: LedgerRepo)
     assert old.revision == first
     assert [g.name for g in load(ledger_repo.root, rev="HEAD").groups] == ["builders"]
     assert (ledger_repo.root / "trust/t.yaml").read_text() == "broken: [\n"
+
+
+def _problems(root: Path) -> list[str]:
+    return [str(p) for p in load(root, tolerant=True).problems]
+
+
+def test_symlink_outside_the_ledger_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "secret.yaml"
+    outside.write_text("x: 1\n")
+    ledger = tmp_path / "ledger"
+    write_files(ledger, {"ztauth.yaml": MANIFEST})
+    (ledger / "trust").mkdir()
+    (ledger / "trust" / "evil.yaml").symlink_to(outside)
+    assert _problems(ledger) == [
+        "trust/evil.yaml:1:1: symlink points outside the ledger; refusing to read it"
+    ]
+
+
+def test_oversized_file_is_refused(tmp_path: Path) -> None:
+    write_files(tmp_path, {"ztauth.yaml": MANIFEST, "trust/big.yaml": "#" * (1024 * 1024 + 1)})
+    assert _problems(tmp_path) == [
+        "trust/big.yaml:1:1: file is 1048577 bytes; the limit for a ledger file is 1048576 bytes"
+    ]
+
+
+def test_invalid_utf8_names_line_and_column(tmp_path: Path) -> None:
+    write_files(tmp_path, {"ztauth.yaml": MANIFEST, "trust/t.yaml": b"a: 1\nb: \xff\n"})
+    assert _problems(tmp_path) == ["trust/t.yaml:2:4: invalid UTF-8 (byte 0xff)"]
+
+
+def test_reference_escaping_the_ledger_is_refused(tmp_path: Path) -> None:
+    issuer = (
+        "apiVersion: ztauth/v1\nkind: Issuer\nname: https://idp\njwks: ../../etc/keys.json\n"
+        "algorithms: [EdDSA]\nissues: [txn]\n"
+    )
+    write_files(tmp_path, {"ztauth.yaml": MANIFEST, "trust/i.yaml": issuer})
+    assert _problems(tmp_path) == [
+        "trust/i.yaml:4:7: file reference '../../etc/keys.json' must stay inside the ledger "
+        "(no '/' prefix or '..')"
+    ]
+
+
+def test_duplicate_ids_across_files(tmp_path: Path) -> None:
+    write_files(
+        tmp_path,
+        {"ztauth.yaml": MANIFEST, "trust/a.yaml": TRUST, "trust/b.yaml": TRUST},
+    )
+    assert _problems(tmp_path) == [
+        "trust/b.yaml:1:1: duplicate trust level 'attested' (first defined at trust/a.yaml:1:1)",
+        "trust/b.yaml:6:1: duplicate security group 'workers' (first defined at trust/a.yaml:6:1)",
+    ]
+
+
+def test_bad_ztid_in_manifest(tmp_path: Path) -> None:
+    write_files(tmp_path, {"ztauth.yaml": MANIFEST.replace("acme.internal", "Acme.internal")})
+    problems = _problems(tmp_path)
+    assert len(problems) == 1
+    assert problems[0].startswith("ztauth.yaml:4:9: ZTID 'ztauth://Acme.internal/")
+
+
+def test_ledger_in_a_subfolder_of_a_repository(ledger_repo: LedgerRepo) -> None:
+    ledger_repo.write({"policy/ztauth.yaml": MANIFEST, "policy/trust/t.yaml": TRUST})
+    ledger_repo.write({"src/app.py": "print('hi')\n"})
+    sha = ledger_repo.commit("ledger lives in policy/")
+    ledger = load(ledger_repo.root / "policy", rev="HEAD")
+    assert ledger.revision == sha
+    assert sorted(f.path for f in ledger.files) == ["trust/t.yaml", "ztauth.yaml"]
+
+
+def test_unknown_revision_is_a_git_error(ledger_repo: LedgerRepo) -> None:
+    from ztauth_cli.errors import GitError
+
+    ledger_repo.write({"ztauth.yaml": MANIFEST})
+    ledger_repo.commit()
+    with pytest.raises(GitError, match="unknown revision 'v9.9.9'"):
+        load(ledger_repo.root, rev="v9.9.9")
