@@ -144,5 +144,5 @@ def test_unknown_revision_is_a_git_error(ledger_repo: LedgerRepo) -> None:
 
     ledger_repo.write({"ztauth.yaml": MANIFEST})
     ledger_repo.commit()
-    with pytest.raises(GitError, match="unknown revision 'v9.9.9'"):
+    with pytest.raises(GitError, match=r"unknown revision 'v9\.9\.9'"):
         load(ledger_repo.root, rev="v9.9.9")
