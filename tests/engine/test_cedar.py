@@ -1,0 +1,157 @@
+"""engine/cedar.py: statement splitting, positioned errors, schema validation, formatting."""
+
+from __future__ import annotations
+
+import pytest
+
+from ztauth_cli.engine.cedar import (
+    CedarEngine,
+    check_schema,
+    format_cedar,
+    parse_policy_files,
+    policy_json,
+    split_statements,
+    validate_against_schema,
+)
+from ztauth_cli.errors import DocumentError
+from ztauth_cli.model import PolicyFile, Span
+
+POLICIES = """// owners read their documents
+@id("owner-can-read")
+permit (principal, action == Action::"read", resource)
+when { resource.owner == principal.id };
+
+@id("no-archived")  // archived documents are frozen
+forbid (principal, action, resource)
+when { resource has archived && resource.archived == true };
+"""
+
+SCHEMA = """entity User { id: String };
+entity Document { owner: String, archived?: Bool };
+action read appliesTo { principal: User, resource: Document };
+"""
+
+
+def _file(text: str, path: str = "policies/docs.cedar") -> PolicyFile:
+    return PolicyFile(span=Span(path=path), text=text)
+
+
+def test_split_statements_ignores_semicolons_in_strings_and_comments() -> None:
+    text = '// a; comment\npermit (principal, action, resource)\nwhen { "a;b" == "a;b" };\n'
+    assert split_statements(text) == [
+        ('permit (principal, action, resource)\nwhen { "a;b" == "a;b" };', 2, 1)
+    ]
+
+
+def test_parse_policy_files_gives_ids_effects_and_first_lines() -> None:
+    policies, errors = parse_policy_files([_file(POLICIES)])
+    assert errors == ()
+    assert [(p.id, p.effect, str(p.span)) for p in policies] == [
+        ("owner-can-read", "permit", "policies/docs.cedar:2:1"),
+        ("no-archived", "forbid", "policies/docs.cedar:6:1"),
+    ]
+    assert policies[0].text.startswith('@id("owner-can-read")')
+    assert policies[0].file == "policies/docs.cedar"
+
+
+def test_syntax_error_points_at_the_broken_policy() -> None:
+    text = POLICIES + '\n@id("broken")\npermit (principal, action, resource) when { 1 + };\n'
+    policies, errors = parse_policy_files([_file(text)])
+    assert [p.id for p in policies] == ["owner-can-read", "no-archived"]
+    assert len(errors) == 1
+    assert str(errors[0].span) == "policies/docs.cedar:10:1"
+    assert "Cedar syntax error" in errors[0].message
+
+
+def test_unterminated_policy_is_an_error() -> None:
+    _, errors = parse_policy_files([_file("permit (principal, action, resource)")])
+    assert [str(e) for e in errors] == [
+        "policies/docs.cedar:1:1: Cedar syntax error: policy is not terminated by ';'"
+    ]
+
+
+def test_policy_json_is_cedar_est() -> None:
+    policies, _ = parse_policy_files([_file(POLICIES)])
+    est = policy_json(policies[0])
+    assert est["effect"] == "permit"
+    assert est["action"] == {"op": "==", "entity": {"type": "Action", "id": "read"}}
+    assert est["conditions"][0]["kind"] == "when"
+
+
+def test_schema_validation_maps_errors_to_policy_spans() -> None:
+    text = (
+        POLICIES
+        + '\n@id("typo")\npermit (principal, action, resource) when { resource.ownr == "x" };\n'
+    )
+    policies, _ = parse_policy_files([_file(text)])
+    errors = validate_against_schema(policies, SCHEMA, schema_path="schema.cedarschema")
+    assert len(errors) == 1
+    assert str(errors[0].span) == "policies/docs.cedar:10:1"
+    assert "`typo`" in errors[0].message
+    assert "ownr" in errors[0].message
+
+
+def test_schema_validation_passes_for_good_policies() -> None:
+    policies, _ = parse_policy_files([_file(POLICIES)])
+    assert validate_against_schema(policies, SCHEMA, schema_path="schema.cedarschema") == ()
+
+
+def test_check_schema_locates_unknown_types() -> None:
+    assert check_schema(SCHEMA, schema_path="schema.cedarschema") is None
+    bad = "entity User { id: String };\nentity Doc { owner: Usr };\n"
+    problem = check_schema(bad, schema_path="schema.cedarschema")
+    assert problem is not None
+    assert str(problem.span) == "schema.cedarschema:2:21"
+    assert "Usr" in problem.message
+
+
+def test_format_cedar_formats_and_rejects_bad_text() -> None:
+    formatted = format_cedar('@id("a") permit(principal,action,resource);')
+    assert formatted == '@id("a")\npermit (principal, action, resource);\n'
+    with pytest.raises(DocumentError, match="Cedar syntax error") as info:
+        format_cedar('@id("a") permit(principal,action,resource);\n\nforbid(principal, action;')
+    assert info.value.span is not None
+    assert info.value.span.line == 3
+
+
+def test_engine_rejects_duplicate_ids() -> None:
+    policies, _ = parse_policy_files([_file(POLICIES), _file(POLICIES, "policies/copy.cedar")])
+    with pytest.raises(DocumentError, match="duplicate policy @id 'owner-can-read'"):
+        CedarEngine(policies, [])
+
+
+def _request() -> dict[str, object]:
+    return {
+        "principal": {"type": "User", "id": "alice"},
+        "action": {"type": "Action", "id": "read"},
+        "resource": {"type": "Document", "id": "d1"},
+        "context": {},
+    }
+
+
+def test_engine_reports_ids_and_fails_closed_on_erroring_forbid() -> None:
+    text = (
+        POLICIES
+        + '\n@id("flaky")\nforbid (principal, action, resource) when { context.missing == 1 };\n'
+    )
+    policies, _ = parse_policy_files([_file(text)])
+    entities = [
+        {"uid": {"type": "User", "id": "alice"}, "attrs": {"id": "alice"}, "parents": []},
+        {"uid": {"type": "Document", "id": "d1"}, "attrs": {"owner": "alice"}, "parents": []},
+    ]
+    engine = CedarEngine(policies, entities)
+    [outcome] = engine.authorize_batch([_request()], engine.entities)
+    # Cedar alone would allow: it skips the erroring forbid.
+    assert outcome.allowed is False
+    assert outcome.determining == ("owner-can-read",)
+    assert outcome.errored_forbids == ("flaky",)
+
+    plain = CedarEngine(policies[:2], entities)
+    [ok] = plain.authorize_batch([_request()], plain.entities)
+    assert ok.allowed is True
+    assert ok.determining == ("owner-can-read",)
+    # A request override replaces the ledger's entity instead of duplicating it.
+    frozen = plain.entities_for({("Document", "d1"): {"attrs": {"archived": True}}})
+    [denied] = plain.authorize_batch([_request()], frozen)
+    assert denied.allowed is False
+    assert denied.determining == ("no-archived",)

@@ -1,0 +1,464 @@
+"""The Cedar bridge: the only module that imports cedarpy (STYLE.md rule 4).
+
+cedarpy reports parse errors without positions, so policy files are split statement by
+statement here (a small tokenizer aware of strings and ``//`` comments) and every statement is
+parsed on its own: an error then points at the policy's first line in its ``.cedar`` file.
+
+The evaluator side (:class:`CedarEngine`) parses the policy set, the entities and the elevation
+conditions ONCE per ledger and reuses the handles. Policies are re-keyed by their ``@id``
+annotation (``policies_to_json_str`` -> ``staticPolicies`` keyed by ``@id`` ->
+``PolicySet.from_json_str``) so that Cedar itself reports determining policies by ``@id``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ztauth_cli.errors import DocumentError
+from ztauth_cli.model.documents import PolicyFile
+from ztauth_cli.model.span import Span
+
+__all__ = [
+    "CedarEngine",
+    "CedarOutcome",
+    "CedarPolicy",
+    "check_schema",
+    "format_cedar",
+    "parse_policy_files",
+    "policy_json",
+    "split_statements",
+    "validate_against_schema",
+]
+
+_BACKTICK = re.compile(r"`([^`]+)`")
+_POLICY_IN_ERROR = re.compile(r"policy `([^`]*)`")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CedarPolicy:
+    """One Cedar policy of a ledger: its ``@id``, effect, source text and position."""
+
+    id: str | None
+    effect: str
+    span: Span
+    text: str
+    file: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Statement:
+    text: str
+    offset: int
+    line: int
+    column: int
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, column
+
+
+def split_statements(text: str) -> list[tuple[str, int, int]]:
+    """Split Cedar policy text into statements ``(text, line, column)``.
+
+    A statement ends at a top-level ``;`` (outside strings and ``//`` comments); it starts at
+    its first character that is neither blank nor comment (its annotations included). Trailing
+    text without ``;`` is returned as a last statement so that Cedar reports it.
+    """
+    return [(s.text, s.line, s.column) for s in _split(text)]
+
+
+def _split(text: str) -> list[_Statement]:
+    statements: list[_Statement] = []
+    start: int | None = None
+    i = 0
+    n = len(text)
+    while i < n:
+        char = text[i]
+        if char == "/" and text.startswith("//", i):
+            newline = text.find("\n", i)
+            i = n if newline < 0 else newline + 1
+            continue
+        if char.isspace():
+            i += 1
+            continue
+        if start is None:
+            start = i
+        if char == '"':
+            i += 1
+            while i < n and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+            i += 1
+            continue
+        if char == ";":
+            line, column = _position(text, start)
+            statements.append(
+                _Statement(text=text[start : i + 1], offset=start, line=line, column=column)
+            )
+            start = None
+        i += 1
+    if start is not None:
+        line, column = _position(text, start)
+        statements.append(_Statement(text=text[start:], offset=start, line=line, column=column))
+    return statements
+
+
+@functools.lru_cache(maxsize=4096)
+def _statement_json(text: str) -> str:
+    import cedarpy
+
+    result: str = cedarpy.policies_to_json_str(text)
+    return result
+
+
+def _single_policy(text: str) -> tuple[str, dict[str, Any]]:
+    """Parse one statement: ``(kind, est)``; kind is ``static`` or ``template``.
+
+    Raises:
+        ValueError: Cedar's parse error, or when the text holds no policy or several.
+    """
+    data = json.loads(_statement_json(text))
+    static = data.get("staticPolicies") or {}
+    templates = data.get("templates") or {}
+    items = [("static", p) for p in static.values()] + [("template", p) for p in templates.values()]
+    if len(items) != 1:
+        raise ValueError(f"expected exactly one policy, found {len(items)}")
+    return items[0]
+
+
+def parse_policy_files(
+    files: Sequence[PolicyFile],
+) -> tuple[tuple[CedarPolicy, ...], tuple[DocumentError, ...]]:
+    """Split every ``.cedar`` file into policies and parse each one with Cedar.
+
+    Never raises for bad policy text: each statement Cedar rejects becomes a
+    :class:`DocumentError` at the statement's first line and column.
+    """
+    policies: list[CedarPolicy] = []
+    errors: list[DocumentError] = []
+    for policy_file in files:
+        path = policy_file.span.path
+        for statement in _split(policy_file.text):
+            span = Span(path=path, line=statement.line, column=statement.column)
+            if not statement.text.rstrip().endswith(";"):
+                errors.append(
+                    DocumentError(
+                        "Cedar syntax error: policy is not terminated by ';'",
+                        span=span,
+                    )
+                )
+                continue
+            try:
+                _kind, est = _single_policy(statement.text)
+            except ValueError as exc:
+                errors.append(DocumentError(f"Cedar syntax error: {exc}", span=span))
+                continue
+            annotations = est.get("annotations") or {}
+            raw_id = annotations.get("id")
+            policies.append(
+                CedarPolicy(
+                    id=raw_id if isinstance(raw_id, str) else None,
+                    effect=str(est.get("effect", "")),
+                    span=span,
+                    text=statement.text,
+                    file=path,
+                )
+            )
+    return tuple(policies), tuple(errors)
+
+
+def policy_json(policy: CedarPolicy) -> dict[str, Any]:
+    """The Cedar JSON (EST) form of one policy: effect, principal/action/resource, conditions.
+
+    Raises:
+        DocumentError: when the policy text does not parse (at the policy's span).
+    """
+    try:
+        _kind, est = _single_policy(policy.text)
+    except ValueError as exc:
+        raise DocumentError(f"Cedar syntax error: {exc}", span=policy.span) from exc
+    return est
+
+
+def _locate(text: str, message: str, path: str) -> Span:
+    """Best-effort position of an error Cedar reported without one: its first named token."""
+    candidates = _BACKTICK.findall(message)
+    if ":" in message:
+        tail = message.rsplit(":", 1)[1]
+        candidates += [c.strip() for c in tail.split(",") if c.strip()]
+    for token in candidates:
+        match = re.search(rf"(?<![\w:]){re.escape(token)}(?!\w)", text)
+        if match is not None:
+            line, column = _position(text, match.start())
+            return Span(path=path, line=line, column=column)
+    if "end of input" in message:
+        line, column = _position(text, len(text.rstrip()))
+        return Span(path=path, line=line, column=column)
+    return Span(path=path)
+
+
+def _parse_schema(schema_text: str, schema_path: str) -> Any:
+    import cedarpy
+
+    if schema_path.endswith(".json"):
+        return cedarpy.Schema.from_json_str(schema_text)
+    return cedarpy.Schema.from_str(schema_text)
+
+
+def check_schema(schema_text: str, *, schema_path: str) -> DocumentError | None:
+    """Parse the Cedar schema (human syntax, or JSON when the path ends in ``.json``).
+
+    Returns the problem as a :class:`DocumentError`, or ``None`` when the schema is valid.
+    """
+    try:
+        _parse_schema(schema_text, schema_path)
+    except ValueError as exc:
+        message = str(exc)
+        return DocumentError(
+            f"Cedar schema error: {message}", span=_locate(schema_text, message, schema_path)
+        )
+    return None
+
+
+def validate_against_schema(
+    policies: Sequence[CedarPolicy], schema_text: str, *, schema_path: str
+) -> tuple[DocumentError, ...]:
+    """Validate the policies against the Cedar schema (``cedarpy.validate_policies``).
+
+    Each error is reported at the span of the policy it concerns; an unusable schema is one
+    error at the schema file.
+    """
+    import cedarpy
+
+    if not policies:
+        return ()
+    problem = check_schema(schema_text, schema_path=schema_path)
+    if problem is not None:
+        return (problem,)
+    schema = _parse_schema(schema_text, schema_path)
+    # The policies are validated as one text in their order, so Cedar's positional ids
+    # (policy0, policy1...) index straight into ``policies`` (robust even without @id).
+    text = "\n".join(p.text for p in policies)
+    try:
+        result = cedarpy.validate_policies(text, schema)
+    except ValueError as exc:
+        return (DocumentError(f"Cedar validation failed: {exc}", span=policies[0].span),)
+    errors: list[DocumentError] = []
+    for error in result.errors:
+        policy_id = error.policy_id
+        span = Span(path=schema_path)
+        if policy_id.startswith("policy") and policy_id[6:].isdigit():
+            index = int(policy_id[6:])
+            if index < len(policies):
+                span = policies[index].span
+        message = error.error
+        # Cedar names the positional id; the user knows the policy by its @id.
+        if policy_id and span.path != schema_path:
+            known = policies[int(policy_id[6:])].id
+            if known is not None:
+                message = message.replace(f"`{policy_id}`", f"`{known}`")
+        errors.append(DocumentError(f"Cedar validation: {message}", span=span))
+    errors.sort(key=lambda e: (e.span.path, e.span.line, e.span.column) if e.span else ("", 0, 0))
+    return tuple(errors)
+
+
+def format_cedar(text: str) -> str:
+    """Format Cedar policy text the Cedar way (``cedarpy.format_policies``).
+
+    Raises:
+        DocumentError: when the text does not parse (at the first statement Cedar rejects).
+    """
+    import cedarpy
+
+    try:
+        result: str = cedarpy.format_policies(text)
+    except ValueError as exc:
+        for statement in _split(text):
+            try:
+                _single_policy(statement.text)
+            except ValueError as inner:
+                raise DocumentError(
+                    f"Cedar syntax error: {inner}",
+                    span=Span(path="<policy>", line=statement.line, column=statement.column),
+                ) from exc
+        raise DocumentError(f"Cedar syntax error: {exc}", span=Span(path="<policy>")) from exc
+    return result
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CedarOutcome:
+    """One Cedar answer, translated: never trusted blindly (see ``errored_forbids``)."""
+
+    allowed: bool
+    determining: tuple[str, ...]
+    errors: tuple[str, ...]
+    # Policies Cedar skipped because their evaluation errored and that are (or may be)
+    # forbids: Cedar ignores an erroring policy, so a broken forbid would let a permit through.
+    errored_forbids: tuple[str, ...]
+    request_error: str | None
+
+
+def policy_key(policy: CedarPolicy) -> str:
+    """The id Cedar reports a policy by: its ``@id``, else ``<file>:<line>``."""
+    return policy.id if policy.id else f"{policy.file}:{policy.span.line}"
+
+
+class CedarEngine:
+    """Policy set, base entities and elevation conditions of one ledger, parsed once.
+
+    Raises (constructor):
+        DocumentError: unusable policies, duplicate ``@id``, bad entities or conditions.
+    """
+
+    def __init__(
+        self,
+        policies: Sequence[CedarPolicy],
+        entities: Sequence[Mapping[str, Any]],
+        *,
+        conditions: Mapping[str, tuple[str, Span]] | None = None,
+        entities_span: Span | None = None,
+    ) -> None:
+        import cedarpy
+
+        static: dict[str, Any] = {}
+        templates: dict[str, Any] = {}
+        self.effects: dict[str, str] = {}
+        seen: dict[str, Span] = {}
+        for policy in policies:
+            key = policy_key(policy)
+            if key in seen:
+                raise DocumentError(
+                    f"duplicate policy @id {key!r} (first defined at {seen[key]})",
+                    span=policy.span,
+                )
+            seen[key] = policy.span
+            kind, est = _single_policy(policy.text)
+            (static if kind == "static" else templates)[key] = est
+            self.effects[key] = policy.effect
+        document = {"staticPolicies": static, "templates": templates, "templateLinks": []}
+        try:
+            self.policy_set = cedarpy.PolicySet.from_json_str(json.dumps(document))
+        except ValueError as exc:
+            raise DocumentError(f"Cedar rejected the policy set: {exc}") from exc
+
+        self.base_entities: dict[tuple[str, str], dict[str, Any]] = {}
+        for entity in entities:
+            uid = entity["uid"]
+            self.base_entities[(str(uid["type"]), str(uid["id"]))] = dict(entity)
+        try:
+            self.entities = cedarpy.Entities.from_json_str(
+                json.dumps(list(self.base_entities.values()))
+            )
+        except ValueError as exc:
+            raise DocumentError(
+                f"Cedar rejected the ledger's entities: {exc}", span=entities_span
+            ) from exc
+        self._without: OrderedDict[frozenset[tuple[str, str]], Any] = OrderedDict()
+
+        self.conditions: dict[str, Any] = {}
+        for name, (condition, span) in (conditions or {}).items():
+            text = f'@id("{name}")\npermit (principal, action, resource) when {{ {condition} }};'
+            try:
+                self.conditions[name] = cedarpy.PolicySet.from_str(text)
+            except ValueError as exc:
+                raise DocumentError(
+                    f"elevation condition is not a valid Cedar expression: {exc}", span=span
+                ) from exc
+
+    def _base_without(self, uids: frozenset[tuple[str, str]]) -> Any:
+        """The base entities minus ``uids`` (those a request replaces), cached (LRU)."""
+        import cedarpy
+
+        if not uids:
+            return self.entities
+        cached = self._without.get(uids)
+        if cached is not None:
+            self._without.move_to_end(uids)
+            return cached
+        rest = [e for k, e in self.base_entities.items() if k not in uids]
+        handle = cedarpy.Entities.from_json_str(json.dumps(rest))
+        self._without[uids] = handle
+        if len(self._without) > 256:
+            self._without.popitem(last=False)
+        return handle
+
+    def entities_for(self, overrides: Mapping[tuple[str, str], Mapping[str, Any]]) -> Any:
+        """The entities handle for one request: the base plus the request's entity overrides.
+
+        An override replaces (never duplicates) the ledger's entity with the same uid; its
+        ``attrs`` are merged over the ledger's attributes and its parents added.
+
+        Raises:
+            ValueError: when Cedar rejects the overrides.
+        """
+        if not overrides:
+            return self.entities
+        replaced = frozenset(k for k in overrides if k in self.base_entities)
+        delta = []
+        for key, override in overrides.items():
+            base = self.base_entities.get(key, {})
+            attrs = dict(base.get("attrs") or {})
+            attrs.update(override.get("attrs") or {})
+            parents = list(base.get("parents") or [])
+            parents += [p for p in override.get("parents") or [] if p not in parents]
+            entity: dict[str, Any] = {
+                "uid": {"type": key[0], "id": key[1]},
+                "attrs": attrs,
+                "parents": parents,
+            }
+            if "tags" in base or "tags" in override:
+                entity["tags"] = {**(base.get("tags") or {}), **(override.get("tags") or {})}
+            delta.append(entity)
+        return self._base_without(replaced).with_added_json_str(json.dumps(delta))
+
+    def _outcome(self, result: Any) -> CedarOutcome:
+        errors = tuple(str(e) for e in result.diagnostics.errors)
+        request_error = next((e for e in errors if e.startswith("failed to build request")), None)
+        errored_forbids: list[str] = []
+        for error in errors:
+            match = _POLICY_IN_ERROR.search(error)
+            name = match.group(1) if match else None
+            # Fail closed: an error we cannot pin to a permit counts as an erroring forbid.
+            if name is None or self.effects.get(name, "forbid") != "permit":
+                errored_forbids.append(name or error)
+        allowed = bool(result.allowed) and not errored_forbids and request_error is None
+        return CedarOutcome(
+            allowed=allowed,
+            determining=tuple(sorted(str(r) for r in result.diagnostics.reasons)),
+            errors=errors,
+            errored_forbids=tuple(sorted(errored_forbids)) if request_error is None else (),
+            request_error=request_error,
+        )
+
+    def authorize_batch(self, requests: Sequence[Mapping[str, Any]], entities: Any) -> list[Any]:
+        """Evaluate Cedar requests against the ledger's policies with one entities handle."""
+        import cedarpy
+
+        results = cedarpy.is_authorized_batch(
+            [dict(r) for r in requests], self.policy_set, entities
+        )
+        return [self._outcome(r) for r in results]
+
+    def condition_holds(self, name: str, request: Mapping[str, Any], entities: Any) -> CedarOutcome:
+        """Evaluate the elevation condition ``name`` (a one-policy permit set) on a request."""
+        import cedarpy
+
+        result = cedarpy.is_authorized(dict(request), self.conditions[name], entities)
+        errors = tuple(str(e) for e in result.diagnostics.errors)
+        return CedarOutcome(
+            allowed=bool(result.allowed) and not errors,
+            determining=(),
+            errors=errors,
+            errored_forbids=(),
+            request_error=next((e for e in errors if e.startswith("failed to build")), None),
+        )
