@@ -1,0 +1,34 @@
+"""Output formats (a light module: Typer evaluates option annotations at start-up)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+
+from ztauth_cli.errors import UsageError
+
+__all__ = ["OutputFormat", "require_format"]
+
+
+@enum.unique
+class OutputFormat(str, enum.Enum):
+    """Every output format; each value is the string given to ``--format``."""
+
+    TEXT = "text"
+    JSON = "json"
+    JUNIT = "junit"
+    SARIF = "sarif"
+    GITHUB = "github"
+    MARKDOWN = "markdown"
+
+
+def require_format(fmt: OutputFormat, allowed: Iterable[OutputFormat], *, command: str) -> None:
+    """Refuse a format that ``command`` does not support.
+
+    Raises:
+        UsageError: naming the formats the command accepts (exit 2).
+    """
+    accepted = tuple(allowed)
+    if fmt not in accepted:
+        names = ", ".join(sorted(f.value for f in accepted))
+        raise UsageError(f"{command} does not support --format {fmt.value}; use one of: {names}")

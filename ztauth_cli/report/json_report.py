@@ -1,0 +1,56 @@
+"""Stable JSON report (shape: ``schemas/report.schema.json``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+from ztauth_cli import __version__
+from ztauth_cli.model.findings import CheckReport, CheckResult, Finding
+from ztauth_cli.report._common import sorted_checks, sorted_findings, summary_counts
+
+__all__ = ["render", "to_json"]
+
+
+def _finding(finding: Finding) -> dict[str, Any]:
+    span = finding.span
+    return {
+        "rule": finding.rule_id,
+        "severity": finding.severity.value,
+        "message": finding.message,
+        "path": span.path if span else None,
+        "line": span.line if span else None,
+        "column": span.column if span else None,
+        "hint": finding.hint,
+        "suppressed": finding.suppressed,
+    }
+
+
+def _check(check: CheckResult) -> dict[str, Any]:
+    span = check.span
+    return {
+        "group": check.group,
+        "name": check.name,
+        "passed": check.passed,
+        "path": span.path if span else None,
+        "line": span.line if span else None,
+        "column": span.column if span else None,
+        "message": check.message,
+        "details": check.details,
+    }
+
+
+def to_json(report: CheckReport) -> dict[str, Any]:
+    """The report as a JSON-ready dict (findings sorted by place, then rule)."""
+    return {
+        "tool": report.tool,
+        "version": __version__,
+        "summary": summary_counts(report),
+        "findings": [_finding(f) for f in sorted_findings(report.findings)],
+        "checks": [_check(c) for c in sorted_checks(report.checks)],
+    }
+
+
+def render(report: CheckReport, out: TextIO) -> None:
+    """Write the report as indented JSON with a trailing newline."""
+    out.write(json.dumps(to_json(report), indent=2, ensure_ascii=False) + "\n")
