@@ -1,7 +1,237 @@
-"""`ztauth test`: run scenario suites."""
+"""`ztauth test`: run the ledger's scenario suites with minted tokens, report, measure coverage."""
+
+# PT028: ``test_command`` is the ``ztauth test`` command, not a pytest test function.
+# ruff: noqa: PT028
 
 from __future__ import annotations
 
+import dataclasses
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-def test_command() -> None:
-    """Run test suites (in progress)."""
+import typer
+
+from ztauth_cli.report.formats import OutputFormat
+
+if TYPE_CHECKING:
+    from ztauth_cli.engine import Evaluator
+    from ztauth_cli.model import Ledger, TestSuite
+    from ztauth_cli.testing import CaseResult, Coverage, IssuerKeys, MintedTokens, TestRun
+
+__all__ = ["run_test", "test_command"]
+
+_FORMATS = (
+    OutputFormat.TEXT,
+    OutputFormat.JSON,
+    OutputFormat.JUNIT,
+    OutputFormat.SARIF,
+    OutputFormat.GITHUB,
+)
+# Below this many cases a progress bar only flickers.
+_PROGRESS_MIN_CASES = 200
+
+
+def test_command(
+    suites: list[Path] | None = typer.Argument(  # noqa: B008 - Typer's declaration style
+        None,
+        help="Suite files or folders (default: every TestSuite under the ledger's tests/).",
+        show_default=False,
+    ),
+    ledger: Path | None = typer.Option(  # noqa: B008
+        None, "--ledger", help="Ledger folder (default: nearest folder holding ztauth.yaml)."
+    ),
+    rev: str | None = typer.Option(
+        None, "--rev", help="Git revision or tag of the ledger (default: the working tree)."
+    ),
+    select: str | None = typer.Option(
+        None,
+        "-k",
+        help="Run only cases whose 'suite/case' name contains this text (case-insensitive).",
+    ),
+    fmt: OutputFormat = typer.Option(  # noqa: B008
+        OutputFormat.TEXT, "--format", "-f", help="text, json, junit, sarif or github."
+    ),
+    coverage: bool = typer.Option(
+        False, "--coverage", help="Report which policies and trust documents were exercised."
+    ),
+    threshold: float | None = typer.Option(
+        None,
+        "--threshold",
+        min=0,
+        max=100,
+        help="Exit 1 when overall coverage is below this percentage (implies --coverage).",
+    ),
+    output: Path | None = typer.Option(  # noqa: B008
+        None, "--output", "-o", help="Write the report to this file (atomically), not stdout."
+    ),
+) -> None:
+    """Run test suites: every case's decision must match its expectation.
+
+    Tokens declared by a suite are minted for this run with fresh keys (never committed). Exit
+    codes: 0 all cases pass, 1 a case fails or coverage is below --threshold, 2 malformed suite
+    or usage error.
+    """
+    code = run_test(
+        suites=tuple(suites or ()),
+        ledger_path=ledger,
+        rev=rev,
+        select=select,
+        fmt=fmt,
+        coverage=coverage or threshold is not None,
+        threshold=threshold,
+        output=output,
+    )
+    raise typer.Exit(code)
+
+
+def run_test(
+    *,
+    suites: tuple[Path, ...],
+    ledger_path: Path | None,
+    rev: str | None,
+    select: str | None,
+    fmt: OutputFormat,
+    coverage: bool,
+    threshold: float | None,
+    output: Path | None,
+) -> int:
+    """Run the suites and write the report; returns the exit code (0, 1).
+
+    Raises:
+        ZtauthError: usage errors, an unusable ledger, malformed suites (exit 2).
+    """
+    from ztauth_cli.errors import UsageError
+    from ztauth_cli.ledger import load
+    from ztauth_cli.report import require_format
+    from ztauth_cli.testing import (
+        IssuerKeys,
+        ledger_suites,
+        load_suite_paths,
+        mint_suite_tokens,
+        select_cases,
+    )
+
+    require_format(fmt, _FORMATS, command="ztauth test")
+    ledger = load(ledger_path, rev)
+    found = (
+        load_suite_paths(suites, ledger_root=Path(ledger.root)) if suites else ledger_suites(ledger)
+    )
+    where = ", ".join(str(s) for s in suites) if suites else f"{ledger.root}/tests"
+    if not found:
+        raise UsageError(
+            f"no test suites (kind: TestSuite) found in {where}",
+            hint="write scenario suites under tests/ (see 'ztauth test --help')",
+        )
+    chosen, deselected = select_cases(found, select)
+    if not chosen:
+        raise UsageError(f"-k {select!r} selects none of the {deselected} test cases")
+
+    # One clock for suites without 'at', read once: the engine itself never reads the clock.
+    now = datetime.now(timezone.utc)
+    keys = IssuerKeys.for_suites(chosen, ledger=ledger)
+    tokens = mint_suite_tokens(chosen, ledger, keys=keys, now=now)
+    evaluator = _evaluator(ledger, keys)
+    total = sum(len(s.cases) for s in chosen)
+    run = _run(evaluator, chosen, tokens=tokens, now=now, total=total)
+    run = dataclasses.replace(run, deselected=deselected)
+
+    measured = _coverage(ledger, run, threshold=threshold) if coverage else None
+    _write(run, fmt, output=output, ledger=ledger, coverage=measured)
+    if fmt is not OutputFormat.TEXT or output is not None:
+        typer.echo(run.summary(), err=True)
+    if measured is not None and measured.below_threshold:
+        typer.echo(
+            f"coverage {measured.percent:g}% is below the threshold {measured.threshold:g}%",
+            err=True,
+        )
+    failed = run.failed > 0 or (measured is not None and measured.below_threshold)
+    return 1 if failed else 0
+
+
+def _unverified_reason(ledger: Ledger) -> str | None:
+    """Why the ledger must not be trusted, or None (DESIGN.md: eval and test verify first)."""
+    manifest = ledger.manifest
+    if manifest is None or manifest.settings.require_signatures <= 0:
+        return None
+    try:
+        from ztauth_cli.ledger.signing.verify import verify_ledger
+    except ImportError:
+        # Fail closed: signatures are required and cannot be checked.
+        return "the ledger requires signatures but signature verification is unavailable"
+    result = verify_ledger(ledger)
+    return None if result.ok else str(result.summary)
+
+
+def _evaluator(ledger: Ledger, keys: IssuerKeys) -> Evaluator:
+    from ztauth_cli.engine import Evaluator
+
+    return Evaluator.from_ledger(
+        ledger,
+        issuer_keys=keys.trusted_jwks(ledger),
+        unverified_reason=_unverified_reason(ledger),
+        revision=ledger.revision,
+    )
+
+
+def _run(
+    engine: Evaluator,
+    suites: tuple[TestSuite, ...],
+    *,
+    tokens: MintedTokens,
+    now: datetime,
+    total: int,
+) -> TestRun:
+    from ztauth_cli.report.console import plain_output
+    from ztauth_cli.testing import run_suites
+
+    if total < _PROGRESS_MIN_CASES or plain_output(sys.stderr):
+        return run_suites(engine, suites, tokens=tokens, now=now)
+    from rich.progress import Progress
+
+    from ztauth_cli.report.console import make_console
+
+    with Progress(console=make_console(sys.stderr), transient=True) as progress:
+        task = progress.add_task("testing", total=total)
+
+        def advance(_: CaseResult) -> None:
+            progress.advance(task)
+
+        return run_suites(engine, suites, tokens=tokens, now=now, progress=advance)
+
+
+def _coverage(ledger: Ledger, run: TestRun, *, threshold: float | None) -> Coverage:
+    from ztauth_cli.engine.cedar import parse_policy_files
+    from ztauth_cli.testing import compute_coverage, coverage_universe
+
+    policies, _ = parse_policy_files(ledger.policy_files)
+    universe = coverage_universe(ledger, policy_ids=(p.id for p in policies if p.id is not None))
+    return compute_coverage(universe, (r.decision for r in run.results), threshold=threshold)
+
+
+def _write(
+    run: TestRun,
+    fmt: OutputFormat,
+    *,
+    output: Path | None,
+    ledger: Ledger,
+    coverage: Coverage | None,
+) -> None:
+    from ztauth_cli.report import render
+    from ztauth_cli.report.output import render_to_text, write_result
+    from ztauth_cli.testing.report import render_json, render_text, to_check_report, to_json
+
+    if fmt is OutputFormat.TEXT:
+        if output is None:
+            render_text(run, sys.stdout, coverage=coverage)
+            sys.stdout.flush()
+            return
+        text = render_to_text(lambda r, out: render_text(r, out, coverage=coverage), run)
+    elif fmt is OutputFormat.JSON:
+        document = to_json(run, ledger=ledger.ztid, revision=ledger.revision, coverage=coverage)
+        text = render_to_text(render_json, document)
+    else:
+        report = to_check_report(run, coverage=coverage)
+        text = render_to_text(lambda r, out: render(r, fmt, out), report)
+    write_result(text, output)
