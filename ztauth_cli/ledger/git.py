@@ -6,13 +6,31 @@ No ``git`` binary is needed. Reading a revision never touches the working tree.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ztauth_cli.errors import GitError
 
-__all__ = ["RevisionTree", "find_repo_root", "open_repo", "read_tree", "resolve_revision"]
+__all__ = [
+    "CommitInfo",
+    "RevisionTree",
+    "TagInfo",
+    "ancestors",
+    "commit_info",
+    "create_annotated_tag",
+    "find_repo_root",
+    "head_commit",
+    "identity",
+    "list_tags",
+    "open_repo",
+    "read_tree",
+    "relpath_in_repo",
+    "resolve_revision",
+    "subtree_id",
+    "walk_history",
+]
 
 
 def find_repo_root(path: Path) -> Path | None:
@@ -145,3 +163,223 @@ def relpath_in_repo(repo_root: Path, folder: Path) -> str:
     """``folder`` relative to ``repo_root`` in POSIX form ('' for the root itself)."""
     rel = os.path.relpath(folder.resolve(), repo_root.resolve())
     return "" if rel == "." else Path(rel).as_posix()
+
+
+# ----------------------------------------------------------------------------- history and tags
+# Used by ledger/versions.py and ledger/history.py. Every function takes an open repository
+# (``open_repo``) and returns plain values; dulwich objects never leave this module.
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommitInfo:
+    """One commit, as plain values."""
+
+    sha: str
+    parents: tuple[str, ...]
+    tree: str
+    author: str
+    author_time: int
+    author_tz: int  # offset east of UTC, in seconds
+    committer: str
+    commit_time: int
+    commit_tz: int
+    message: str
+
+    @property
+    def subject(self) -> str:
+        """The first line of the message."""
+        return self.message.split("\n", 1)[0].strip()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TagInfo:
+    """A tag resolved to the commit it names; ``tagger``/``message`` only for annotated tags."""
+
+    name: str
+    commit: str
+    annotated: bool
+    time: int
+    tz: int
+    tagger: str | None
+    message: str | None
+
+
+def head_commit(repo: Any) -> str | None:
+    """The sha HEAD points at, or ``None`` in a repository without commits."""
+    try:
+        return bytes(repo.head()).decode()
+    except KeyError:
+        return None
+
+
+def commit_info(repo: Any, sha: str) -> CommitInfo:
+    """The commit ``sha``.
+
+    Raises:
+        GitError: when it is missing or not a commit.
+    """
+    from dulwich.objects import Commit
+
+    try:
+        obj = repo[sha.encode()]
+    except KeyError as exc:
+        raise GitError(f"commit {sha[:12]} is missing from the repository") from exc
+    if not isinstance(obj, Commit):
+        raise GitError(f"{sha[:12]} is not a commit")
+    return CommitInfo(
+        sha=sha,
+        parents=tuple(bytes(p).decode() for p in obj.parents),
+        tree=bytes(obj.tree).decode(),
+        author=obj.author.decode("utf-8", "replace"),
+        author_time=int(obj.author_time),
+        author_tz=int(obj.author_timezone),
+        committer=obj.committer.decode("utf-8", "replace"),
+        commit_time=int(obj.commit_time),
+        commit_tz=int(obj.commit_timezone),
+        message=obj.message.decode("utf-8", "replace"),
+    )
+
+
+def _present_parents(repo: Any, info: CommitInfo, shallow: set[bytes]) -> tuple[str, ...]:
+    # In a shallow clone the boundary commits list parents that were never fetched: such a
+    # commit is treated as a root, like `git log` does.
+    if info.sha.encode() in shallow:
+        return ()
+    return tuple(p for p in info.parents if p.encode() in repo.object_store)
+
+
+def walk_history(repo: Any, start: str) -> Iterator[tuple[CommitInfo, tuple[str, ...]]]:
+    """Every commit reachable from ``start``, newest first (commit time, then sha).
+
+    Yields ``(commit, parents present in the repository)``; in a shallow clone a boundary
+    commit has no present parents and so is a root.
+    """
+    import heapq
+
+    shallow = set(repo.get_shallow())
+    seen = {start}
+    first = commit_info(repo, start)
+    heap: list[tuple[int, str, CommitInfo]] = [(-first.commit_time, start, first)]
+    while heap:
+        _, _, info = heapq.heappop(heap)
+        parents = _present_parents(repo, info, shallow)
+        yield info, parents
+        for parent in parents:
+            if parent not in seen:
+                seen.add(parent)
+                pinfo = commit_info(repo, parent)
+                heapq.heappush(heap, (-pinfo.commit_time, parent, pinfo))
+
+
+def ancestors(repo: Any, start: str) -> set[str]:
+    """``start`` and every commit reachable from it (shallow boundaries are roots)."""
+    shallow = set(repo.get_shallow())
+    seen = {start}
+    stack = [start]
+    while stack:
+        info = commit_info(repo, stack.pop())
+        for parent in _present_parents(repo, info, shallow):
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return seen
+
+
+def subtree_id(repo: Any, commit_sha: str, subdir: str) -> str | None:
+    """The tree id of ``subdir`` ('' for the root) at ``commit_sha``; ``None`` when absent."""
+    from dulwich.objects import Tree
+
+    tree = repo[repo[commit_sha.encode()].tree]
+    if subdir:
+        for part in subdir.strip("/").split("/"):
+            try:
+                _mode, sha = tree[part.encode()]
+            except KeyError:
+                return None
+            tree = repo[sha]
+            if not isinstance(tree, Tree):
+                return None
+    return bytes(tree.id).decode()
+
+
+def list_tags(repo: Any) -> tuple[TagInfo, ...]:
+    """Every tag that names a commit (tags of trees or blobs are skipped), sorted by name."""
+    from dulwich.objects import Commit, Tag
+
+    tags: list[TagInfo] = []
+    for ref in repo.refs.keys(base=b"refs/tags/"):
+        try:
+            obj = repo[repo.refs[b"refs/tags/" + ref]]
+        except KeyError:
+            continue
+        first = obj
+        while isinstance(obj, Tag):
+            try:
+                obj = repo[obj.object[1]]
+            except KeyError:
+                break
+        if not isinstance(obj, Commit):
+            continue
+        annotated = isinstance(first, Tag)
+        tags.append(
+            TagInfo(
+                name=ref.decode("utf-8", "replace"),
+                commit=bytes(obj.id).decode(),
+                annotated=annotated,
+                time=int(first.tag_time if annotated else obj.commit_time),
+                tz=int(first.tag_timezone if annotated else obj.commit_timezone),
+                tagger=first.tagger.decode("utf-8", "replace") if annotated else None,
+                message=first.message.decode("utf-8", "replace") if annotated else None,
+            )
+        )
+    return tuple(sorted(tags, key=lambda t: t.name))
+
+
+def identity(repo: Any) -> str:
+    """Who is acting: ``user.name <user.email>`` from the repository's own config, else the
+    committer of HEAD.
+
+    Raises:
+        GitError: when neither is available.
+    """
+    config = repo.get_config()
+    try:
+        name = config.get((b"user",), b"name").decode()
+        email = config.get((b"user",), b"email").decode()
+        return f"{name} <{email}>"
+    except KeyError:
+        pass
+    head = head_commit(repo)
+    if head is None:
+        raise GitError("no identity: set user.name and user.email in the repository config")
+    return commit_info(repo, head).committer
+
+
+def create_annotated_tag(
+    repo: Any, name: str, *, commit: str, message: str, tagger: str, when: int, tz: int = 0
+) -> str:
+    """Create the annotated tag ``refs/tags/<name>`` at ``commit``; returns the tag object sha.
+
+    A released tag never moves (DESIGN.md), so an existing tag is refused, whatever it names;
+    the ref is set with compare-and-swap against "absent" so a concurrent writer cannot be
+    overwritten either.
+
+    Raises:
+        GitError: when the tag already exists or cannot be written.
+    """
+    from dulwich.objects import Commit, Tag
+
+    ref = b"refs/tags/" + name.encode()
+    if ref in repo.refs:
+        raise GitError(f"tag {name} already exists; a released version is never moved")
+    tag = Tag()
+    tag.tagger = tagger.encode()
+    tag.message = message.encode() if message.endswith("\n") else (message + "\n").encode()
+    tag.name = name.encode()
+    tag.object = (Commit, commit.encode())
+    tag.tag_time = when
+    tag.tag_timezone = tz
+    repo.object_store.add_object(tag)
+    if not repo.refs.add_if_new(ref, tag.id):
+        raise GitError(f"tag {name} already exists; a released version is never moved")
+    return bytes(tag.id).decode()

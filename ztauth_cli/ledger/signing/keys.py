@@ -1,0 +1,177 @@
+"""Keys for ledger signatures: the signer's private key and the trusted signers' JWKS.
+
+Only asymmetric keys sign a ledger. The verifier holds public keys from the ledger itself
+(the manifest's ``signers`` JWKS) or from ``--jwks``; an HMAC secret would have to be shared
+with every verifier, so anyone able to verify could also forge (RFC 8725 §2.1): refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ztauth_cli import jose
+from ztauth_cli.errors import DocumentError, UsageError
+from ztauth_cli.model import Ledger, Span
+
+__all__ = [
+    "SIGNING_ALGORITHMS",
+    "SignerKeys",
+    "SigningKey",
+    "load_jwks_file",
+    "load_signing_key",
+    "signer_keys",
+]
+
+# DESIGN.md "Signing and versions": EdDSA (default), ES256, RS256/PS256; never none or HMAC.
+SIGNING_ALGORITHMS: tuple[str, ...] = ("EdDSA", "ES256", "RS256", "PS256")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SigningKey:
+    """A loaded private key ready to sign: algorithm, key id and public JWK."""
+
+    handle: jose.PrivateKeyHandle = field(repr=False)
+    alg: str
+    kid: str
+    public_jwk: dict[str, Any]
+
+
+def load_signing_key(
+    data: bytes,
+    *,
+    path: str,
+    kid: str | None = None,
+    alg: str | None = None,
+    known: Sequence[Mapping[str, Any]] = (),
+) -> SigningKey:
+    """Load an unencrypted PEM private key for signing a ledger.
+
+    The algorithm follows from the key type (Ed25519 -> EdDSA, P-256 -> ES256, RSA -> RS256;
+    ``alg="PS256"`` picks RSASSA-PSS for an RSA key). ``kid`` defaults to the kid of the
+    matching public key in ``known`` (the signers JWKS), else to the RFC 7638 thumbprint.
+
+    Raises:
+        DocumentError: the file is not an asymmetric PEM private key (an HMAC secret, a public
+            key, an encrypted key), or its type has no allowed signing algorithm.
+        UsageError: ``alg`` is not allowed for ledger signatures or does not fit the key.
+    """
+    where = Span(path=path)
+    if b"-----BEGIN" not in data:
+        raise DocumentError(
+            "not a PEM private key; HMAC secrets and raw keys are refused: a ledger signature "
+            "must be verifiable with a public key",
+            span=where,
+            hint="generate one with 'ztauth keys generate' (EdDSA by default)",
+        )
+    try:
+        handle = jose.load_private_key_pem(data)
+        natural = jose.alg_for_private_key(handle)
+    except jose.TokenError as exc:
+        raise DocumentError(exc.message, span=where) from exc
+    chosen = alg or natural
+    if chosen not in SIGNING_ALGORITHMS:
+        allowed = ", ".join(SIGNING_ALGORITHMS)
+        if alg is None:
+            raise DocumentError(
+                f"a {natural} key cannot sign a ledger (allowed: {allowed})", span=where
+            )
+        raise UsageError(f"algorithm {alg!r} is not allowed for ledger signatures ({allowed})")
+    try:
+        public = jose.public_jwk_for(handle, alg=chosen)
+    except jose.TokenError as exc:
+        raise UsageError(exc.message) from exc
+    thumbprint = jose.jwk_thumbprint(public)
+    if kid is None:
+        for candidate in known:
+            try:
+                same = jose.jwk_thumbprint(candidate) == thumbprint
+            except jose.TokenError:
+                continue
+            if same and isinstance(candidate.get("kid"), str):
+                kid = candidate["kid"]
+                break
+    final_kid = kid if kid is not None else thumbprint
+    public["kid"] = final_kid
+    return SigningKey(handle=handle, alg=chosen, kid=final_kid, public_jwk=public)
+
+
+def load_jwks_file(path: Path) -> tuple[dict[str, Any], ...]:
+    """Read a JWKS file (``{"keys": [...]}``) given on the command line.
+
+    Raises:
+        DocumentError: unreadable file, invalid JSON, or not a JWKS.
+    """
+    where = Span(path=str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DocumentError(f"cannot read the JWKS: {exc}", span=where) from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DocumentError(
+            f"invalid JSON: {exc.msg}",
+            span=Span(path=str(path), line=exc.lineno, column=exc.colno),
+        ) from exc
+    keys = data.get("keys") if isinstance(data, dict) else None
+    if not isinstance(keys, list) or not all(isinstance(k, dict) for k in keys):
+        raise DocumentError('a JWKS file must be {"keys": [<JWK>, ...]}', span=where)
+    return tuple(keys)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignerKeys:
+    """The public keys trusted to sign a ledger, where they came from, and refused keys."""
+
+    source: str | None
+    keys: tuple[dict[str, Any], ...]
+    problems: tuple[str, ...]
+
+
+def signer_keys(
+    ledger: Ledger,
+    *,
+    jwks: Sequence[Mapping[str, Any]] | None = None,
+    jwks_source: str = "--jwks",
+) -> SignerKeys:
+    """The usable signer keys: ``jwks`` when given, else the manifest's ``signers`` JWKS.
+
+    A key that is not a valid public signing key (private material, HMAC, unknown type) is
+    left out and named in ``problems``; it can never make a signature valid.
+    """
+    raw: Sequence[Mapping[str, Any]]
+    if jwks is not None:
+        raw, source = jwks, jwks_source
+    else:
+        manifest = ledger.manifest
+        if manifest is None or manifest.signers is None:
+            return SignerKeys(
+                source=None,
+                keys=(),
+                problems=("the manifest names no 'signers' JWKS and no --jwks was given",),
+            )
+        source = manifest.signers
+        key_set = ledger.key_set(source)
+        if key_set is None:
+            return SignerKeys(
+                source=source,
+                keys=(),
+                problems=(f"signers JWKS {source} is missing or unreadable",),
+            )
+        raw = key_set.keys
+    usable: list[dict[str, Any]] = []
+    problems: list[str] = []
+    for index, jwk in enumerate(raw):
+        problem = jose.validate_public_jwk(jwk)
+        name = jwk.get("kid", f"#{index + 1}")
+        if problem is not None:
+            problems.append(f"signer key {name!r} in {source} refused: {problem}")
+        elif not isinstance(jwk.get("kid"), str):
+            problems.append(f"signer key #{index + 1} in {source} refused: it has no 'kid'")
+        else:
+            usable.append(dict(jwk))
+    return SignerKeys(source=source, keys=tuple(usable), problems=tuple(sorted(problems)))

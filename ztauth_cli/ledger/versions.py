@@ -1,0 +1,337 @@
+"""Ledger versions: annotated Git tags ``v<semver>`` (DESIGN.md, "Signing and versions").
+
+A released tag never moves. ``describe_version`` names the working state of a ledger the way
+``git describe`` would, in semver form: ``v1.4.0``, ``v1.4.0+3.g1a2b3c4`` (3 commits past the
+newest version tag reachable from HEAD), ``+dirty`` / ``.dirty`` when the ledger's files in the
+working tree differ from HEAD, and ``v0.0.0+N.g<sha>`` before the first release.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from enum import Enum, unique
+from functools import total_ordering
+from pathlib import Path
+from typing import Any
+
+from ztauth_cli.errors import GitError, ZtauthError
+from ztauth_cli.ledger import git
+from ztauth_cli.ledger.load import find_ledger_root, read_revision_files, read_worktree_files
+
+__all__ = [
+    "BumpPart",
+    "SemVer",
+    "VersionTag",
+    "create_version_tag",
+    "current_version",
+    "describe_version",
+    "is_dirty",
+    "next_version",
+    "parse_version_tag",
+    "rfc3339",
+    "version_tags",
+]
+
+# Semantic Versioning 2.0.0, section 9-10 (the regex the spec itself recommends), behind "v".
+_SEMVER = re.compile(
+    r"v(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
+    r"(?:-(?P<pre>(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)"
+    r"(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+(?P<build>[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
+)
+
+
+@unique
+class BumpPart(str, Enum):
+    """Which part of the version a bump increments."""
+
+    MAJOR = "major"
+    MINOR = "minor"
+    PATCH = "patch"
+
+
+@total_ordering
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SemVer:
+    """A semantic version; ordering is semver precedence (build metadata ignored)."""
+
+    major: int
+    minor: int
+    patch: int
+    pre: tuple[str, ...] = ()
+    build: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        text = f"v{self.major}.{self.minor}.{self.patch}"
+        if self.pre:
+            text += "-" + ".".join(self.pre)
+        if self.build:
+            text += "+" + ".".join(self.build)
+        return text
+
+    def _key(self) -> tuple[Any, ...]:
+        # A pre-release sorts before its release; numeric identifiers sort numerically and
+        # before alphanumeric ones (semver 2.0.0, rule 11).
+        pre = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in self.pre)
+        return (self.major, self.minor, self.patch, 0 if self.pre else 1, pre)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, SemVer):
+            return NotImplemented
+        return self._key() < other._key()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SemVer):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def bump(self, part: BumpPart | str) -> SemVer:
+        """The next release: a pre-release is released first (``v2.0.0-rc.1`` + major ->
+        ``v2.0.0``), as npm and Cargo do; otherwise the part is incremented and lower parts reset.
+        """
+        part = BumpPart(part)
+        if part is BumpPart.MAJOR:
+            if self.pre and self.minor == 0 and self.patch == 0:
+                return SemVer(major=self.major, minor=0, patch=0)
+            return SemVer(major=self.major + 1, minor=0, patch=0)
+        if part is BumpPart.MINOR:
+            if self.pre and self.patch == 0:
+                return SemVer(major=self.major, minor=self.minor, patch=0)
+            return SemVer(major=self.major, minor=self.minor + 1, patch=0)
+        if self.pre:
+            return SemVer(major=self.major, minor=self.minor, patch=self.patch)
+        return SemVer(major=self.major, minor=self.minor, patch=self.patch + 1)
+
+
+def parse_version_tag(name: str) -> SemVer | None:
+    """The version of a tag called ``v<semver>``, or ``None`` for any other tag name."""
+    match = _SEMVER.fullmatch(name)
+    if match is None:
+        return None
+    return SemVer(
+        major=int(match["major"]),
+        minor=int(match["minor"]),
+        patch=int(match["patch"]),
+        pre=tuple(match["pre"].split(".")) if match["pre"] else (),
+        build=tuple(match["build"].split(".")) if match["build"] else (),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VersionTag:
+    """A version tag: its semver, the commit it names and when it was made."""
+
+    name: str
+    version: SemVer
+    commit: str
+    annotated: bool
+    date: str  # RFC 3339, in the tagger's (or, for a lightweight tag, committer's) offset
+    tagger: str | None
+    message: str | None
+
+
+def rfc3339(timestamp: int, offset_seconds: int = 0) -> str:
+    """``timestamp`` (Unix seconds) as RFC 3339 in the given UTC offset (``Z`` for UTC)."""
+    tz = timezone(timedelta(seconds=offset_seconds))
+    text = datetime.fromtimestamp(timestamp, tz).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _repo_for(root: Path) -> tuple[Path, str]:
+    repo_root = git.find_repo_root(root)
+    if repo_root is None:
+        raise GitError(
+            f"{root} is not inside a Git repository; versions are Git tags",
+            hint="run 'git init' and commit the ledger first",
+        )
+    return repo_root, git.relpath_in_repo(repo_root, root)
+
+
+def version_tags(root: Path) -> tuple[VersionTag, ...]:
+    """Every ``v<semver>`` tag of the repository holding ``root``, sorted by semver.
+
+    Raises:
+        GitError: when ``root`` is not inside a readable repository.
+    """
+    repo_root, _ = _repo_for(root)
+    repo = git.open_repo(repo_root)
+    try:
+        tags = git.list_tags(repo)
+    finally:
+        repo.close()
+    return _to_versions(tags)
+
+
+def _to_versions(tags: tuple[git.TagInfo, ...]) -> tuple[VersionTag, ...]:
+    result = []
+    for tag in tags:
+        version = parse_version_tag(tag.name)
+        if version is None:
+            continue
+        result.append(
+            VersionTag(
+                name=tag.name,
+                version=version,
+                commit=tag.commit,
+                annotated=tag.annotated,
+                date=rfc3339(tag.time, tag.tz),
+                tagger=tag.tagger,
+                message=tag.message,
+            )
+        )
+    return tuple(sorted(result, key=lambda v: (v.version, v.name)))
+
+
+def is_dirty(root: Path) -> bool:
+    """True when the ledger's files in the working tree differ from HEAD, byte for byte.
+
+    Only ledger files count (``is_ledger_file``): other files of the repository, inside the
+    ledger folder or not, never make a version dirty. A repository without commits is dirty.
+
+    Raises:
+        GitError: when ``root`` is not inside a readable repository.
+    """
+    _repo_for(root)
+    worktree, _problems = read_worktree_files(root)
+    try:
+        head, _rev_problems, _sha = read_revision_files(root, "HEAD")
+    except GitError:
+        return True
+    return worktree != head
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CurrentVersion:
+    """What ``describe_version`` computed, as parts (for JSON output)."""
+
+    version: str
+    tag: str | None
+    distance: int
+    commit: str | None
+    dirty: bool
+
+
+def current_version(root: Path) -> CurrentVersion | None:
+    """Describe the ledger at ``root``; ``None`` when the repository has no commit yet.
+
+    Raises:
+        GitError: when ``root`` is not inside a readable repository.
+    """
+    repo_root, _ = _repo_for(root)
+    repo = git.open_repo(repo_root)
+    try:
+        head = git.head_commit(repo)
+        if head is None:
+            return None
+        history = git.ancestors(repo, head)
+        reachable = [t for t in _to_versions(git.list_tags(repo)) if t.commit in history]
+        best = max(reachable, key=lambda t: (t.version, t.name), default=None)
+        distance = len(history) if best is None else len(history - git.ancestors(repo, best.commit))
+    finally:
+        repo.close()
+    dirty = is_dirty(root)
+    base = best.name if best is not None else "v0.0.0"
+    build: list[str] = []
+    if distance:
+        build += [str(distance), f"g{head[:7]}"]
+    if dirty:
+        build.append("dirty")
+    # Build metadata keeps the result a valid semver: "+3.g1a2b3c4.dirty" or "+dirty".
+    version = base + ("+" + ".".join(build) if build else "")
+    return CurrentVersion(
+        version=version,
+        tag=best.name if best is not None else None,
+        distance=distance,
+        commit=head,
+        dirty=dirty,
+    )
+
+
+def describe_version(root: Path) -> str | None:
+    """The version string of the ledger at ``root`` (see the module docstring), or ``None``
+    when it is not in a Git repository or the repository has no commit yet. Never raises.
+    """
+    try:
+        current = current_version(find_ledger_root(root))
+    except (ZtauthError, OSError, KeyError, ValueError):
+        # A version is decoration in responses: never fail an evaluation for it.
+        return None
+    return current.version if current is not None else None
+
+
+def next_version(root: Path, part: BumpPart | str) -> tuple[SemVer, str]:
+    """The version a bump of ``part`` would create at HEAD, and HEAD's sha.
+
+    The base is the highest version tag reachable from HEAD (``v0.0.0`` when none), so a
+    maintenance branch bumps its own line.
+
+    Raises:
+        GitError: when there is no commit, or HEAD already carries a version tag.
+    """
+    repo_root, _ = _repo_for(root)
+    repo = git.open_repo(repo_root)
+    try:
+        head = git.head_commit(repo)
+        if head is None:
+            raise GitError("the repository has no commit to tag")
+        history = git.ancestors(repo, head)
+        tags = _to_versions(git.list_tags(repo))
+    finally:
+        repo.close()
+    at_head = sorted(t.name for t in tags if t.commit == head)
+    if at_head:
+        raise GitError(f"HEAD ({head[:7]}) is already released as {', '.join(at_head)}")
+    reachable = [t.version for t in tags if t.commit in history]
+    base = max(reachable, default=SemVer(major=0, minor=0, patch=0))
+    return base.bump(part), head
+
+
+def create_version_tag(
+    root: Path,
+    version: SemVer | str,
+    *,
+    commit: str | None = None,
+    message: str | None = None,
+    now: Callable[[], datetime] | None = None,
+) -> VersionTag:
+    """Create the annotated tag ``version`` at ``commit`` (default HEAD) and return it.
+
+    The tagger is the repository's ``user.name``/``user.email``, else HEAD's committer. This
+    function does not gate: callers (``bump_version``, the diff engineer's ``bump auto``) check
+    cleanliness, lint, tests and signatures first.
+
+    Raises:
+        GitError: when the name is not ``v<semver>``, or the tag already exists (a released
+        version never moves).
+    """
+    name = str(version)
+    parsed = parse_version_tag(name)
+    if parsed is None:
+        raise GitError(f"{name!r} is not a version tag; expected v<major>.<minor>.<patch>")
+    repo_root, _ = _repo_for(root)
+    repo = git.open_repo(repo_root)
+    try:
+        target = commit or git.head_commit(repo)
+        if target is None:
+            raise GitError("the repository has no commit to tag")
+        moment = (now or (lambda: datetime.now(timezone.utc)))()
+        offset = moment.utcoffset() or timedelta(0)
+        git.create_annotated_tag(
+            repo,
+            name,
+            commit=target,
+            message=message or f"ledger {name}",
+            tagger=git.identity(repo),
+            when=int(moment.timestamp()),
+            tz=int(offset.total_seconds()),
+        )
+        tags = _to_versions(git.list_tags(repo))
+    finally:
+        repo.close()
+    return next(t for t in tags if t.name == name)
