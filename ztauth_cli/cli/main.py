@@ -11,7 +11,16 @@ import typer
 from typer.core import TyperGroup
 
 from ztauth_cli import __version__
-from ztauth_cli.cli import audit, eval_cmd, keys, policy, policy_lifecycle, test_cmd, token
+from ztauth_cli.cli import (
+    audit,
+    eval_cmd,
+    keys,
+    policy,
+    policy_diff,
+    policy_lifecycle,
+    test_cmd,
+    token,
+)
 from ztauth_cli.errors import ZtauthError
 
 __all__ = ["app", "main"]
@@ -82,6 +91,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(token.app, name="token")
 app.add_typer(keys.app, name="keys")
 _ = policy_lifecycle  # registers version/sign/verify/diff/log on the policy group
+_ = policy_diff  # registers `policy diff`
 
 
 def main(argv: list[str] | None = None) -> int:

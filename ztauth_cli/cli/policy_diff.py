@@ -1,0 +1,176 @@
+"""`ztauth policy diff`: what a change to the ledger means, by meaning and by decision."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from ztauth_cli.cli.policy import app
+from ztauth_cli.report.formats import OutputFormat
+
+if TYPE_CHECKING:
+    from ztauth_cli.diff import DiffReport
+
+__all__ = ["diff_command", "run_diff"]
+
+_FORMATS = (OutputFormat.TEXT, OutputFormat.JSON, OutputFormat.MARKDOWN)
+# Below this many replays a progress bar only flickers.
+_PROGRESS_MIN_ITEMS = 200
+
+
+@app.command("diff")
+def diff_command(
+    base: str = typer.Argument("HEAD", help="Base revision or tag."),
+    target: str | None = typer.Argument(
+        None, help="Target revision or tag (default: the working tree).", show_default=False
+    ),
+    ledger: Path | None = typer.Option(  # noqa: B008 - Typer's declaration style
+        None, "--ledger", help="Ledger folder (default: nearest folder holding ztauth.yaml)."
+    ),
+    requests: Path | None = typer.Option(  # noqa: B008
+        None,
+        "--requests",
+        help="A .jsonl of AuthZEN requests (or an 'eval --audit-log') to replay on both sides.",
+    ),
+    fmt: OutputFormat = typer.Option(  # noqa: B008
+        OutputFormat.TEXT, "--format", "-f", help="text, json or markdown."
+    ),
+    fail_on_widening: bool = typer.Option(
+        False, "--fail-on-widening", help="Exit 1 when any decision, trust or policy change widens."
+    ),
+    at: str | None = typer.Option(
+        None,
+        "--at",
+        help="Clock (RFC 3339) for suites without 'at' and requests without a time (default: now).",
+    ),
+    output: Path | None = typer.Option(  # noqa: B008
+        None, "--output", "-o", help="Write the report to this file (atomically), not stdout."
+    ),
+) -> None:
+    """Compare two revisions of the ledger: policies, trust model and decisions.
+
+    Every test case of both revisions, and every request of --requests, is evaluated against
+    both; decisions that flip are listed (deny -> allow is WIDENING).
+
+    Exit codes: 0 done, 1 widening under --fail-on-widening, 2 bad revision, ledger or
+    requests file.
+    """
+    code = run_diff(
+        base=base,
+        target=target,
+        ledger_path=ledger,
+        requests_path=requests,
+        fmt=fmt,
+        fail_on_widening=fail_on_widening,
+        at=at,
+        output=output,
+    )
+    raise typer.Exit(code)
+
+
+def run_diff(
+    *,
+    base: str,
+    target: str | None,
+    ledger_path: Path | None,
+    requests_path: Path | None,
+    fmt: OutputFormat,
+    fail_on_widening: bool,
+    at: str | None,
+    output: Path | None,
+) -> int:
+    """Diff two revisions and write the report; returns the exit code (0, or 1 on widening).
+
+    Raises:
+        ZtauthError: a bad revision, ledger, requests file or option (exit 2).
+    """
+    from ztauth_cli.diff import WORKING_TREE, diff_ledgers, load_requests
+    from ztauth_cli.errors import UsageError
+    from ztauth_cli.ledger import load
+    from ztauth_cli.ledger.load import parse_timestamp
+    from ztauth_cli.report import require_format
+
+    require_format(fmt, _FORMATS, command="ztauth policy diff")
+    if at is not None:
+        try:
+            now = parse_timestamp(at)
+        except ValueError as exc:
+            raise UsageError(f"--at: {exc}") from exc
+    else:
+        # One clock, read once: the engine itself never reads the clock.
+        now = datetime.now(timezone.utc)
+    items = load_requests(requests_path) if requests_path is not None else ()
+    base_ledger = load(ledger_path, base)
+    target_ledger = load(ledger_path, target)
+    report = diff_ledgers(
+        base_ledger,
+        target_ledger,
+        now=now,
+        requests=items,
+        base_label=base,
+        target_label=target if target is not None else WORKING_TREE,
+        progress=_progress,
+    )
+    _write(report, fmt, output=output)
+    if fmt is not OutputFormat.TEXT or output is not None:
+        typer.echo(_summary(report), err=True)
+    return 1 if fail_on_widening and report.widening else 0
+
+
+def _summary(report: DiffReport) -> str:
+    from ztauth_cli.diff import Impact
+
+    return (
+        f"{'WIDENING' if report.widening else 'no widening'}: "
+        f"{report.count(Impact.WIDENING)} widening, {report.count(Impact.NARROWING)} narrowing, "
+        f"{len(report.flips)} of {report.evaluated} replayed decisions flip"
+    )
+
+
+_Tick = Callable[[], None]
+
+
+def _progress(total: int) -> _Tick | None:
+    """A progress bar on stderr for long replays on a terminal (DESIGN.md conventions)."""
+    from ztauth_cli.report.console import make_console, plain_output
+
+    if total < _PROGRESS_MIN_ITEMS or plain_output(sys.stderr):
+        return None
+    from rich.progress import Progress
+
+    bar = Progress(console=make_console(sys.stderr), transient=True)
+    task = bar.add_task("replaying", total=total)
+    bar.start()
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        bar.advance(task)
+        if done >= total:
+            bar.stop()
+
+    return tick
+
+
+def _write(report: DiffReport, fmt: OutputFormat, *, output: Path | None) -> None:
+    from ztauth_cli.report import diff_json, diff_markdown, diff_text
+    from ztauth_cli.report.output import render_to_text, write_result
+
+    if fmt is OutputFormat.TEXT and output is None:
+        # Straight to the terminal, so rich can colour it.
+        diff_text.render(report, sys.stdout)
+        sys.stdout.flush()
+        return
+    if fmt is OutputFormat.JSON:
+        text = render_to_text(diff_json.render, report)
+    elif fmt is OutputFormat.MARKDOWN:
+        text = render_to_text(diff_markdown.render, report)
+    else:
+        text = render_to_text(diff_text.render, report)
+    write_result(text, output)

@@ -1,0 +1,102 @@
+"""A ledger diff as Markdown, ready to paste as a pull-request comment.
+
+A summary line with the counts (and a warning marker when anything widens), tables for the
+decision flips and the trust changes, and the structural policy changes folded in
+``<details>`` with the before/after Cedar text.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from ztauth_cli.diff.model import DecisionSide, DiffReport, Impact
+
+__all__ = ["render"]
+
+_MARK = {
+    Impact.WIDENING: "⚠️ widening",
+    Impact.NARROWING: "narrowing",
+    Impact.NEUTRAL: "neutral",
+}
+
+
+def _cell(text: str | None) -> str:
+    """Table-safe text: pipes escaped, no line breaks."""
+    if not text:
+        return "—"
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    # A backtick inside would end the code span: use a longer fence (CommonMark).
+    fence = "``" if "`" in text else "`"
+    pad = " " if "`" in text else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _side(side: DecisionSide) -> str:
+    text = f"**{'allow' if side.allowed else 'deny'}** {_code(side.code)}"
+    if side.via:
+        text += f" via {_code(side.via)}"
+    if not side.allowed and side.message:
+        text += f" — {_cell(side.message)}"
+    return text
+
+
+def _label(report: DiffReport, which: str) -> str:
+    info = report.base if which == "base" else report.target
+    short = f" ({info.commit[:7]})" if info.commit and info.commit[:7] not in info.label else ""
+    return f"{_code(info.label)}{short}"
+
+
+def render(report: DiffReport, out: TextIO) -> None:
+    """Write the Markdown comment."""
+    w = out.write
+    w(f"### ztauth policy diff: {_label(report, 'base')} → {_label(report, 'target')}\n\n")
+    widening = report.count(Impact.WIDENING)
+    marker = "⚠️ **Widens access**" if report.widening else "✅ **No widening**"
+    w(
+        f"{marker} — {widening} widening, {report.count(Impact.NARROWING)} narrowing, "
+        f"{report.count(Impact.NEUTRAL)} neutral · {len(report.flips)} of {report.evaluated} "
+        f"replayed decisions flip · {len(report.changes)} trust changes · "
+        f"{len(report.policies)} policy changes\n"
+    )
+    if report.flips:
+        w("\n#### Decision flips\n\n")
+        w("| Impact | Case / request | Base | Target | Determining policies |\n")
+        w("|---|---|---|---|---|\n")
+        for flip in report.flips:
+            before = ", ".join(flip.base.policies) or "—"
+            after = ", ".join(flip.target.policies) or "—"
+            w(
+                f"| {_MARK[flip.impact]} | {_code(flip.name)}<br>{_cell(flip.request)} | "
+                f"{_side(flip.base)} | {_side(flip.target)} | "
+                f"{_cell(before)} → {_cell(after)} |\n"
+            )
+    if report.changes:
+        w("\n#### Trust changes\n\n")
+        w("| Impact | Subject | Change | Where |\n")
+        w("|---|---|---|---|\n")
+        for change in report.changes:
+            where = _code(str(change.span)) if change.span else "—"
+            w(
+                f"| {_MARK[change.impact]} | {_code(change.subject)} | "
+                f"{_cell(change.summary)} | {where} |\n"
+            )
+    if report.policies:
+        w(f"\n<details><summary>Policy changes ({len(report.policies)})</summary>\n\n")
+        for policy in report.policies:
+            where = f" ({_code(str(policy.span))})" if policy.span else ""
+            w(f"- {_MARK[policy.impact]} **{_code(policy.id)}** {_cell(policy.summary)}{where}\n")
+            w("\n  ```diff\n")
+            for line in (policy.before or "").splitlines():
+                w(f"  - {line}\n")
+            for line in (policy.after or "").splitlines():
+                w(f"  + {line}\n")
+            w("  ```\n\n")
+        w("</details>\n")
+    if report.skipped:
+        w(f"\n<details><summary>Skipped test cases ({len(report.skipped)})</summary>\n\n")
+        for reason in report.skipped:
+            w(f"- {_cell(reason)}\n")
+        w("\n</details>\n")
