@@ -105,19 +105,11 @@ def run_test(
     from ztauth_cli.errors import UsageError
     from ztauth_cli.ledger import load
     from ztauth_cli.report import require_format
-    from ztauth_cli.testing import (
-        IssuerKeys,
-        ledger_suites,
-        load_suite_paths,
-        mint_suite_tokens,
-        select_cases,
-    )
+    from ztauth_cli.testing import IssuerKeys, discover_suites, mint_suite_tokens, select_cases
 
     require_format(fmt, _FORMATS, command="ztauth test")
-    ledger = load(ledger_path, rev)
-    found = (
-        load_suite_paths(suites, ledger_root=Path(ledger.root)) if suites else ledger_suites(ledger)
-    )
+    ledger = load(ledger_path or _ledger_near(suites), rev)
+    found = discover_suites(ledger, suites)
     where = ", ".join(str(s) for s in suites) if suites else f"{ledger.root}/tests"
     if not found:
         raise UsageError(
@@ -148,6 +140,20 @@ def run_test(
         )
     failed = run.failed > 0 or (measured is not None and measured.below_threshold)
     return 1 if failed else 0
+
+
+def _ledger_near(suites: tuple[Path, ...]) -> Path | None:
+    """Without --ledger, the ledger holding the first suite path (``ztauth test sample-ledger``
+    names the ledger itself); None (the current folder) when there is none."""
+    from ztauth_cli.errors import LedgerNotFound
+    from ztauth_cli.ledger import find_ledger_root
+
+    if not suites or not suites[0].exists():
+        return None
+    try:
+        return find_ledger_root(suites[0])
+    except LedgerNotFound:
+        return None
 
 
 def _unverified_reason(ledger: Ledger) -> str | None:

@@ -23,6 +23,7 @@ from ztauth_cli.testing.coverage import (
 from ztauth_cli.testing.discover import (
     case_id,
     check_suites,
+    discover_suites,
     ledger_suites,
     load_suite_paths,
     select_cases,
@@ -49,6 +50,7 @@ __all__ = [
     "check_suites",
     "compute_coverage",
     "coverage_universe",
+    "discover_suites",
     "exercised_items",
     "expectation_mismatches",
     "ledger_suites",

@@ -17,7 +17,14 @@ from ztauth_cli.testing.tokens import token_references
 if TYPE_CHECKING:
     from ztauth_cli.model import Ledger, Span, TestSuite
 
-__all__ = ["case_id", "check_suites", "ledger_suites", "load_suite_paths", "select_cases"]
+__all__ = [
+    "case_id",
+    "check_suites",
+    "discover_suites",
+    "ledger_suites",
+    "load_suite_paths",
+    "select_cases",
+]
 
 _SUFFIXES = (".yaml", ".yml")
 
@@ -39,6 +46,23 @@ def ledger_suites(ledger: Ledger) -> tuple[TestSuite, ...]:
             raise problem
     check_suites(ledger.suites)
     return ledger.suites
+
+
+def discover_suites(ledger: Ledger, paths: Sequence[Path] = ()) -> tuple[TestSuite, ...]:
+    """The suites of a run: the ledger's own (no ``paths``, or a path that is the ledger's root
+    folder, as in ``ztauth test sample-ledger``) plus those in the other ``paths``.
+
+    Raises:
+        UsageError, DocumentError, SuiteError: see :func:`ledger_suites`, :func:`load_suite_paths`.
+    """
+    root = Path(ledger.root).resolve()
+    own = not paths or any(p.resolve() == root for p in paths)
+    others = [p for p in paths if p.resolve() != root]
+    suites = ledger_suites(ledger) if own else ()
+    if others:
+        suites = (*suites, *load_suite_paths(others, ledger_root=root))
+        check_suites(suites)
+    return tuple(suites)
 
 
 def load_suite_paths(paths: Sequence[Path], *, ledger_root: Path) -> tuple[TestSuite, ...]:
