@@ -1,0 +1,258 @@
+"""The ``run_<command>`` functions behind ``ztauth policy lint`` and ``ztauth policy fmt``.
+
+Typed arguments in, exit code out (STYLE.md rule 20). The report goes to stdout or
+``--output``; the one-line summary goes to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TextIO
+
+from ztauth_cli.errors import UsageError
+from ztauth_cli.model.findings import CheckReport, Finding, Severity
+from ztauth_cli.model.span import Span
+from ztauth_cli.report.formats import OutputFormat
+
+__all__ = ["run_explain", "run_fmt", "run_lint", "run_list_rules"]
+
+LINT_FORMATS = (
+    OutputFormat.TEXT,
+    OutputFormat.JSON,
+    OutputFormat.SARIF,
+    OutputFormat.GITHUB,
+    OutputFormat.JUNIT,
+    OutputFormat.MARKDOWN,
+)
+
+
+def _clock(at: str | None) -> datetime:
+    from ztauth_cli.ledger.load import parse_timestamp
+
+    if at is None:
+        return datetime.now(timezone.utc)
+    try:
+        return parse_timestamp(at)
+    except ValueError as exc:
+        raise UsageError(f"--at: {exc}", hint="use RFC 3339, e.g. 2026-06-01T12:00:00Z") from exc
+
+
+def _display_prefix(root: Path) -> str:
+    """How to show ledger-relative paths: relative to the current folder when inside it."""
+    try:
+        rel = Path(os.path.relpath(root.resolve(), Path.cwd().resolve()))
+    except ValueError:  # another drive (Windows)
+        return ""
+    if rel == Path(".") or rel.parts[:1] == ("..",):
+        return ""
+    return rel.as_posix() + "/"
+
+
+def _rebase(finding: Finding, prefix: str) -> Finding:
+    if not prefix or finding.span is None:
+        return finding
+    span = finding.span
+    return replace(finding, span=Span(path=prefix + span.path, line=span.line, column=span.column))
+
+
+def _group_paths(paths: list[Path], ledger: Path | None) -> dict[Path, set[str] | None]:
+    """Ledger root -> ledger-relative files to report on (``None`` = the whole ledger)."""
+    from ztauth_cli.errors import LedgerNotFound
+    from ztauth_cli.ledger.load import find_ledger_root, is_ledger_file
+
+    if not paths:
+        root = find_ledger_root(ledger) if ledger is not None else find_ledger_root(Path.cwd())
+        return {root: None}
+    groups: dict[Path, set[str] | None] = {}
+    fixed = find_ledger_root(ledger) if ledger is not None else None
+    for path in paths:
+        absolute = path if path.is_absolute() else Path.cwd() / path
+        try:
+            root = fixed if fixed is not None else find_ledger_root(absolute.parent)
+        except LedgerNotFound:
+            continue  # pre-commit may pass files of no ledger: nothing to say about them
+        try:
+            rel = absolute.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            continue
+        if not is_ledger_file(rel):
+            continue
+        wanted = groups.setdefault(root, set())
+        if wanted is not None:
+            wanted.add(rel)
+    return groups
+
+
+def run_lint(
+    paths: list[Path],
+    *,
+    ledger: Path | None,
+    rev: str | None,
+    fmt: OutputFormat,
+    strict: bool,
+    output: Path | None,
+    at: str | None,
+) -> int:
+    """Lint one ledger (or the ledgers holding ``paths``); render; return the exit code.
+
+    Raises:
+        UsageError, LedgerNotFound, GitError: exit 2 (bad options, no ledger, bad revision).
+    """
+    from ztauth_cli.ledger import load
+    from ztauth_cli.lint.run import lint_ledger, rule_docs, with_checks
+    from ztauth_cli.report import render, require_format
+    from ztauth_cli.report.output import render_to_text, write_result
+    from ztauth_cli.report.text import summary
+
+    require_format(fmt, LINT_FORMATS, command="policy lint")
+    now = _clock(at)
+    if ledger is not None and not ledger.exists() and rev is None:
+        raise UsageError(f"--ledger {ledger}: no such folder")
+    groups = _group_paths(paths, ledger)
+    findings: list[Finding] = []
+    files: list[str] = []
+    for root, only in sorted(groups.items()):
+        loaded = load(root, rev, tolerant=True)
+        result = lint_ledger(loaded, now=now, strict=strict, only_paths=only)
+        prefix = _display_prefix(root)
+        findings.extend(_rebase(f, prefix) for f in result.report.findings)
+        files.extend(prefix + f for f in result.files)
+    report = CheckReport(
+        tool="ztauth policy lint",
+        findings=tuple(findings),
+        rules=tuple(r.doc for r in rule_docs()),
+    )
+    if fmt is OutputFormat.JUNIT:
+        from ztauth_cli.lint.run import LintResult
+
+        report = with_checks(LintResult(report=report, strict=strict, files=tuple(files)))
+
+    def _render(value: CheckReport, out: TextIO) -> None:
+        render(value, fmt, out)
+
+    if output is not None:
+        write_result(render_to_text(_render, report), output)
+    else:
+        render(report, fmt, sys.stdout)
+        sys.stdout.flush()
+    sys.stderr.write(summary(report) + "\n")
+    return 1 if report.count(Severity.ERROR) else 0
+
+
+def run_explain(rule_id: str, *, fmt: OutputFormat) -> int:
+    """Print one rule's documentation.
+
+    Raises:
+        UsageError: unknown rule id (exit 2).
+    """
+    from ztauth_cli.lint import get_rule
+    from ztauth_cli.lint.run import rule_docs
+
+    entry = get_rule(rule_id)
+    if entry is None:
+        known = ", ".join(r.id for r in rule_docs())
+        raise UsageError(f"unknown rule {rule_id!r}", hint=f"known rules: {known}")
+    if fmt is OutputFormat.JSON:
+        data = {
+            "id": entry.id,
+            "name": entry.name,
+            "severity": entry.severity.value,
+            "summary": entry.summary,
+            "help": entry.help,
+        }
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        sys.stdout.write(
+            f"{entry.id} {entry.name} ({entry.severity.value})\n\n{entry.summary}\n\n{entry.help}\n"
+        )
+    return 0
+
+
+def run_list_rules(*, fmt: OutputFormat) -> int:
+    """Print every rule: id, severity, name and one-line summary."""
+    from ztauth_cli.lint.run import rule_docs
+
+    entries = rule_docs()
+    if fmt is OutputFormat.JSON:
+        data = [
+            {"id": r.id, "name": r.name, "severity": r.severity.value, "summary": r.summary}
+            for r in entries
+        ]
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    elif fmt is OutputFormat.MARKDOWN:
+        sys.stdout.write("| id | name | severity | what it checks |\n|---|---|---|---|\n")
+        for r in entries:
+            sys.stdout.write(f"| {r.id} | {r.name} | {r.severity.value} | {r.summary} |\n")
+    else:
+        width = max(len(r.name) for r in entries)
+        for r in entries:
+            sys.stdout.write(f"{r.id}  {r.severity.value:<7}  {r.name:<{width}}  {r.summary}\n")
+    return 0
+
+
+def run_fmt(paths: list[Path], *, ledger: Path | None, check: bool) -> int:
+    """Format ``.cedar`` files (all of the ledger's, or ``paths``); ``check`` changes nothing.
+
+    Returns 1 when ``check`` finds files that would change or when a file cannot be formatted
+    (syntax error, or comments Cedar's formatter would drop), else 0.
+
+    Raises:
+        LedgerNotFound, UsageError: exit 2.
+    """
+    from ztauth_cli.ledger.load import find_ledger_root
+    from ztauth_cli.lint.fmt import format_file_text
+    from ztauth_cli.report.output import atomic_write
+
+    targets: list[tuple[Path, str]] = []
+    if paths:
+        for path in paths:
+            if path.suffix != ".cedar":
+                continue
+            if not path.is_file():
+                raise UsageError(f"{path}: no such file")
+            targets.append((path, path.as_posix()))
+    else:
+        root = find_ledger_root(ledger if ledger is not None else Path.cwd())
+        prefix = _display_prefix(root)
+        policies = root / "policies"
+        if policies.is_dir():
+            targets = [
+                (file, prefix + file.relative_to(root).as_posix())
+                for file in sorted(policies.rglob("*.cedar"))
+                if file.is_file()
+            ]
+    status = 0
+    changed: list[str] = []
+    for file, shown in targets:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            sys.stderr.write(f"error: {shown}: cannot read ({exc})\n")
+            status = 1
+            continue
+        outcome = format_file_text(shown, text)
+        if outcome.problem is not None:
+            sys.stderr.write(f"error: {outcome.problem.diagnostics()}\n")
+            status = 1
+            continue
+        if not outcome.changed or outcome.text is None:
+            continue
+        changed.append(shown)
+        if not check:
+            atomic_write(file, outcome.text)
+    verb = "would be reformatted" if check else "reformatted"
+    for shown in changed:
+        sys.stdout.write(f"{verb}: {shown}\n")
+    unchanged = len(targets) - len(changed)
+    sys.stderr.write(
+        f"{len(changed)} file{'s' if len(changed) != 1 else ''} {verb}, "
+        f"{unchanged} file{'s' if unchanged != 1 else ''} left unchanged\n"
+    )
+    if check and changed:
+        status = 1
+    return status

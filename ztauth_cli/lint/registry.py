@@ -1,0 +1,95 @@
+"""The lint rule registry: every rule is a small function registered with its id and doc.
+
+A rule's doc is data (STYLE.md rule 35): ``ztauth policy lint --explain ZT101`` prints it, the
+SARIF reporter embeds it, and the README's rule table is generated from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ztauth_cli.model.findings import RuleDoc, Severity
+from ztauth_cli.model.ids import RuleId
+from ztauth_cli.model.span import Span
+
+if TYPE_CHECKING:
+    from ztauth_cli.lint.context import LintContext
+
+__all__ = ["RULES", "Hit", "Rule", "RuleCheck", "get_rule", "rule"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hit:
+    """What a rule function yields: a message at a place, with an optional hint."""
+
+    message: str
+    span: Span | None
+    hint: str | None = None
+
+
+RuleCheck = Callable[["LintContext"], Iterable[Hit]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """A registered rule: id (``ZT101``), short name, default severity, docs and the check."""
+
+    id: RuleId
+    name: str
+    severity: Severity
+    summary: str
+    help: str
+    check: RuleCheck | None
+
+    @property
+    def doc(self) -> RuleDoc:
+        """The rule's documentation as the reporters take it."""
+        return RuleDoc(
+            id=self.id, name=self.name, severity=self.severity, summary=self.summary, help=self.help
+        )
+
+
+RULES: dict[str, Rule] = {}
+
+
+def _register(entry: Rule) -> None:
+    if entry.id in RULES:
+        raise ValueError(f"rule {entry.id} is registered twice")
+    RULES[entry.id] = entry
+
+
+def rule(
+    rule_id: str, name: str, severity: Severity, *, summary: str, help: str
+) -> Callable[[RuleCheck], RuleCheck]:
+    """Register the decorated function as the check of rule ``rule_id``."""
+
+    def decorate(check: RuleCheck) -> RuleCheck:
+        _register(
+            Rule(
+                id=RuleId(rule_id),
+                name=name,
+                severity=severity,
+                summary=summary,
+                help=help,
+                check=check,
+            )
+        )
+        return check
+
+    return decorate
+
+
+def declare(rule_id: str, name: str, severity: Severity, *, summary: str, help: str) -> None:
+    """Register a rule whose findings are produced by the lint driver itself (no check)."""
+    _register(
+        Rule(
+            id=RuleId(rule_id), name=name, severity=severity, summary=summary, help=help, check=None
+        )
+    )
+
+
+def get_rule(rule_id: str) -> Rule | None:
+    """The rule ``rule_id`` (case-insensitive), or ``None``."""
+    return RULES.get(rule_id.strip().upper())
