@@ -1,3 +1,11 @@
-"""(package)"""
+"""The ZTAuth* decision engine: pure, clock injected, fail closed.
+
+It never imports the ledger loader, the CLI, the reporters, typer or rich (STYLE.md rule 1).
+"""
 
 from __future__ import annotations
+
+from ztauth_cli.engine.pipeline import USER_MESSAGES, Evaluator
+from ztauth_cli.engine.response import authzen_response, decision_json
+
+__all__ = ["USER_MESSAGES", "Evaluator", "authzen_response", "decision_json"]

@@ -1,0 +1,737 @@
+"""The ZTAuth* decision pipeline (DESIGN.md "The decision pipeline"): deny by default.
+
+Steps: ledger verified -> request well formed -> tokens verify -> actor trusted -> actor may
+act on behalf of the subject -> every earlier hop of the chain still trusted and narrowing ->
+Cedar business policy. The first failing step decides the reason code; every step is traced.
+
+The engine is pure: the clock and the keys are passed in, nothing is read from files, the
+network, the environment or the wall clock. It never raises on a request: any exception while
+evaluating one becomes a deny with ``evaluation_error`` (fail closed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from ztauth_cli import jose
+from ztauth_cli.engine.cedar import CedarEngine, CedarOutcome, parse_policy_files
+from ztauth_cli.engine.delegation import Coverage, Grant, OnBehalfOf
+from ztauth_cli.engine.request import (
+    Request,
+    RequestProblem,
+    action_id,
+    action_uid,
+    cedar_uid,
+    expand_evaluations,
+    parse_request,
+)
+from ztauth_cli.engine.tokens import Keyring, VerifiedToken, act_of, scope_of
+from ztauth_cli.engine.trust import TrustModel, TrustResult
+from ztauth_cli.errors import DocumentError
+from ztauth_cli.model.decision import Decision, ReasonCode, Step, TraceStep
+from ztauth_cli.model.span import Span
+
+if TYPE_CHECKING:
+    from ztauth_cli.model.documents import Elevation, Settings
+    from ztauth_cli.model.ledger import Ledger
+
+__all__ = ["USER_MESSAGES", "Evaluator"]
+
+# What an end user may be told (reason_user): no names of groups, keys or policies.
+USER_MESSAGES: dict[ReasonCode, str] = {
+    ReasonCode.ALLOWED: "Access granted.",
+    ReasonCode.INVALID_REQUEST: "The request is malformed.",
+    ReasonCode.INVALID_TOKEN: "A token in the request is not valid.",
+    ReasonCode.UNTRUSTED_ACTOR: "The application acting for you is not trusted.",
+    ReasonCode.UNAUTHORIZED_ACTOR: "The application is not authorized to act on your behalf.",
+    ReasonCode.CONSENT_REQUIRED: "Your consent is required for this action.",
+    ReasonCode.INVALID_CONSENT: "Your consent does not cover this action.",
+    ReasonCode.INSUFFICIENT_SCOPE: "This action is outside what was granted.",
+    ReasonCode.CHAIN_BROKEN: "A service that handled this request is not trusted.",
+    ReasonCode.POLICY_DENIED: "Access denied by policy.",
+    ReasonCode.LEDGER_UNVERIFIED: "The policy ledger could not be verified.",
+    ReasonCode.EVALUATION_ERROR: "Access denied: the decision could not be evaluated.",
+}
+
+# Token kinds verified in step 2. Consent is verified in step 4 against the delegation that
+# needs it, so that a bad consent reads ``invalid_consent`` rather than ``invalid_token``.
+_STEP2_KINDS = ("txn", "subject", "attestation")
+
+
+class _Denied(Exception):
+    def __init__(self, code: ReasonCode, step: Step, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.step = step
+        self.detail = detail
+
+
+@dataclass(slots=True)
+class _State:
+    """What one evaluation has established so far."""
+
+    trace: list[TraceStep] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)
+    via: str | None = None
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A request that passed steps 1-5 and waits for its Cedar answer (step 6)."""
+
+    state: _State
+    cedar_request: dict[str, Any]
+    entities: Any
+
+
+class Evaluator:
+    """Evaluates AuthZEN requests against one ledger (policies parsed once, reused).
+
+    Build it with :meth:`from_ledger`.
+    """
+
+    def __init__(
+        self,
+        *,
+        ztid: str | None,
+        revision: str | None,
+        version: str | None,
+        settings: Settings | None,
+        cedar: CedarEngine,
+        keyring: Keyring,
+        trust: TrustModel,
+        on_behalf_of: OnBehalfOf,
+        unverified_reason: str | None,
+    ) -> None:
+        self.ztid = ztid
+        self.revision = revision
+        self.version = version
+        self.require_txn_token = settings.require_txn_token if settings is not None else False
+        self.max_chain_depth = settings.max_chain_depth if settings is not None else 4
+        self.cedar = cedar
+        self.keyring = keyring
+        self.trust = trust
+        self.on_behalf_of = on_behalf_of
+        self.unverified_reason = unverified_reason
+
+    @classmethod
+    def from_ledger(
+        cls,
+        ledger: Ledger,
+        *,
+        issuer_keys: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+        extra_keys: Sequence[Mapping[str, Any]] = (),
+        unverified_reason: str | None = None,
+        revision: str | None = None,
+        version: str | None = None,
+    ) -> Evaluator:
+        """Parse the ledger's policies, entities and conditions once.
+
+        ``issuer_keys`` replaces the JWKS of the named issuers; ``extra_keys`` are trusted for
+        every issuer; with ``unverified_reason`` every decision is ``ledger_unverified``.
+
+        Raises:
+            DocumentError: when the ledger's policies, entities or conditions are unusable.
+        """
+        policies, errors = parse_policy_files(ledger.policy_files)
+        if errors:
+            raise errors[0]
+        entities = [e for f in ledger.entity_files for e in f.entities]
+        conditions = {
+            e.id: (e.condition, e.span) for e in ledger.elevations if e.condition is not None
+        }
+        cedar = CedarEngine(
+            policies,
+            entities,
+            conditions=conditions,
+            entities_span=ledger.entity_files[0].span if ledger.entity_files else None,
+        )
+        keys: dict[str, Sequence[Mapping[str, Any]]] = {}
+        for issuer in ledger.issuers:
+            key_set = ledger.key_set(issuer.jwks)
+            keys[issuer.name] = key_set.keys if key_set is not None else ()
+        keys.update(issuer_keys or {})
+        for name, issuer_jwks in keys.items():
+            for jwk in issuer_jwks:
+                problem = jose.validate_public_jwk(jwk)
+                if problem is not None:
+                    raise DocumentError(
+                        f"key of issuer {name!r}: {problem}",
+                        span=_issuer_span(ledger, name),
+                    )
+        keyring = Keyring(ledger.issuers, keys, extra_keys=extra_keys)
+        trust = TrustModel(ledger.groups, ledger.trust_levels)
+        return cls(
+            ztid=ledger.ztid,
+            revision=revision if revision is not None else ledger.revision,
+            version=version,
+            settings=ledger.manifest.settings if ledger.manifest is not None else None,
+            cedar=cedar,
+            keyring=keyring,
+            trust=trust,
+            on_behalf_of=OnBehalfOf(
+                ledger.elevations, ledger.delegations, trust=trust, keyring=keyring
+            ),
+            unverified_reason=unverified_reason,
+        )
+
+    # ------------------------------------------------------------------------- public API
+
+    def evaluate(self, request: Mapping[str, Any], *, now: datetime) -> Decision:
+        """Evaluate one AuthZEN request (``evaluations`` is ignored). Never raises."""
+        return self.evaluate_many([request], now=now)[0]
+
+    def evaluate_all(self, request: Mapping[str, Any], *, now: datetime) -> tuple[Decision, ...]:
+        """Evaluate an AuthZEN request honouring ``evaluations`` and
+        ``options.evaluations_semantic``; one decision without an ``evaluations`` array.
+        Never raises.
+        """
+        return self.evaluate_batch(request, now=now)[0]
+
+    def evaluate_batch(self, request: Any, *, now: datetime) -> tuple[tuple[Decision, ...], bool]:
+        """Like :meth:`evaluate_all`, also saying whether the request was a batch (for the
+        response shape). Never raises.
+        """
+        try:
+            items, semantic, batch = expand_evaluations(request)
+        except Exception as exc:
+            code = (
+                ReasonCode.INVALID_REQUEST
+                if isinstance(exc, RequestProblem)
+                else ReasonCode.EVALUATION_ERROR
+            )
+            return (self._deny_now(code, Step.REQUEST, str(exc)),), False
+        decisions = self.evaluate_many(items, now=now)
+        if semantic == "deny_on_first_deny":
+            cut = next((i for i, d in enumerate(decisions) if not d.allowed), None)
+        elif semantic == "permit_on_first_permit":
+            cut = next((i for i, d in enumerate(decisions) if d.allowed), None)
+        else:
+            cut = None
+        if cut is not None:
+            decisions = decisions[: cut + 1]
+        return tuple(decisions), batch
+
+    def evaluate_many(self, requests: Iterable[Any], *, now: datetime) -> list[Decision]:
+        """Evaluate independent requests (no ``evaluations`` expansion), batching the Cedar
+        calls. Never raises: each failure is that request's ``evaluation_error`` deny.
+        """
+        moment = now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
+        results: list[Decision | _Pending] = []
+        for raw in requests:
+            state = _State()
+            try:
+                results.append(self._prepare(raw, state, moment))
+            except _Denied as denied:
+                results.append(self._denied(denied, state))
+            except Exception as exc:
+                results.append(self._error(exc, state))
+        groups: dict[int, list[int]] = {}
+        for index, item in enumerate(results):
+            if isinstance(item, _Pending):
+                groups.setdefault(id(item.entities), []).append(index)
+        for indexes in groups.values():
+            pendings = [results[i] for i in indexes]
+            try:
+                outcomes = self.cedar.authorize_batch(
+                    [p.cedar_request for p in pendings],  # type: ignore[union-attr]
+                    pendings[0].entities,  # type: ignore[union-attr]
+                )
+            except Exception as exc:
+                for i in indexes:
+                    pending = results[i]
+                    assert isinstance(pending, _Pending)  # noqa: S101 - grouped above
+                    results[i] = self._error(exc, pending.state)
+                continue
+            for i, outcome in zip(indexes, outcomes, strict=True):
+                pending = results[i]
+                assert isinstance(pending, _Pending)  # noqa: S101 - grouped above
+                try:
+                    results[i] = self._finish(pending.state, outcome)
+                except Exception as exc:
+                    results[i] = self._error(exc, pending.state)
+        return [r for r in results if isinstance(r, Decision)]
+
+    # ------------------------------------------------------------------------- decisions
+
+    def _decision(
+        self,
+        *,
+        code: ReasonCode,
+        message: str,
+        state: _State,
+        policies: tuple[str, ...] = (),
+    ) -> Decision:
+        return Decision(
+            allowed=code is ReasonCode.ALLOWED,
+            code=code,
+            message=message,
+            user_message=USER_MESSAGES[code],
+            via=state.via,
+            policies=policies,
+            trace=tuple(state.trace),
+            ledger=self.ztid,
+            revision=self.revision,
+            version=self.version,
+            touched=tuple(sorted(state.touched)),
+        )
+
+    def _denied(self, denied: _Denied, state: _State) -> Decision:
+        return self._decision(code=denied.code, message=denied.detail, state=state)
+
+    def _error(self, exc: BaseException, state: _State) -> Decision:
+        detail = f"evaluation failed ({type(exc).__name__}: {exc}); denied (fail closed)"
+        state.trace.append(TraceStep(step=Step.POLICY, passed=False, detail=detail))
+        return self._decision(code=ReasonCode.EVALUATION_ERROR, message=detail, state=state)
+
+    def _deny_now(self, code: ReasonCode, step: Step, detail: str) -> Decision:
+        state = _State()
+        state.trace.append(TraceStep(step=step, passed=False, detail=detail))
+        return self._decision(code=code, message=detail, state=state)
+
+    @staticmethod
+    def _fail(
+        state: _State,
+        code: ReasonCode,
+        step: Step,
+        detail: str,
+        children: Sequence[TraceStep] = (),
+    ) -> _Denied:
+        state.trace.append(
+            TraceStep(step=step, passed=False, detail=detail, children=tuple(children))
+        )
+        return _Denied(code, step, detail)
+
+    @staticmethod
+    def _pass(state: _State, step: Step, detail: str, children: Sequence[TraceStep] = ()) -> None:
+        state.trace.append(
+            TraceStep(step=step, passed=True, detail=detail, children=tuple(children))
+        )
+
+    # ------------------------------------------------------------------------- steps 0-5
+
+    def _prepare(self, raw: Any, state: _State, now: datetime) -> _Pending:
+        # Step 0: a ledger whose signatures do not verify decides nothing.
+        if self.unverified_reason is not None:
+            raise self._fail(
+                state, ReasonCode.LEDGER_UNVERIFIED, Step.LEDGER, self.unverified_reason
+            )
+
+        # Step 1: the request.
+        try:
+            request = parse_request(raw)
+            action = action_id(request.action)
+            action_entity = action_uid(request.action)
+        except RequestProblem as exc:
+            raise self._fail(state, ReasonCode.INVALID_REQUEST, Step.REQUEST, str(exc)) from None
+        if request.ledger is not None and request.ledger != self.ztid:
+            raise self._fail(
+                state,
+                ReasonCode.INVALID_REQUEST,
+                Step.REQUEST,
+                f"the request is for ledger {request.ledger}, this ledger is {self.ztid}",
+            )
+        actor = request.actor
+        shape = f"{actor} acts for {request.subject}" if request.delegated else f"{request.subject}"
+        self._pass(
+            state,
+            Step.REQUEST,
+            f"{shape}: {action} on {request.resource}"
+            + (f" through {len(request.chain)} earlier hop(s)" if request.chain else ""),
+        )
+
+        # Step 2: tokens.
+        verified, hop_tokens = self._tokens(request, state, now)
+
+        # Step 3: actor trust.
+        trust = self._actor_trust(request, verified, state, now)
+
+        # Step 4: on behalf of (needs Cedar for elevation conditions: build the request now).
+        entities = self.cedar.entities_for(_overrides(request))
+        context_base = dict(request.context)
+        cedar_request: dict[str, Any] = {
+            "principal": cedar_uid(request.subject.type, request.subject.id),
+            "action": action_entity,
+            "resource": cedar_uid(request.resource.type, request.resource.id),
+        }
+        grant = self._on_behalf_of(
+            request, action, trust, verified, cedar_request, context_base, entities, state, now
+        )
+
+        # Step 5: the chain.
+        self._chain(request, grant, hop_tokens, state, now)
+
+        context_base["ztauth"] = _ztauth_context(request, trust, state.via)
+        cedar_request["context"] = context_base
+        return _Pending(state=state, cedar_request=cedar_request, entities=entities)
+
+    def _tokens(
+        self, request: Request, state: _State, now: datetime
+    ) -> tuple[dict[str, VerifiedToken], dict[int, dict[str, VerifiedToken]]]:
+        children: list[TraceStep] = []
+        verified: dict[str, VerifiedToken] = {}
+
+        def check(kind: str, token: str, where: str) -> VerifiedToken:
+            try:
+                result = self.keyring.verify(kind, token, now=now)
+            except jose.TokenError as exc:
+                children.append(
+                    TraceStep(step=Step.TOKENS, passed=False, detail=f"{where}: {exc.message}")
+                )
+                raise self._fail(
+                    state,
+                    ReasonCode.INVALID_TOKEN,
+                    Step.TOKENS,
+                    f"{where} is not valid: {exc.message}",
+                    children,
+                ) from None
+            children.append(
+                TraceStep(
+                    step=Step.TOKENS,
+                    passed=True,
+                    detail=f"{where} verified (issuer {result.issuer})",
+                )
+            )
+            return result
+
+        def bad(detail: str) -> _Denied:
+            children.append(TraceStep(step=Step.TOKENS, passed=False, detail=detail))
+            return self._fail(state, ReasonCode.INVALID_TOKEN, Step.TOKENS, detail, children)
+
+        for kind in _STEP2_KINDS:
+            if kind in request.tokens:
+                verified[kind] = check(kind, request.tokens[kind], f"{kind} token")
+        hop_tokens: dict[int, dict[str, VerifiedToken]] = {}
+        for hop in request.chain:
+            for kind in _STEP2_KINDS:
+                if kind in hop.tokens:
+                    where = f"chain[{hop.index}] {kind} token"
+                    hop_tokens.setdefault(hop.index, {})[kind] = check(
+                        kind, hop.tokens[kind], where
+                    )
+
+        subject = request.subject.id
+        txn = verified.get("txn")
+        if txn is None and self.require_txn_token:
+            raise bad("this ledger requires a transaction token (settings.require_txn_token)")
+        if txn is not None:
+            claims = txn.claims
+            if claims.get("sub") != subject:
+                raise bad(f"txn token is for subject {claims.get('sub')!r}, not {subject!r}")
+            act = act_of(claims)
+            if request.delegated and act != request.actor.id:
+                raise bad(f"txn token names actor {act!r}, but {request.actor.id!r} acts")
+            if not request.delegated and "act" in claims and act != subject:
+                raise bad(f"txn token names actor {act!r}, but the request names none")
+        subject_token = verified.get("subject")
+        if subject_token is not None and subject_token.claims.get("sub") != subject:
+            raise bad(f"subject token is for {subject_token.claims.get('sub')!r}, not {subject!r}")
+        if "consent" in request.tokens:
+            children.append(
+                TraceStep(
+                    step=Step.TOKENS,
+                    passed=True,
+                    detail="consent token: checked with the delegation that needs it",
+                )
+            )
+        detail = f"{len(children)} token(s) checked" if children else "no tokens in the request"
+        self._pass(state, Step.TOKENS, detail, children)
+        return verified, hop_tokens
+
+    def _actor_trust(
+        self,
+        request: Request,
+        verified: Mapping[str, VerifiedToken],
+        state: _State,
+        now: datetime,
+    ) -> TrustResult | None:
+        if not request.delegated:
+            self._pass(state, Step.ACTOR_TRUST, f"{request.subject} acts for itself")
+            return None
+        actor = request.actor.id
+        result = self.trust.assess(actor, attestation=verified.get("attestation"), now=now)
+        state.touched.update(f"group/{g}" for g in result.member_of)
+        if not result.trusted:
+            raise self._fail(state, ReasonCode.UNTRUSTED_ACTOR, Step.ACTOR_TRUST, result.detail)
+        if result.level is not None:
+            state.touched.add(f"trust_level/{result.level.name}")
+        self._pass(state, Step.ACTOR_TRUST, result.detail)
+        return result
+
+    def _on_behalf_of(
+        self,
+        request: Request,
+        action: str,
+        trust: TrustResult | None,
+        verified: Mapping[str, VerifiedToken],
+        cedar_request: Mapping[str, Any],
+        context_base: Mapping[str, Any],
+        entities: Any,
+        state: _State,
+        now: datetime,
+    ) -> Grant | None:
+        txn = verified.get("txn")
+        txn_scope = scope_of(txn.claims) if txn is not None else None
+        previous = request.chain[-1] if request.chain else None
+
+        def scope_checks(prefix: str) -> None:
+            if txn_scope is not None and action not in txn_scope:
+                raise self._fail(
+                    state,
+                    ReasonCode.INSUFFICIENT_SCOPE,
+                    Step.ON_BEHALF_OF,
+                    f"{prefix}{action!r} is outside the txn token's scope "
+                    f"({' '.join(sorted(txn_scope)) or 'empty'})",
+                )
+            if previous is not None and previous.scope is not None and action not in previous.scope:
+                raise self._fail(
+                    state,
+                    ReasonCode.INSUFFICIENT_SCOPE,
+                    Step.ON_BEHALF_OF,
+                    f"{prefix}{action!r} is outside the scope the previous hop "
+                    f"({previous.principal.id}) passed on ({', '.join(previous.scope)})",
+                )
+
+        if trust is None:
+            scope_checks("")
+            self._pass(
+                state, Step.ON_BEHALF_OF, f"{request.subject} acts for itself; no grant needed"
+            )
+            return None
+
+        def condition(elevation: Elevation) -> tuple[bool, str]:
+            probe = dict(cedar_request)
+            probe["context"] = {
+                **context_base,
+                "ztauth": _ztauth_context(request, trust, f"elevation/{elevation.id}"),
+            }
+            outcome = self.cedar.condition_holds(elevation.id, probe, entities)
+            if outcome.errors:
+                return False, f"could not be evaluated ({'; '.join(outcome.errors)})"
+            return outcome.allowed, "holds" if outcome.allowed else "is false for this request"
+
+        actor = request.actor.id
+        coverage = self.on_behalf_of.cover(
+            subject=request.subject,
+            actor=actor,
+            trust=trust,
+            action=action,
+            resource=request.resource,
+            consent=request.tokens.get("consent"),
+            condition=condition,
+            now=now,
+        )
+        state.touched.update(coverage.touched)
+        if coverage.grant is None and request.chain:
+            origin = self._origin_coverage(request, action, cedar_request, state, now, condition)
+            if origin is not None and (origin.grant is not None or origin.stage > coverage.stage):
+                coverage = origin
+        if coverage.grant is None:
+            assert coverage.code is not None  # noqa: S101 - no grant always carries a code
+            raise self._fail(state, coverage.code, Step.ON_BEHALF_OF, coverage.detail)
+        state.via = coverage.grant.via
+        state.touched.add(coverage.grant.via)
+        scope_checks(f"{coverage.grant.via}: ")
+        self._pass(state, Step.ON_BEHALF_OF, coverage.detail)
+        return coverage.grant
+
+    def _origin_coverage(
+        self,
+        request: Request,
+        action: str,
+        cedar_request: Mapping[str, Any],
+        state: _State,
+        now: datetime,
+        condition: Any,
+    ) -> Coverage | None:
+        """In a chain, the subject's grant may be held by the origin hop and re-delegated."""
+        origin = request.chain[0]
+        if origin.principal.key == request.subject.key:
+            return None
+        hop_attestation = None
+        if "attestation" in origin.tokens:
+            try:
+                hop_attestation = self.keyring.verify(
+                    "attestation", origin.tokens["attestation"], now=now
+                )
+            except jose.TokenError:
+                hop_attestation = None
+        trust = self.trust.assess(origin.principal.id, attestation=hop_attestation, now=now)
+        if not trust.trusted:
+            return None
+        coverage = self.on_behalf_of.cover(
+            subject=request.subject,
+            actor=origin.principal.id,
+            trust=trust,
+            action=action,
+            resource=request.resource,
+            consent=origin.tokens.get("consent", request.tokens.get("consent")),
+            condition=condition,
+            now=now,
+        )
+        state.touched.update(coverage.touched)
+        if coverage.grant is not None:
+            return Coverage(
+                grant=replace(coverage.grant, origin=True),
+                code=None,
+                detail=(f"{coverage.detail}, re-delegated along the chain to {request.actor.id}"),
+                stage=coverage.stage,
+                touched=coverage.touched,
+            )
+        return coverage
+
+    def _chain(
+        self,
+        request: Request,
+        grant: Grant | None,
+        hop_tokens: Mapping[int, Mapping[str, VerifiedToken]],
+        state: _State,
+        now: datetime,
+    ) -> None:
+        if not request.chain:
+            return
+        children: list[TraceStep] = []
+
+        def broken(detail: str) -> _Denied:
+            return self._fail(state, ReasonCode.CHAIN_BROKEN, Step.CHAIN, detail, children)
+
+        depth = len(request.chain) + 1
+        if depth > self.max_chain_depth:
+            raise broken(
+                f"chain depth {depth} exceeds settings.max_chain_depth {self.max_chain_depth}"
+            )
+        previous_scope: set[str] | None = (
+            set(grant.actions) if grant is not None and grant.origin else None
+        )
+        for hop in request.chain:
+            where = f"hop {hop.index + 1} ({hop.principal.id})"
+            if hop.principal.key != request.subject.key:
+                # Re-check against the CURRENT trust model: a hop revoked or demoted since the
+                # call started breaks the whole chain.
+                result = self.trust.assess(
+                    hop.principal.id,
+                    attestation=hop_tokens.get(hop.index, {}).get("attestation"),
+                    now=now,
+                )
+                state.touched.update(f"group/{g}" for g in result.member_of)
+                if not result.trusted:
+                    children.append(
+                        TraceStep(step=Step.CHAIN, passed=False, detail=f"{where}: {result.detail}")
+                    )
+                    raise broken(f"{where} is no longer trusted: {result.detail}")
+                if result.level is not None:
+                    state.touched.add(f"trust_level/{result.level.name}")
+            if hop.scope is not None:
+                wider = (
+                    sorted(set(hop.scope) - previous_scope) if previous_scope is not None else []
+                )
+                if wider:
+                    children.append(
+                        TraceStep(
+                            step=Step.CHAIN,
+                            passed=False,
+                            detail=f"{where} widens the scope with {', '.join(wider)}",
+                        )
+                    )
+                    raise broken(
+                        f"{where} widens the scope it received with {', '.join(wider)}; "
+                        "scopes may only narrow hop by hop"
+                    )
+                previous_scope = set(hop.scope)
+            scope_text = ", ".join(hop.scope) if hop.scope is not None else "inherited"
+            children.append(
+                TraceStep(
+                    step=Step.CHAIN, passed=True, detail=f"{where}: trusted, scope {scope_text}"
+                )
+            )
+        if grant is not None and grant.origin:
+            further = len(request.chain)
+            if further > grant.max_depth:
+                raise broken(
+                    f"{grant.via} allows {grant.max_depth} further hop(s) after its delegate; "
+                    f"this chain has {further}"
+                )
+        self._pass(
+            state,
+            Step.CHAIN,
+            f"{len(request.chain)} earlier hop(s) re-checked; depth {depth} "
+            f"<= {self.max_chain_depth}",
+            children,
+        )
+
+    # ------------------------------------------------------------------------- step 6
+
+    def _finish(self, state: _State, outcome: CedarOutcome) -> Decision:
+        policies = outcome.determining
+        state.touched.update(f"policy/{p}" for p in policies)
+        if outcome.request_error is not None:
+            detail = f"Cedar rejected the request: {outcome.request_error}"
+            state.trace.append(TraceStep(step=Step.POLICY, passed=False, detail=detail))
+            return self._decision(code=ReasonCode.INVALID_REQUEST, message=detail, state=state)
+        if outcome.errored_forbids:
+            detail = (
+                f"forbid policy {', '.join(outcome.errored_forbids)} failed to evaluate "
+                f"({'; '.join(outcome.errors)}); denied (fail closed)"
+            )
+            state.trace.append(TraceStep(step=Step.POLICY, passed=False, detail=detail))
+            return self._decision(
+                code=ReasonCode.EVALUATION_ERROR, message=detail, state=state, policies=policies
+            )
+        errors = f" (skipped on error: {'; '.join(outcome.errors)})" if outcome.errors else ""
+        if outcome.allowed:
+            detail = f"permitted by {', '.join(policies)}{errors}"
+            self._pass(state, Step.POLICY, detail)
+            return self._decision(
+                code=ReasonCode.ALLOWED, message=detail, state=state, policies=policies
+            )
+        effects = {self.cedar.effects.get(p) for p in policies}
+        if policies and "forbid" in effects:
+            detail = f"forbidden by {', '.join(policies)}{errors}"
+        else:
+            detail = f"no policy permits this request{errors}"
+        state.trace.append(TraceStep(step=Step.POLICY, passed=False, detail=detail))
+        return self._decision(
+            code=ReasonCode.POLICY_DENIED, message=detail, state=state, policies=policies
+        )
+
+
+def _overrides(request: Request) -> dict[tuple[str, str], dict[str, Any]]:
+    overrides: dict[tuple[str, str], dict[str, Any]] = {}
+    for entity in request.entities:
+        uid = entity["uid"]
+        overrides[(str(uid["type"]), str(uid["id"]))] = {
+            "attrs": dict(entity.get("attrs") or {}),
+            "parents": list(entity.get("parents") or []),
+        }
+    for item in (request.subject, request.resource, request.principal):
+        if item is not None and item.properties:
+            current = overrides.setdefault(item.key, {"attrs": {}, "parents": []})
+            current["attrs"].update(item.properties)
+    return overrides
+
+
+def _ztauth_context(request: Request, trust: TrustResult | None, via: str | None) -> dict[str, Any]:
+    """``context.ztauth`` as Cedar policies see it (documented in docs/readme/30-eval.md).
+
+    Cedar has no null: absent values are empty strings, empty sets or 0.
+    """
+    level = trust.level if trust is not None else None
+    return {
+        "actor": request.actor.id,
+        "actor_type": request.actor.type,
+        "delegated": request.delegated,
+        "trust_level": level.name if level is not None else "",
+        "trust_rank": level.rank if level is not None else 0,
+        "groups": list(trust.groups) if trust is not None else [],
+        "via": via or "",
+        "chain": [hop.principal.id for hop in request.chain],
+        "depth": len(request.chain) + 1,
+    }
+
+
+def _issuer_span(ledger: Ledger, name: str) -> Span | None:
+    issuer = ledger.issuer(name)
+    return issuer.span if issuer is not None else None

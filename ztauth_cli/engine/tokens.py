@@ -1,0 +1,102 @@
+"""Step 2 of the pipeline: verify tokens against the ledger's issuers.
+
+A token is trusted only when its ``iss`` claim names an Issuer of the ledger, that issuer
+lists the token's kind in ``issues``, the signature verifies with one of the issuer's keys under
+one of the issuer's algorithms (``none`` and HMAC are always refused by ``jose.verify``, RFC
+8725 §2.1), and ``exp``/``nbf``/``iat``/``aud`` hold against the injected clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ztauth_cli import jose
+from ztauth_cli.model.documents import Issuer
+
+__all__ = ["Keyring", "VerifiedToken", "act_of", "scope_of"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerifiedToken:
+    """A token whose signature and times verified: its kind, issuer and claims."""
+
+    kind: str
+    issuer: str
+    claims: Mapping[str, Any]
+
+
+class Keyring:
+    """The ledger's issuers and the public keys each one may sign with."""
+
+    def __init__(
+        self,
+        issuers: Sequence[Issuer],
+        keys: Mapping[str, Sequence[Mapping[str, Any]]],
+        *,
+        extra_keys: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        self.issuers = {i.name: i for i in issuers}
+        self.keys = {name: tuple(k) for name, k in keys.items()}
+        # Ad-hoc keys given with ``--jwks``: the user vouches for them for every issuer.
+        self.extra_keys = tuple(extra_keys)
+
+    def verify(self, kind: str, token: str, *, now: datetime) -> VerifiedToken:
+        """Verify a token of ``kind`` (txn, consent, attestation, subject).
+
+        Raises:
+            jose.TokenError: saying exactly which check failed.
+        """
+        _header, unverified = jose.decode_unverified(token)
+        name = unverified.get("iss")
+        if not isinstance(name, str):
+            raise jose.TokenError(f"{kind} token has no 'iss' claim naming a ledger issuer")
+        issuer = self.issuers.get(name)
+        if issuer is None:
+            known = ", ".join(sorted(self.issuers)) or "none"
+            raise jose.TokenError(
+                f"{kind} token issuer {name!r} is not an issuer of this ledger (known: {known})"
+            )
+        if kind not in issuer.issues:
+            raise jose.TokenError(
+                f"issuer {name!r} may not issue {kind} tokens "
+                f"(it issues: {', '.join(sorted(issuer.issues))})"
+            )
+        keys = (*self.keys.get(name, ()), *self.extra_keys)
+        if not keys:
+            raise jose.TokenError(f"issuer {name!r} has no public keys in the ledger")
+        claims = jose.verify(
+            token,
+            keys=keys,
+            algorithms=issuer.algorithms,
+            now=now,
+            audience=issuer.audience,
+            issuer=name,
+            # An attestation's freshness is its age (iat vs the trust level's max_age).
+            require_exp=kind != "attestation",
+        )
+        return VerifiedToken(kind=kind, issuer=name, claims=claims)
+
+
+def act_of(claims: Mapping[str, Any]) -> str | None:
+    """The actor id of an ``act`` claim: a string, or the RFC 8693 object ``{"sub": id}``."""
+    act = claims.get("act")
+    if isinstance(act, str):
+        return act
+    if isinstance(act, Mapping) and isinstance(act.get("sub"), str):
+        return str(act["sub"])
+    return None
+
+
+def scope_of(claims: Mapping[str, Any]) -> frozenset[str] | None:
+    """The actions of a space-separated ``scope`` claim (RFC 8693 §4.2); ``None`` if absent."""
+    scope = claims.get("scope")
+    if scope is None:
+        return None
+    if isinstance(scope, str):
+        return frozenset(scope.split())
+    if isinstance(scope, list) and all(isinstance(s, str) for s in scope):
+        return frozenset(scope)
+    return frozenset()
