@@ -1,7 +1,592 @@
-"""`ztauth policy version|sign|verify|diff|log`: the Git ledger lifecycle."""
+"""`ztauth policy sign|verify|version|log`: signatures, versions and history of a Git ledger.
+
+Each command parses its options, calls a typed ``run_<command>(...) -> int`` that asks the core
+(``ledger/signing``, ``ledger/versions``, ``ledger/history``) and renders the result; no crypto
+and no Git here. ``version`` is a group: alone it prints the current version; ``version list``
+and ``version bump major|minor|patch`` are its commands. ``bump`` is itself a group so that
+``bump auto`` (semantic diff, ``cli/policy_diff.py``) registers on :data:`bump_app`.
+"""
 
 from __future__ import annotations
 
-from ztauth_cli.cli.policy import app
+import json
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["app"]
+import typer
+
+from ztauth_cli.cli.policy import app
+from ztauth_cli.report.formats import OutputFormat
+
+if TYPE_CHECKING:
+    from ztauth_cli.ledger.history import LogEntry, VersionRow
+    from ztauth_cli.ledger.signing import VerificationResult
+    from ztauth_cli.ledger.versions import BumpPart, BumpResult, Gate, SemVer
+    from ztauth_cli.model import Ledger
+
+__all__ = [
+    "app",
+    "bump_app",
+    "release_gates",
+    "run_log",
+    "run_sign",
+    "run_verify",
+    "run_version",
+    "run_version_bump",
+    "run_version_list",
+    "version_app",
+]
+
+_FORMATS = (OutputFormat.TEXT, OutputFormat.JSON)
+
+version_app = typer.Typer(
+    help="Print the ledger's version; list or create version tags (v<semver>).",
+    invoke_without_command=True,
+    pretty_exceptions_enable=False,
+)
+bump_app = typer.Typer(
+    help="Create the next version tag at HEAD, after the release gates pass.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+version_app.add_typer(bump_app, name="bump")
+app.add_typer(version_app, name="version")
+
+_LEDGER_HELP = "Ledger folder (default: nearest folder holding ztauth.yaml)."
+_FORMAT_HELP = "text or json."
+
+
+def _root(ledger_path: Path | None) -> Path:
+    from ztauth_cli.ledger import find_ledger_root
+
+    return find_ledger_root(ledger_path if ledger_path is not None else Path.cwd())
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _json_out(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _console() -> Any:
+    from ztauth_cli.report.console import make_console
+
+    return make_console(sys.stdout)
+
+
+# ----------------------------------------------------------------------------- sign
+
+
+@app.command("sign")
+def sign_command(
+    key: Path = typer.Option(  # noqa: B008 - Typer's declaration style
+        ..., "--key", help="PEM private key (EdDSA, ES256, RSA). HMAC secrets are refused."
+    ),
+    kid: str | None = typer.Option(
+        None,
+        "--kid",
+        help="Key id (default: the kid of this key in the signers JWKS, else its thumbprint).",
+    ),
+    alg: str | None = typer.Option(
+        None, "--alg", help="PS256 to sign with RSASSA-PSS (default: from the key type)."
+    ),
+    issuer: str | None = typer.Option(
+        None, "--issuer", help="Signer identity in the payload's 'iss' (default: the kid)."
+    ),
+    ledger: Path | None = typer.Option(None, "--ledger", help=_LEDGER_HELP),  # noqa: B008
+) -> None:
+    """Sign the ledger: add (or replace) this key's signature in .signatures.json.
+
+    The signature covers the SHA-256 of the raw bytes of every file the evaluator loads
+    (manifest, schema, policies, entities, trust, keys; not tests/). Other keys' signatures
+    are kept, so several signers can coexist. Exit codes: 0 signed, 2 bad key or ledger.
+    """
+    raise typer.Exit(run_sign(key_path=key, kid=kid, alg=alg, issuer=issuer, ledger_path=ledger))
+
+
+def run_sign(
+    *,
+    key_path: Path,
+    kid: str | None,
+    alg: str | None,
+    issuer: str | None,
+    ledger_path: Path | None,
+) -> int:
+    """Sign the working-tree ledger and write ``.signatures.json`` atomically; returns 0.
+
+    Raises:
+        ZtauthError: unreadable or unsuitable key, unusable ledger (exit 2).
+    """
+    from ztauth_cli.errors import DocumentError
+    from ztauth_cli.ledger import load
+    from ztauth_cli.ledger.signing import (
+        load_signing_key,
+        merge_signatures,
+        parse_signatures,
+        sign_ledger,
+        signer_keys,
+        write_signatures,
+    )
+    from ztauth_cli.model import Span
+
+    loaded = load(_root(ledger_path))
+    try:
+        data = key_path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(
+            f"cannot read the key: {exc.strerror or exc}", span=Span(path=str(key_path))
+        ) from exc
+    trusted = signer_keys(loaded)
+    key = load_signing_key(data, path=str(key_path), kid=kid, alg=alg, known=trusted.keys)
+    token = sign_ledger(loaded, key, now=_now(), issuer=issuer)
+    text = merge_signatures(loaded.signatures_text, token, kid=key.kid)
+    target = write_signatures(Path(loaded.root), text)
+    count = len(parse_signatures(text))
+    files = sum(1 for f in loaded.files if _signed(f.path))
+    typer.echo(
+        f"signed {files} files of {loaded.ztid} with key {key.kid} ({key.alg}); "
+        f"{target.name} holds {count} signature(s)"
+    )
+    if trusted.source is not None and all(k.get("kid") != key.kid for k in trusted.keys):
+        typer.echo(
+            f"warning: key {key.kid} is not in {trusted.source}; 'policy verify' will report "
+            "it as unknown until its public JWK is added there",
+            err=True,
+        )
+    return 0
+
+
+def _signed(path: str) -> bool:
+    from ztauth_cli.ledger.signing import is_signed_file
+
+    return is_signed_file(path)
+
+
+# ----------------------------------------------------------------------------- verify
+
+
+@app.command("verify")
+def verify_command(
+    rev: str | None = typer.Option(
+        None, "--rev", help="Git revision or tag to verify (default: the working tree)."
+    ),
+    jwks: Path | None = typer.Option(  # noqa: B008
+        None, "--jwks", help="Trust these signer keys instead of the manifest's 'signers'."
+    ),
+    ledger: Path | None = typer.Option(None, "--ledger", help=_LEDGER_HELP),  # noqa: B008
+    fmt: OutputFormat = typer.Option(  # noqa: B008
+        OutputFormat.TEXT, "--format", "-f", help=_FORMAT_HELP
+    ),
+) -> None:
+    """Verify the ledger's signatures against its current content.
+
+    Recomputes every signed file's SHA-256 and checks each signature in .signatures.json:
+    trusted key (the manifest's signers JWKS, or --jwks), allowed algorithm (never none or
+    HMAC), this ledger's ZTID, and no file added, removed or changed since signing. The number
+    of valid DISTINCT signer keys must reach settings.require_signatures (at least 1).
+    Exit codes: 0 verified, 1 not verified, 2 usage or input error.
+    """
+    raise typer.Exit(run_verify(rev=rev, jwks_path=jwks, ledger_path=ledger, fmt=fmt))
+
+
+def run_verify(
+    *, rev: str | None, jwks_path: Path | None, ledger_path: Path | None, fmt: OutputFormat
+) -> int:
+    """Verify and report; returns 0 (verified) or 1 (not verified).
+
+    Raises:
+        ZtauthError: no ledger, unknown revision, unreadable --jwks or manifest (exit 2).
+    """
+    from ztauth_cli.ledger import load
+    from ztauth_cli.ledger.signing import load_jwks_file, verify_ledger
+    from ztauth_cli.report import require_format
+
+    require_format(fmt, _FORMATS, command="ztauth policy verify")
+    jwks = load_jwks_file(jwks_path) if jwks_path is not None else None
+    loaded = load(ledger_path, rev, tolerant=True)
+    _require_manifest(loaded)
+    result = verify_ledger(
+        loaded, jwks=jwks, jwks_source=str(jwks_path) if jwks_path else "--jwks", now=_now()
+    )
+    if fmt is OutputFormat.JSON:
+        _json_out({"ledger": loaded.ztid, "revision": loaded.revision, **result.to_json()})
+    else:
+        _render_verify(loaded, result, rev=rev)
+    return 0 if result.ok else 1
+
+
+def _require_manifest(loaded: Ledger) -> None:
+    if loaded.manifest is None:
+        manifest_problems = [p for p in loaded.problems if p.span and p.span.path == "ztauth.yaml"]
+        if manifest_problems:
+            raise manifest_problems[0]
+        from ztauth_cli.errors import DocumentError
+
+        raise DocumentError("the manifest is unusable")
+
+
+def _render_verify(loaded: Ledger, result: VerificationResult, *, rev: str | None) -> None:
+    console = _console()
+    where = f"revision {rev} ({(loaded.revision or '')[:12]})" if rev else "working tree"
+    console.print(f"ledger {loaded.ztid} ({where})", markup=False)
+    console.print(
+        f"signer keys: {result.keys_source or '(none)'}; {len(result.files)} signed files",
+        markup=False,
+    )
+    for check in result.signatures:
+        head = (
+            f"signature {check.index}: kid {check.kid or '-'}, alg {check.alg or '-'}, "
+            f"iss {check.issuer or '-'}"
+        )
+        if check.issued_at is not None:
+            from ztauth_cli.ledger.versions import rfc3339
+
+            head += f", signed {rfc3339(check.issued_at)}"
+        verdict = "valid" if check.valid else "INVALID"
+        console.print(f"{head}: ", end="", markup=False)
+        console.print(verdict, style="green" if check.valid else "bold red", markup=False)
+        for problem in check.problems:
+            console.print(f"  - {problem}", markup=False)
+    unsigned_problems = [p for p in result.problems if not p.startswith("signature ")]
+    for problem in unsigned_problems:
+        console.print(f"- {problem}", markup=False)
+    console.print(result.summary, style="green" if result.ok else "bold red", markup=False)
+
+
+# ----------------------------------------------------------------------------- version
+
+
+@version_app.callback()
+def version_command(
+    ctx: typer.Context,
+    ledger: Path | None = typer.Option(None, "--ledger", help=_LEDGER_HELP),  # noqa: B008
+    fmt: OutputFormat = typer.Option(  # noqa: B008
+        OutputFormat.TEXT, "--format", "-f", help=_FORMAT_HELP
+    ),
+) -> None:
+    """Print the ledger's current version.
+
+    v1.4.0 at a version tag; v1.4.0+3.g1a2b3c4 three commits past it; +dirty (or .dirty)
+    when the ledger's files in the working tree differ from HEAD; v0.0.0+N.g<sha> before the
+    first release. Exit codes: 0, or 2 outside a Git repository.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    raise typer.Exit(run_version(ledger_path=ledger, fmt=fmt))
+
+
+def run_version(*, ledger_path: Path | None, fmt: OutputFormat) -> int:
+    """Print the current version; returns 0.
+
+    Raises:
+        ZtauthError: no ledger, no repository, or no commit yet (exit 2).
+    """
+    from ztauth_cli.errors import GitError
+    from ztauth_cli.ledger.versions import current_version
+    from ztauth_cli.report import require_format
+
+    require_format(fmt, _FORMATS, command="ztauth policy version")
+    current = current_version(_root(ledger_path))
+    if current is None:
+        raise GitError("the repository has no commit yet, so the ledger has no version")
+    if fmt is OutputFormat.JSON:
+        _json_out(
+            {
+                "version": current.version,
+                "tag": current.tag,
+                "distance": current.distance,
+                "commit": current.commit,
+                "dirty": current.dirty,
+            }
+        )
+    else:
+        typer.echo(current.version)
+    return 0
+
+
+@version_app.command("list")
+def version_list_command(
+    ledger: Path | None = typer.Option(None, "--ledger", help=_LEDGER_HELP),  # noqa: B008
+    fmt: OutputFormat = typer.Option(  # noqa: B008
+        OutputFormat.TEXT, "--format", "-f", help=_FORMAT_HELP
+    ),
+) -> None:
+    """List every version tag (v<semver>, by semver) with its date, commit and signatures.
+
+    Signatures: verified, unsigned, or invalid with the first reason, checked on the ledger
+    as it was at that tag. Exit codes: 0, or 2 outside a Git repository.
+    """
+    raise typer.Exit(run_version_list(ledger_path=ledger, fmt=fmt))
+
+
+def run_version_list(*, ledger_path: Path | None, fmt: OutputFormat) -> int:
+    """List the version tags; returns 0.
+
+    Raises:
+        ZtauthError: no ledger or no repository (exit 2).
+    """
+    from ztauth_cli.ledger.history import version_rows
+    from ztauth_cli.report import require_format
+
+    require_format(fmt, _FORMATS, command="ztauth policy version list")
+    rows = version_rows(_root(ledger_path), now=_now())
+    if fmt is OutputFormat.JSON:
+        _json_out({"versions": [_version_json(r) for r in rows]})
+        return 0
+    if not rows:
+        typer.echo("no version tags yet; create one with 'ztauth policy version bump minor'")
+        return 0
+    _table(
+        ("TAG", "DATE", "COMMIT", "SIGNATURES"),
+        [
+            (
+                r.tag.name,
+                r.tag.date,
+                r.tag.commit[:7],
+                r.signature + (f": {r.signature_reason}" if r.signature_reason else ""),
+            )
+            for r in rows
+        ],
+    )
+    return 0
+
+
+def _version_json(row: VersionRow) -> dict[str, Any]:
+    return {
+        "tag": row.tag.name,
+        "version": str(row.tag.version),
+        "commit": row.tag.commit,
+        "date": row.tag.date,
+        "annotated": row.tag.annotated,
+        "tagger": row.tag.tagger,
+        "message": row.tag.message.strip() if row.tag.message else None,
+        "signatures": row.signature,
+        "signatures_reason": row.signature_reason,
+    }
+
+
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
+    # Plain aligned columns: stable, greppable, and identical on and off a terminal.
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header) - 1)]
+    for row in (header, *rows):
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
+        typer.echo("  ".join([*cells, row[-1]]).rstrip())
+
+
+# ----------------------------------------------------------------------------- version bump
+
+
+def release_gates() -> tuple[Gate, ...]:
+    """The checks HEAD must pass before it is released: lint, test suites, signatures."""
+    return (_lint_gate, _test_gate, _signature_gate)
+
+
+def _head_ledger(root: Path, head: str) -> Ledger:
+    from ztauth_cli.ledger import load
+
+    return load(root, rev=head, tolerant=True)
+
+
+def _lint_gate(root: Path, head: str) -> str | None:
+    # The lint engine's core is not available to this module yet, so the gate is the one
+    # loader's own checks at HEAD (syntax, schema, references, duplicates) plus Cedar parsing.
+    from ztauth_cli.engine.cedar import parse_policy_files
+
+    ledger = _head_ledger(root, head)
+    problems = list(ledger.problems)
+    _, cedar_problems = parse_policy_files(ledger.policy_files)
+    problems.extend(cedar_problems)
+    if not problems:
+        return None
+    first = problems[0]
+    return f"lint: {len(problems)} problem(s) at HEAD, first: {first.diagnostics()}"
+
+
+def _test_gate(root: Path, head: str) -> str | None:
+    from ztauth_cli.engine import Evaluator
+    from ztauth_cli.errors import ZtauthError
+    from ztauth_cli.testing import IssuerKeys, ledger_suites, mint_suite_tokens, run_suites
+
+    ledger = _head_ledger(root, head)
+    try:
+        suites = ledger_suites(ledger)
+        keys = IssuerKeys.for_suites(suites, ledger=ledger)
+        now = _now()
+        tokens = mint_suite_tokens(suites, ledger, keys=keys, now=now)
+        evaluator = Evaluator.from_ledger(
+            ledger,
+            issuer_keys=keys.trusted_jwks(ledger),
+            unverified_reason=_unverified_reason(ledger),
+            revision=head,
+        )
+        run = run_suites(evaluator, suites, tokens=tokens, now=now)
+    except ZtauthError as exc:
+        return f"tests: cannot run the suites at HEAD: {exc.diagnostics()}"
+    if run.failed:
+        failing = sorted(f"{r.suite}/{r.case.name}" for r in run.results if r.mismatches)
+        return f"tests: {run.failed} case(s) fail at HEAD: {', '.join(failing[:5])}" + (
+            " ..." if len(failing) > 5 else ""
+        )
+    return None
+
+
+def _unverified_reason(ledger: Ledger) -> str | None:
+    from ztauth_cli.ledger.signing import verify_ledger
+
+    if ledger.manifest is None or ledger.manifest.settings.require_signatures <= 0:
+        return None
+    result = verify_ledger(ledger, now=_now())
+    return None if result.ok else result.summary
+
+
+def _signature_gate(root: Path, head: str) -> str | None:
+    ledger = _head_ledger(root, head)
+    reason = _unverified_reason(ledger)
+    return f"signatures: {reason}" if reason is not None else None
+
+
+def _bump(part: str) -> Callable[..., None]:
+    def command(
+        message: str | None = typer.Option(
+            None, "--message", "-m", help="Tag message (default: 'ledger vX.Y.Z')."
+        ),
+        ledger: Path | None = typer.Option(None, "--ledger", help=_LEDGER_HELP),  # noqa: B008
+        fmt: OutputFormat = typer.Option(  # noqa: B008
+            OutputFormat.TEXT, "--format", "-f", help=_FORMAT_HELP
+        ),
+    ) -> None:
+        raise typer.Exit(run_version_bump(part=part, message=message, ledger_path=ledger, fmt=fmt))
+
+    command.__doc__ = (
+        f"Tag HEAD with the next {part} version (annotated tag, never moved once made).\n\n"
+        "Only when the ledger's working tree matches HEAD, lint passes at HEAD, the test "
+        "suites pass at HEAD and required signatures verify. Exit codes: 0 tagged, 1 refused, "
+        "2 usage or input error."
+    )
+    return command
+
+
+for _part in ("major", "minor", "patch"):
+    bump_app.command(_part)(_bump(_part))
+
+
+def run_version_bump(
+    *,
+    part: BumpPart | str | None,
+    message: str | None,
+    ledger_path: Path | None,
+    fmt: OutputFormat,
+    derive: Callable[[Path, SemVer | None, str], BumpPart | str] | None = None,
+    explain: Sequence[str] = (),
+) -> int:
+    """Create the next version tag after the release gates; returns 0 (tagged) or 1 (refused).
+
+    ``derive`` picks the part from the ledger (``bump auto``); ``explain`` lines are printed
+    with the result (why that part).
+
+    Raises:
+        ZtauthError: no ledger, no repository, no commit (exit 2).
+    """
+    from ztauth_cli.ledger.versions import bump_version
+    from ztauth_cli.report import require_format
+
+    require_format(fmt, _FORMATS, command="ztauth policy version bump")
+    root = _root(ledger_path)
+    result = bump_version(
+        root, part, message=message, derive=derive, gates=release_gates(), now=_now
+    )
+    _render_bump(result, fmt=fmt, explain=explain)
+    return 0 if result.tag is not None else 1
+
+
+def _render_bump(result: BumpResult, *, fmt: OutputFormat, explain: Sequence[str]) -> None:
+    if fmt is OutputFormat.JSON:
+        _json_out(
+            {
+                "created": result.tag is not None,
+                "tag": result.version,
+                "previous": result.previous,
+                "commit": result.tag.commit if result.tag is not None else None,
+                "refused": list(result.refused),
+                "reasons": list(explain),
+            }
+        )
+        return
+    for line in explain:
+        typer.echo(f"  {line}", err=True)
+    if result.tag is not None:
+        typer.echo(result.tag.name)
+        typer.echo(
+            f"tagged {result.tag.commit[:7]} as {result.tag.name} "
+            f"(previous: {result.previous or 'none'})",
+            err=True,
+        )
+        return
+    typer.echo(f"refused to tag {result.version}:", err=True)
+    for reason in result.refused:
+        typer.echo(f"  - {reason}", err=True)
+
+
+# ----------------------------------------------------------------------------- log
+
+
+@app.command("log")
+def log_command(
+    limit: int | None = typer.Option(None, "--limit", "-n", min=1, help="At most N commits."),
+    ledger: Path | None = typer.Option(None, "--ledger", help=_LEDGER_HELP),  # noqa: B008
+    fmt: OutputFormat = typer.Option(  # noqa: B008
+        OutputFormat.TEXT, "--format", "-f", help=_FORMAT_HELP
+    ),
+) -> None:
+    """Show the commits that changed the ledger, newest first.
+
+    Each with sha, author, date (RFC 3339), subject, the version tags naming it and the state
+    of its signatures at that commit (verified / unsigned / invalid). Works on a ledger in a
+    subfolder of a larger repository and on shallow clones. Exit codes: 0, or 2 outside Git.
+    """
+    raise typer.Exit(run_log(limit=limit, ledger_path=ledger, fmt=fmt))
+
+
+def run_log(*, limit: int | None, ledger_path: Path | None, fmt: OutputFormat) -> int:
+    """Print the ledger's history; returns 0.
+
+    Raises:
+        ZtauthError: no ledger or no repository (exit 2).
+    """
+    from ztauth_cli.ledger.history import ledger_log
+    from ztauth_cli.report import require_format
+
+    require_format(fmt, _FORMATS, command="ztauth policy log")
+    entries = ledger_log(_root(ledger_path), limit=limit, now=_now())
+    if fmt is OutputFormat.JSON:
+        _json_out({"commits": [_log_json(e) for e in entries]})
+        return 0
+    if not entries:
+        typer.echo("no commit has touched the ledger yet")
+        return 0
+    console = _console()
+    for entry in entries:
+        tags = f" ({', '.join(entry.tags)})" if entry.tags else ""
+        console.print(entry.sha[:7], style="yellow", end="", markup=False)
+        console.print(f"{tags} {entry.subject}", style=None, markup=False)
+        state = entry.signature + (f": {entry.signature_reason}" if entry.signature_reason else "")
+        console.print(f"    {entry.date}  {entry.author}  signatures {state}", markup=False)
+    return 0
+
+
+def _log_json(entry: LogEntry) -> dict[str, Any]:
+    return {
+        "sha": entry.sha,
+        "author": entry.author,
+        "date": entry.date,
+        "subject": entry.subject,
+        "tags": list(entry.tags),
+        "signatures": entry.signature,
+        "signatures_reason": entry.signature_reason,
+    }

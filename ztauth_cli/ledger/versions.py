@@ -9,7 +9,7 @@ working tree differ from HEAD, and ``v0.0.0+N.g<sha>`` before the first release.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum, unique
@@ -17,14 +17,18 @@ from functools import total_ordering
 from pathlib import Path
 from typing import Any
 
-from ztauth_cli.errors import GitError, ZtauthError
+from ztauth_cli.errors import GitError, UsageError, ZtauthError
 from ztauth_cli.ledger import git
 from ztauth_cli.ledger.load import find_ledger_root, read_revision_files, read_worktree_files
 
 __all__ = [
     "BumpPart",
+    "BumpResult",
+    "CurrentVersion",
+    "Gate",
     "SemVer",
     "VersionTag",
+    "bump_version",
     "create_version_tag",
     "current_version",
     "describe_version",
@@ -32,6 +36,7 @@ __all__ = [
     "next_version",
     "parse_version_tag",
     "rfc3339",
+    "to_version_tags",
     "version_tags",
 ]
 
@@ -165,10 +170,11 @@ def version_tags(root: Path) -> tuple[VersionTag, ...]:
         tags = git.list_tags(repo)
     finally:
         repo.close()
-    return _to_versions(tags)
+    return to_version_tags(tags)
 
 
-def _to_versions(tags: tuple[git.TagInfo, ...]) -> tuple[VersionTag, ...]:
+def to_version_tags(tags: tuple[git.TagInfo, ...]) -> tuple[VersionTag, ...]:
+    """The ``v<semver>`` tags among ``tags``, sorted by semver (other tags are dropped)."""
     result = []
     for tag in tags:
         version = parse_version_tag(tag.name)
@@ -230,7 +236,7 @@ def current_version(root: Path) -> CurrentVersion | None:
         if head is None:
             return None
         history = git.ancestors(repo, head)
-        reachable = [t for t in _to_versions(git.list_tags(repo)) if t.commit in history]
+        reachable = [t for t in to_version_tags(git.list_tags(repo)) if t.commit in history]
         best = max(reachable, key=lambda t: (t.version, t.name), default=None)
         distance = len(history) if best is None else len(history - git.ancestors(repo, best.commit))
     finally:
@@ -281,7 +287,7 @@ def next_version(root: Path, part: BumpPart | str) -> tuple[SemVer, str]:
         if head is None:
             raise GitError("the repository has no commit to tag")
         history = git.ancestors(repo, head)
-        tags = _to_versions(git.list_tags(repo))
+        tags = to_version_tags(git.list_tags(repo))
     finally:
         repo.close()
     at_head = sorted(t.name for t in tags if t.commit == head)
@@ -331,7 +337,84 @@ def create_version_tag(
             when=int(moment.timestamp()),
             tz=int(offset.total_seconds()),
         )
-        tags = _to_versions(git.list_tags(repo))
+        tags = to_version_tags(git.list_tags(repo))
     finally:
         repo.close()
     return next(t for t in tags if t.name == name)
+
+
+# A release gate: (ledger root, HEAD sha) -> why the release must not happen, or None.
+Gate = Callable[[Path, str], "str | None"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BumpResult:
+    """The outcome of a bump: the new tag, or the reasons it was refused."""
+
+    tag: VersionTag | None
+    previous: str | None  # the version the bump started from (None before the first release)
+    version: str | None  # the version that was (or would have been) created
+    refused: tuple[str, ...]
+
+
+def bump_version(
+    root: Path,
+    part: BumpPart | str | None,
+    *,
+    message: str | None = None,
+    derive: Callable[[Path, SemVer | None, str], BumpPart | str] | None = None,
+    gates: Sequence[Gate] = (),
+    now: Callable[[], datetime] | None = None,
+) -> BumpResult:
+    """Release HEAD as the next version: ``part`` (major/minor/patch), or ``derive(root,
+    base, head)`` choosing the part (``bump auto``: the diff engineer's semantic diff).
+
+    Refused (nothing written, reasons returned) when the ledger's working tree differs from
+    HEAD, HEAD is already released, the new tag exists (released versions never move), or any
+    gate objects. Gates run in order and all run, so every reason is reported at once.
+
+    Raises:
+        GitError: not a repository, or no commit.
+        UsageError: neither ``part`` nor ``derive``.
+    """
+    refused: list[str] = []
+    if is_dirty(root):
+        refused.append(
+            "the ledger has uncommitted changes; a version names a commit, so commit first"
+        )
+    repo_root, _ = _repo_for(root)
+    repo = git.open_repo(repo_root)
+    try:
+        head = git.head_commit(repo)
+        if head is None:
+            raise GitError("the repository has no commit to tag")
+        history = git.ancestors(repo, head)
+        tags = to_version_tags(git.list_tags(repo))
+    finally:
+        repo.close()
+    at_head = sorted(t.name for t in tags if t.commit == head)
+    if at_head:
+        refused.append(f"HEAD ({head[:7]}) is already released as {', '.join(at_head)}")
+    reachable = [t.version for t in tags if t.commit in history]
+    base = max(reachable, default=None)
+    if part is not None:
+        chosen = part
+    elif derive is not None:
+        chosen = derive(root, base, head)
+    else:
+        raise UsageError("say which part to bump: major, minor or patch")
+    new = (base or SemVer(major=0, minor=0, patch=0)).bump(chosen)
+    if any(t.name == str(new) for t in tags):
+        refused.append(f"tag {new} already exists; a released version is never moved")
+    for gate in gates:
+        reason = gate(root, head)
+        if reason is not None:
+            refused.append(reason)
+    previous = str(base) if base is not None else None
+    if refused:
+        return BumpResult(tag=None, previous=previous, version=str(new), refused=tuple(refused))
+    try:
+        tag = create_version_tag(root, new, commit=head, message=message, now=now)
+    except GitError as exc:
+        return BumpResult(tag=None, previous=previous, version=str(new), refused=(exc.message,))
+    return BumpResult(tag=tag, previous=previous, version=str(new), refused=())

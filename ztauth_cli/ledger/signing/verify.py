@@ -54,6 +54,15 @@ class FileChange:
             f"{self.path}: changed since signing (expected {self.expected}, actual {self.actual})"
         )
 
+    def to_json(self) -> dict[str, Any]:
+        """``{path, change, expected, actual}``."""
+        return {
+            "path": self.path,
+            "change": self.change,
+            "expected": self.expected,
+            "actual": self.actual,
+        }
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SignatureCheck:
@@ -69,6 +78,19 @@ class SignatureCheck:
     changes: tuple[FileChange, ...]
     signer: str | None  # RFC 7638 thumbprint of the key that verified it
 
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON form used by ``policy verify --format json``."""
+        return {
+            "index": self.index,
+            "kid": self.kid,
+            "alg": self.alg,
+            "issuer": self.issuer,
+            "issued_at": self.issued_at,
+            "valid": self.valid,
+            "problems": list(self.problems),
+            "changes": [c.to_json() for c in self.changes],
+        }
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VerificationResult:
@@ -83,6 +105,20 @@ class VerificationResult:
     signatures: tuple[SignatureCheck, ...]
     files: tuple[FileDigest, ...]  # the digests of the ledger as it is now
     keys_source: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON form used by ``policy verify --format json``."""
+        return {
+            "verified": self.ok,
+            "state": self.state,
+            "summary": self.summary,
+            "required": self.required,
+            "valid_signers": list(self.valid_signers),
+            "signers_jwks": self.keys_source,
+            "files": len(self.files),
+            "signatures": [c.to_json() for c in self.signatures],
+            "problems": list(self.problems),
+        }
 
 
 def compare_files(
