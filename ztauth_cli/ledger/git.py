@@ -23,6 +23,7 @@ __all__ = [
     "find_repo_root",
     "head_commit",
     "identity",
+    "init_repo_and_commit",
     "list_tags",
     "open_repo",
     "read_tree",
@@ -383,3 +384,32 @@ def create_annotated_tag(
     if not repo.refs.add_if_new(ref, tag.id):
         raise GitError(f"tag {name} already exists; a released version is never moved")
     return bytes(tag.id).decode()
+
+
+def init_repo_and_commit(
+    root: Path, paths: list[str], *, message: str, author: str | None = None
+) -> str:
+    """Create a Git repository at ``root`` and commit ``paths`` (relative, POSIX) in it.
+
+    The author is ``author`` when given, else the user's Git identity as dulwich finds it
+    (global config, then environment and user name). Returns the commit sha.
+
+    Raises:
+        GitError: when the repository cannot be created or the commit cannot be written.
+    """
+    from dulwich import porcelain
+    from dulwich.repo import Repo
+
+    try:
+        repo = Repo.init(str(root))
+    except OSError as exc:
+        raise GitError(f"{root}: cannot create a Git repository ({exc})") from exc
+    try:
+        porcelain.add(repo, paths=[str(root / p) for p in paths])
+        who = author.encode() if author is not None else None
+        sha = porcelain.commit(repo, message=message.encode(), author=who, committer=who)
+    except (OSError, ValueError, KeyError) as exc:
+        raise GitError(f"{root}: cannot write the initial commit ({exc})") from exc
+    finally:
+        repo.close()
+    return bytes(sha).decode()
