@@ -10,7 +10,7 @@ because the ledger changed, never because a token or key did.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +33,8 @@ __all__ = [
 
 # Keys of an audit-log line that may carry the time of the original decision.
 _TIME_KEYS = ("time", "timestamp", "at")
+# Requests per engine call: large enough to batch Cedar, small enough for a live progress bar.
+_CHUNK = 100
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -222,41 +224,51 @@ def replay(
 ) -> ReplayResult:
     """Evaluate every item against both evaluators and list the decisions that flip.
 
-    Test cases are evaluated one by one (as ``ztauth test`` does); a request with an AuthZEN
-    ``evaluations`` array is evaluated item by item (``name#index``). Never raises: the engine
-    denies on any error.
+    Single requests sharing a clock are evaluated in batches (the engine batches the Cedar
+    calls); a request with an AuthZEN ``evaluations`` array is expanded by the engine and
+    compared item by item (``name#index``). Never raises: the engine denies on any error.
     """
-    flips: list[DecisionFlip] = []
-    evaluated = 0
+    compared: list[tuple[ReplayItem, str, Decision, Decision]] = []
+    by_clock: dict[datetime, list[ReplayItem]] = {}
+    batches: list[ReplayItem] = []
     for item in items:
-        at = item.at or now
-        if item.source == "test":
-            pairs: Iterable[tuple[Decision, Decision]] = [
-                (base.evaluate(item.request, now=at), target.evaluate(item.request, now=at))
-            ]
-            names = [item.name]
+        if item.source == "request" and "evaluations" in item.request:
+            batches.append(item)
         else:
-            before = base.evaluate_all(item.request, now=at)
-            after = target.evaluate_all(item.request, now=at)
-            pairs = list(zip(before, after, strict=False))
-            names = _batch_names(item, max(len(before), len(after)))
-            # A batch semantic may stop early on one side only: compare what both evaluated.
-        for name, (old, new) in zip(names, pairs, strict=False):
-            evaluated += 1
-            if old.allowed == new.allowed:
-                continue
-            flips.append(
-                DecisionFlip(
-                    source=item.source,
-                    name=name,
-                    request=describe_request(item.request),
-                    impact=Impact.WIDENING if new.allowed else Impact.NARROWING,
-                    base=_side(old),
-                    target=_side(new),
-                    span=item.span,
-                )
-            )
+            by_clock.setdefault(item.at or now, []).append(item)
+    for at, group in by_clock.items():
+        for start in range(0, len(group), _CHUNK):
+            chunk = group[start : start + _CHUNK]
+            requests = [item.request for item in chunk]
+            before = base.evaluate_many(requests, now=at)
+            after = target.evaluate_many(requests, now=at)
+            for item, old, new in zip(chunk, before, after, strict=True):
+                compared.append((item, item.name, old, new))
+                if progress is not None:
+                    progress()
+    for item in batches:
+        at = item.at or now
+        old_all = base.evaluate_all(item.request, now=at)
+        new_all = target.evaluate_all(item.request, now=at)
+        names = _batch_names(item, max(len(old_all), len(new_all)))
+        # A short-circuit semantic may stop at another item on each side: compare what both
+        # sides evaluated.
+        for name, old, new in zip(names, old_all, new_all, strict=False):
+            compared.append((item, name, old, new))
         if progress is not None:
             progress()
+    flips = [
+        DecisionFlip(
+            source=item.source,
+            name=name,
+            request=describe_request(item.request),
+            impact=Impact.WIDENING if new.allowed else Impact.NARROWING,
+            base=_side(old),
+            target=_side(new),
+            span=item.span,
+        )
+        for item, name, old, new in compared
+        if old.allowed != new.allowed
+    ]
     flips.sort(key=lambda f: (f.impact is not Impact.WIDENING, f.source, f.name))
-    return ReplayResult(flips=tuple(flips), evaluated=evaluated)
+    return ReplayResult(flips=tuple(flips), evaluated=len(compared))

@@ -43,6 +43,10 @@ def _side(side: DecisionSide) -> str:
     return text
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _label(report: DiffReport, which: str) -> str:
     info = report.base if which == "base" else report.target
     short = f" ({info.commit[:7]})" if info.commit and info.commit[:7] not in info.label else ""
@@ -58,8 +62,8 @@ def render(report: DiffReport, out: TextIO) -> None:
     w(
         f"{marker} — {widening} widening, {report.count(Impact.NARROWING)} narrowing, "
         f"{report.count(Impact.NEUTRAL)} neutral · {len(report.flips)} of {report.evaluated} "
-        f"replayed decisions flip · {len(report.changes)} trust changes · "
-        f"{len(report.policies)} policy changes\n"
+        f"replayed decisions flip · {_plural(len(report.changes), 'trust change')} · "
+        f"{_plural(len(report.policies), 'policy change')}\n"
     )
     if report.flips:
         w("\n#### Decision flips\n\n")
