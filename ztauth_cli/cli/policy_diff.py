@@ -1,4 +1,5 @@
-"""`ztauth policy diff`: what a change to the ledger means, by meaning and by decision."""
+"""`ztauth policy diff` and `policy version bump auto`: what a ledger change means, by meaning
+and by decision."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ from typing import TYPE_CHECKING
 import typer
 
 from ztauth_cli.cli.policy import app
+from ztauth_cli.cli.policy_lifecycle import bump_app
 from ztauth_cli.report.formats import OutputFormat
 
 if TYPE_CHECKING:
     from ztauth_cli.diff import DiffReport
+    from ztauth_cli.ledger.versions import SemVer
 
-__all__ = ["diff_command", "run_diff"]
+__all__ = ["bump_auto_command", "diff_command", "run_bump_auto", "run_diff"]
 
 _FORMATS = (OutputFormat.TEXT, OutputFormat.JSON, OutputFormat.MARKDOWN)
 # Below this many replays a progress bar only flickers.
@@ -174,3 +177,62 @@ def _write(report: DiffReport, fmt: OutputFormat, *, output: Path | None) -> Non
     else:
         text = render_to_text(diff_text.render, report)
     write_result(text, output)
+
+
+# ------------------------------------------------------------------------- version bump auto
+
+
+@bump_app.command("auto")
+def bump_auto_command(
+    message: str | None = typer.Option(
+        None, "--message", "-m", help="Tag message (default: 'ledger vX.Y.Z')."
+    ),
+    ledger: Path | None = typer.Option(  # noqa: B008 - Typer's declaration style
+        None, "--ledger", help="Ledger folder (default: nearest folder holding ztauth.yaml)."
+    ),
+    fmt: OutputFormat = typer.Option(  # noqa: B008
+        OutputFormat.TEXT, "--format", "-f", help="text or json."
+    ),
+) -> None:
+    """Tag HEAD with the next version, the part derived from the decision diff.
+
+    The test cases of the previous version tag and of HEAD are replayed against both: any
+    allow -> deny flip is major (callers lose access); a deny -> allow flip or a new
+    permission (added permit policy, elevation or delegation, widening trust change) is minor;
+    otherwise patch. The flips and changes that decided it are printed.
+
+    Same release gates as 'bump major|minor|patch'. Exit codes: 0 tagged, 1 refused, 2 usage
+    or input error.
+    """
+    raise typer.Exit(run_bump_auto(message=message, ledger_path=ledger, fmt=fmt))
+
+
+def run_bump_auto(*, message: str | None, ledger_path: Path | None, fmt: OutputFormat) -> int:
+    """Derive the bump from the previous version to HEAD, then tag through the release path.
+
+    Raises:
+        ZtauthError: no ledger, no repository, an unusable ledger at either revision (exit 2).
+    """
+    from ztauth_cli.cli.policy_lifecycle import run_version_bump
+
+    # Filled by ``derive`` (called inside the bump, once the previous version is known) and
+    # printed with the result.
+    reasons: list[str] = []
+
+    def derive(root: Path, base: SemVer | None, head: str) -> str:
+        from ztauth_cli.diff import derive_bump
+        from ztauth_cli.ledger import load
+
+        if base is None:
+            reasons.append("no previous version tag: first release, minor")
+            return "minor"
+        decision = derive_bump(
+            load(root, rev=str(base)), load(root, rev=head), now=datetime.now(timezone.utc)
+        )
+        reasons.append(f"{decision.part} (since {base}):")
+        reasons.extend(f"- {reason}" for reason in decision.reasons)
+        return decision.part
+
+    return run_version_bump(
+        part=None, message=message, ledger_path=ledger_path, fmt=fmt, derive=derive, explain=reasons
+    )
