@@ -132,12 +132,13 @@ def run_test(
     measured = _coverage(ledger, run, threshold=threshold) if coverage else None
     _write(run, fmt, output=output, ledger=ledger, coverage=measured)
     if fmt is not OutputFormat.TEXT or output is not None:
+        # The text report on stdout already ends with these lines; elsewhere they go to stderr.
+        if measured is not None and measured.below_threshold:
+            typer.echo(
+                f"coverage {measured.percent:g}% is below the threshold {measured.threshold:g}%",
+                err=True,
+            )
         typer.echo(run.summary(), err=True)
-    if measured is not None and measured.below_threshold:
-        typer.echo(
-            f"coverage {measured.percent:g}% is below the threshold {measured.threshold:g}%",
-            err=True,
-        )
     failed = run.failed > 0 or (measured is not None and measured.below_threshold)
     return 1 if failed else 0
 
