@@ -1,7 +1,180 @@
-"""`ztauth audit` commands."""
+"""`ztauth audit`: check and show the hash-chained decision log written by `eval --audit-log`."""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
 import typer
 
-app = typer.Typer(help="audit commands.", no_args_is_help=True, pretty_exceptions_enable=False)
+from ztauth_cli.report.formats import OutputFormat
+
+__all__ = ["app", "run_show", "run_verify", "show_command", "verify_command"]
+
+app = typer.Typer(
+    help="Verify and show the tamper-evident decision log.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+_FORMATS = (OutputFormat.TEXT, OutputFormat.JSON)
+
+
+@app.command("verify")
+def verify_command(
+    file: Path = typer.Argument(..., help="The audit log (JSON Lines)."),  # noqa: B008
+    fmt: OutputFormat = typer.Option(  # noqa: B008 - Typer's declaration style
+        OutputFormat.TEXT, "--format", "-f", help="text or json."
+    ),
+) -> None:
+    """Check the log's hash chain and report the first broken line.
+
+    Exit codes: 0 intact, 1 broken (edited, deleted, reordered or incomplete line), 2 the file
+    cannot be read.
+    """
+    raise typer.Exit(run_verify(path=file, fmt=fmt))
+
+
+@app.command("show")
+def show_command(
+    file: Path = typer.Argument(..., help="The audit log (JSON Lines)."),  # noqa: B008
+    limit: int | None = typer.Option(
+        None, "--limit", "-n", min=1, help="Show only the last N entries."
+    ),
+    fmt: OutputFormat = typer.Option(  # noqa: B008
+        OutputFormat.TEXT, "--format", "-f", help="text or json."
+    ),
+) -> None:
+    """Show the logged decisions as a table (does not check the chain: use 'audit verify').
+
+    Exit codes: 0 shown, 2 the file cannot be read or holds a line that is not an entry.
+    """
+    raise typer.Exit(run_show(path=file, limit=limit, fmt=fmt))
+
+
+def run_verify(*, path: Path, fmt: OutputFormat) -> int:
+    """Verify the chain of the log at ``path`` and print the result. Returns 0 or 1.
+
+    Raises:
+        ZtauthError: unreadable file or bad format option (exit 2).
+    """
+    from ztauth_cli.audit import verify_log
+    from ztauth_cli.report import require_format
+    from ztauth_cli.report.console import make_console
+
+    require_format(fmt, _FORMATS, command="ztauth audit verify")
+    result = verify_log(path)
+    if fmt is OutputFormat.JSON:
+        json.dump(result.to_json(), sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+    else:
+        console = make_console(sys.stdout)
+        if result.ok:
+            console.print(
+                f"ok: {path}: {result.lines} lines, chain intact, head {result.head}",
+                style="green",
+                markup=False,
+            )
+        else:
+            console.print(
+                f"broken: {path}:{result.first_broken_line}: {result.reason}",
+                style="bold red",
+                markup=False,
+            )
+            console.print(
+                f"{result.lines} lines before it verify (head {result.head})", markup=False
+            )
+    return 0 if result.ok else 1
+
+
+def _entity(value: Any) -> str:
+    if not isinstance(value, dict):
+        return ""
+    kind, ident = value.get("type"), value.get("id")
+    if kind is None and ident is None:
+        return ""
+    return f'{kind}::"{ident}"'
+
+
+def _row(entry: dict[str, Any]) -> dict[str, str]:
+    raw = entry.get("request")
+    request: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    action = request.get("action")
+    model = request.get("authorization_model")
+    principal = model.get("principal") if isinstance(model, dict) else None
+    policies = entry.get("policies")
+    return {
+        "seq": str(entry.get("seq", "")),
+        "time": str(entry.get("time", "")),
+        "decision": "allow" if entry.get("decision") is True else "deny",
+        "code": str(entry.get("code", "")),
+        "subject": _entity(request.get("subject")),
+        "actor": _entity(principal),
+        "action": str(action.get("name", "")) if isinstance(action, dict) else "",
+        "resource": _entity(request.get("resource")),
+        "via": str(entry.get("via") or ""),
+        "policies": ", ".join(str(p) for p in policies) if isinstance(policies, list) else "",
+    }
+
+
+def run_show(*, path: Path, limit: int | None, fmt: OutputFormat) -> int:
+    """Print the entries of the log at ``path`` (the last ``limit`` ones). Returns 0.
+
+    Raises:
+        ZtauthError: unreadable file, a line that is not an entry, bad format option (exit 2).
+    """
+    from collections import deque
+
+    from ztauth_cli.audit import read_log
+    from ztauth_cli.report import require_format
+
+    require_format(fmt, _FORMATS, command="ztauth audit show")
+    # A deque keeps memory bounded by --limit, however long the log.
+    entries = list(deque(read_log(path), maxlen=limit))
+    if fmt is OutputFormat.JSON:
+        json.dump(entries, sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+        return 0
+    _table(entries, path)
+    return 0
+
+
+_COLUMNS = (
+    "seq",
+    "time",
+    "decision",
+    "code",
+    "subject",
+    "actor",
+    "action",
+    "resource",
+    "via",
+    "policies",
+)
+
+
+def _table(entries: list[dict[str, Any]], path: Path) -> None:
+    from ztauth_cli.report.console import make_console, plain_output
+
+    rows = [_row(entry) for entry in entries]
+    if plain_output(sys.stdout):
+        # Off a terminal: aligned columns at their natural width, one entry per line, so the
+        # output can be grepped and diffed (rich would wrap cells at 80 columns).
+        widths = {c: max([len(c), *(len(r[c]) for r in rows)]) for c in _COLUMNS}
+        lines = ["  ".join(c.ljust(widths[c]) for c in _COLUMNS).rstrip()]
+        lines += ["  ".join(r[c].ljust(widths[c]) for c in _COLUMNS).rstrip() for r in rows]
+        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.write(f"{path}: {len(rows)} entries\n")
+        return
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=f"{path}: {len(rows)} entries", box=box.SIMPLE)
+    for column in _COLUMNS:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        style = "green" if row["decision"] == "allow" else "red"
+        table.add_row(*(row[c] for c in _COLUMNS), style=style)
+    make_console(sys.stdout).print(table)

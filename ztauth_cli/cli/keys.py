@@ -1,7 +1,143 @@
-"""`ztauth keys` commands."""
+"""`ztauth keys`: generate signing keys; the public half goes into a ledger JWKS."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
 import typer
 
-app = typer.Typer(help="keys commands.", no_args_is_help=True, pretty_exceptions_enable=False)
+__all__ = ["app", "generate_command", "run_generate"]
+
+app = typer.Typer(
+    help="Generate signing keys for issuers and ledger signers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+# The algorithms `keys generate` offers: one per key family (DESIGN.md, "Signing").
+_GENERATE_ALGS = ("EdDSA", "ES256", "ES384", "ES512", "RS256", "PS256")
+
+
+@app.command("generate")
+def generate_command(
+    out: Path = typer.Option(  # noqa: B008 - Typer's declaration style
+        ..., "--out", help="Where to write the private key (PEM, mode 0600)."
+    ),
+    alg: str = typer.Option("EdDSA", "--alg", help="EdDSA, ES256, ES384, ES512, RS256 or PS256."),
+    kid: str | None = typer.Option(
+        None, "--kid", help="Key id (default: the RFC 7638 thumbprint of the public key)."
+    ),
+    jwks: Path | None = typer.Option(  # noqa: B008
+        None, "--jwks", help="Add the public key to this JWKS file (created if absent)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing private key file."),
+) -> None:
+    """Generate a key pair: private PEM to --out, public JWK into --jwks; prints the kid.
+
+    A key with the same kid in the JWKS is replaced. Exit codes: 0 written, 2 bad option or
+    the private key file exists (without --force).
+    """
+    raise typer.Exit(run_generate(out=out, alg=alg, kid=kid, jwks=jwks, force=force))
+
+
+def run_generate(*, out: Path, alg: str, kid: str | None, jwks: Path | None, force: bool) -> int:
+    """Generate the key, write both halves and print the kid. Returns 0.
+
+    Raises:
+        ZtauthError: bad algorithm, existing key without ``force``, unreadable JWKS (exit 2).
+    """
+    from ztauth_cli import jose
+    from ztauth_cli.errors import LedgerNotFound, UsageError
+    from ztauth_cli.ledger import find_ledger_root
+
+    if alg not in _GENERATE_ALGS:
+        raise UsageError(f"--alg {alg!r}: expected one of {', '.join(_GENERATE_ALGS)}")
+    if out.exists() and not force:
+        raise UsageError(
+            f"{out} already exists; refusing to overwrite a private key", hint="pass --force"
+        )
+    if not out.parent.is_dir():
+        raise UsageError(f"--out: folder {out.parent} does not exist")
+    document = _read_jwks(jwks) if jwks is not None else None
+
+    pair = jose.generate_key(alg, kid=kid)
+    _write_private_key(out, pair.private_pem, force=force)
+    typer.echo(f"wrote private key {out} (mode 0600)", err=True)
+    if jwks is not None and document is not None:
+        _write_jwks(jwks, document, pair.public_jwk)
+        typer.echo(f"added public key {pair.kid} to {jwks}", err=True)
+    try:
+        root = find_ledger_root(out.parent)
+    except LedgerNotFound:
+        root = None
+    if root is not None:
+        # A private key inside the ledger is one `git add` away from being published.
+        typer.echo(
+            f"warning: {out} is inside the ledger at {root}; a private key must never be "
+            "committed (policy lint flags it) - move it out of the ledger",
+            err=True,
+        )
+    typer.echo(pair.kid)
+    return 0
+
+
+def _write_private_key(out: Path, pem: bytes, *, force: bool) -> None:
+    from ztauth_cli.errors import UsageError
+
+    # The key is born 0600 (never readable by others, not even for an instant) in a temp file
+    # next to the target, then moved into place: readers see no key or the whole key.
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if force:
+            os.replace(tmp, out)
+        else:
+            try:
+                os.link(tmp, out)  # fails if the target appeared meanwhile: never clobber
+            except FileExistsError as exc:
+                raise UsageError(
+                    f"{out} already exists; refusing to overwrite a private key",
+                    hint="pass --force",
+                ) from exc
+            os.unlink(tmp)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _read_jwks(path: Path) -> dict[str, Any]:
+    from ztauth_cli.errors import DocumentError
+    from ztauth_cli.model.span import Span
+
+    if not path.exists():
+        return {"keys": []}
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise DocumentError(f"cannot read the JWKS: {exc}", span=Span(path=str(path))) from exc
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise DocumentError('not a JWKS: expected {"keys": [...]}', span=Span(path=str(path)))
+    return document
+
+
+def _write_jwks(path: Path, document: dict[str, Any], jwk: dict[str, Any]) -> None:
+    from ztauth_cli.report.output import atomic_write
+
+    others = [
+        k for k in document["keys"] if not (isinstance(k, dict) and k.get("kid") == jwk["kid"])
+    ]
+    keys = sorted(
+        [*others, jwk], key=lambda k: str(k.get("kid", "")) if isinstance(k, dict) else ""
+    )
+    text = json.dumps({**document, "keys": keys}, indent=2, sort_keys=True) + "\n"
+    atomic_write(path, text)

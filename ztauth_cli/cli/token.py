@@ -1,7 +1,331 @@
-"""`ztauth token` commands."""
+"""`ztauth token`: decode and verify a token against the ledger's issuers, mint test tokens."""
 
 from __future__ import annotations
 
+import json
+import sys
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import typer
 
-app = typer.Typer(help="token commands.", no_args_is_help=True, pretty_exceptions_enable=False)
+from ztauth_cli.report.formats import OutputFormat
+
+if TYPE_CHECKING:
+    from ztauth_cli.model.ledger import Ledger
+
+__all__ = ["app", "inspect_command", "mint_command", "run_inspect", "run_mint"]
+
+app = typer.Typer(
+    help="Decode, verify and mint JWTs (transaction, consent, attestation tokens).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+_FORMATS = (OutputFormat.TEXT, OutputFormat.JSON)
+_TIME_CLAIMS = ("iat", "nbf", "exp")
+
+
+@app.command("inspect")
+def inspect_command(
+    token: str = typer.Argument(..., help="The JWT, or '-' to read it from stdin."),
+    ledger: Path | None = typer.Option(  # noqa: B008 - Typer's declaration style
+        None, "--ledger", help="Ledger folder (default: nearest folder holding ztauth.yaml)."
+    ),
+    rev: str | None = typer.Option(None, "--rev", help="Git revision or tag of the ledger."),
+    at: str | None = typer.Option(None, "--at", help="Clock (RFC 3339) to check times against."),
+    fmt: OutputFormat = typer.Option(  # noqa: B008
+        OutputFormat.TEXT, "--format", "-f", help="text or json."
+    ),
+) -> None:
+    """Decode a token and check it against the ledger issuer named by its 'iss'.
+
+    Checks the issuer's JWKS (by kid), its allowed algorithms, its audience and the token's
+    exp/nbf/iat. Exit codes: 0 verifies, 1 does not verify (or no ledger), 2 malformed token
+    or bad option.
+    """
+    raise typer.Exit(run_inspect(token=token, ledger_path=ledger, rev=rev, at=at, fmt=fmt))
+
+
+@app.command("mint")
+def mint_command(
+    issuer: str = typer.Option(..., "--issuer", help="The 'iss' claim (an Issuer's name)."),
+    key: Path = typer.Option(..., "--key", help="Private key PEM to sign with."),  # noqa: B008
+    kid: str | None = typer.Option(
+        None, "--kid", help="Key id for the header (default: the key's RFC 7638 thumbprint)."
+    ),
+    alg: str | None = typer.Option(
+        None, "--alg", help="Signing algorithm (default: EdDSA, ES256/384/512 or RS256 by key)."
+    ),
+    claims: list[str] = typer.Option(  # noqa: B008
+        [], "--claim", help="k=v claim; v is parsed as JSON when it parses (repeatable)."
+    ),
+    scope: str | None = typer.Option(None, "--scope", help='The scope claim, e.g. "read write".'),
+    audience: str | None = typer.Option(None, "--audience", help="The 'aud' claim."),
+    expires_in: str = typer.Option(
+        "1h", "--expires-in", help="Lifetime (90s, 10m, 1h, 7d; negative = already expired)."
+    ),
+    at: str | None = typer.Option(None, "--at", help="Issue time (RFC 3339; default: now)."),
+) -> None:
+    """Mint a signed JWT (for tests and demos) and print it on stdout.
+
+    Exit codes: 0 printed, 2 bad key, algorithm, claim or option.
+    """
+    raise typer.Exit(
+        run_mint(
+            issuer=issuer,
+            key_path=key,
+            kid=kid,
+            alg=alg,
+            claims=claims,
+            scope=scope,
+            audience=audience,
+            expires_in=expires_in,
+            at=at,
+        )
+    )
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _now(at: str | None) -> datetime:
+    from ztauth_cli.errors import UsageError
+    from ztauth_cli.ledger.load import parse_timestamp
+
+    if at is None:
+        return datetime.now(timezone.utc)
+    try:
+        return parse_timestamp(at)
+    except ValueError as exc:
+        raise UsageError(f"--at: {exc}") from exc
+
+
+def _relative(seconds: float) -> str:
+    """'in 59m 30s' / '2h 5m ago' / 'now'."""
+    total = round(abs(seconds))
+    if total == 0:
+        return "now"
+    parts: list[str] = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if total >= size:
+            parts.append(f"{total // size}{unit}")
+            total %= size
+    text = " ".join(parts[:2])
+    return f"in {text}" if seconds > 0 else f"{text} ago"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Inspection:
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    times: dict[str, dict[str, Any]]
+    verified: bool
+    reason: str | None
+    issuer: str | None = None
+    ledger: str | None = None
+    revision: str | None = None
+    checks: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "header": self.header,
+            "claims": self.claims,
+            "times": self.times,
+            "verified": self.verified,
+            "reason": self.reason,
+            "issuer": self.issuer,
+            "ledger": self.ledger,
+            "revision": self.revision,
+            "checks": list(self.checks),
+        }
+
+
+def run_inspect(
+    *, token: str, ledger_path: Path | None, rev: str | None, at: str | None, fmt: OutputFormat
+) -> int:
+    """Decode and verify ``token``; print the result. Returns 0 (verifies) or 1.
+
+    Raises:
+        ZtauthError: malformed token, unreadable ledger, bad option (exit 2).
+    """
+    from ztauth_cli import jose
+    from ztauth_cli.errors import LedgerNotFound, UsageError
+    from ztauth_cli.ledger import load
+    from ztauth_cli.report import require_format
+
+    require_format(fmt, _FORMATS, command="ztauth token inspect")
+    if token == "-":  # noqa: S105 - the stdin marker, not a secret
+        token = sys.stdin.read()
+    token = token.strip()
+    if not token:
+        raise UsageError("no token given (pass the JWT or '-' with the JWT on stdin)")
+    now = _now(at)
+    header, claims = jose.decode_unverified(token)
+    times = {
+        name: {
+            "value": claims[name],
+            "time": jose.format_time(claims[name]),
+            "relative": _relative(float(claims[name]) - now.timestamp()),
+        }
+        for name in _TIME_CLAIMS
+        if isinstance(claims.get(name), (int, float)) and not isinstance(claims[name], bool)
+    }
+    base = _Inspection(
+        header=header, claims=claims, times=times, verified=False, reason="no ledger"
+    )
+    ledger: Ledger | None
+    try:
+        ledger = load(ledger_path, rev)
+    except LedgerNotFound:
+        if ledger_path is not None or rev is not None:
+            raise  # asked for a ledger explicitly: that is an input error
+        ledger = None
+    result = base if ledger is None else _verify_with_ledger(token, ledger, now=now, base=base)
+    _render(result, fmt, now=now)
+    return 0 if result.verified else 1
+
+
+def _verify_with_ledger(
+    token: str, ledger: Ledger, *, now: datetime, base: _Inspection
+) -> _Inspection:
+    from ztauth_cli import jose
+
+    base = replace(base, ledger=ledger.ztid, revision=ledger.revision, reason=None)
+    iss = base.claims.get("iss")
+    if not isinstance(iss, str):
+        return replace(base, reason="token has no 'iss' claim")
+    issuer = ledger.issuer(iss)
+    if issuer is None:
+        known = ", ".join(sorted(i.name for i in ledger.issuers)) or "none"
+        return replace(base, reason=f"issuer {iss!r} is not in the ledger (known: {known})")
+    base = replace(base, issuer=iss)
+    key_set = ledger.key_set(issuer.jwks)
+    if key_set is None:
+        return replace(
+            base, reason=f"JWKS {issuer.jwks} of issuer {iss} is not in the ledger ({issuer.span})"
+        )
+    try:
+        jose.verify(
+            token,
+            keys=key_set.keys,
+            algorithms=issuer.algorithms,
+            now=now,
+            audience=issuer.audience,
+            issuer=issuer.name,
+        )
+    except jose.TokenError as exc:
+        return replace(base, reason=exc.message)
+    checks = [
+        f"signature by key {base.header.get('kid', '(no kid)')} of {issuer.jwks}",
+        f"algorithm {base.header.get('alg')} allowed ({', '.join(issuer.algorithms)})",
+        "exp/nbf/iat valid at " + jose.format_time(now),
+    ]
+    if issuer.audience is not None:
+        checks.append(f"audience {issuer.audience}")
+    return replace(base, verified=True, checks=tuple(checks))
+
+
+def _render(result: _Inspection, fmt: OutputFormat, *, now: datetime) -> None:
+    from ztauth_cli import jose
+    from ztauth_cli.report.console import make_console
+
+    if fmt is OutputFormat.JSON:
+        json.dump(result.to_json(), sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+        return
+    console = make_console(sys.stdout)
+    console.print("header", style="bold")
+    for name, value in sorted(result.header.items()):
+        console.print(f"  {name}: {json.dumps(value)}", markup=False)
+    console.print("claims", style="bold")
+    for name, value in sorted(result.claims.items()):
+        line = f"  {name}: {json.dumps(value, sort_keys=True)}"
+        if name in result.times:
+            moment = result.times[name]
+            line += f"  ({moment['time']}, {moment['relative']})"
+        console.print(line, markup=False)
+    console.print(f"now: {jose.format_time(now)}", markup=False)
+    if result.ledger is not None:
+        revision = f" at {result.revision[:12]}" if result.revision else ""
+        console.print(f"ledger: {result.ledger}{revision}", markup=False)
+    if result.verified:
+        console.print(f"verified: issuer {result.issuer}", style="bold green", markup=False)
+        for check in result.checks:
+            console.print(f"  ok: {check}", markup=False)
+    else:
+        console.print(f"not verified: {result.reason}", style="bold red", markup=False)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _parse_claim(text: str) -> tuple[str, Any]:
+    from ztauth_cli.errors import UsageError
+
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise UsageError(f"--claim {text!r}: expected NAME=VALUE")
+    try:
+        value: Any = json.loads(raw)
+    except ValueError:
+        value = raw  # not JSON: a plain string
+    return name, value
+
+
+def run_mint(
+    *,
+    issuer: str,
+    key_path: Path,
+    kid: str | None,
+    alg: str | None,
+    claims: list[str],
+    scope: str | None,
+    audience: str | None,
+    expires_in: str,
+    at: str | None,
+) -> int:
+    """Sign a JWT with the private key at ``key_path`` and print it. Returns 0.
+
+    Raises:
+        ZtauthError: unreadable key, disallowed algorithm, bad claim or option (exit 2).
+    """
+    from ztauth_cli import jose
+    from ztauth_cli.errors import DocumentError, UsageError
+    from ztauth_cli.ledger.load import parse_duration
+    from ztauth_cli.model.span import Span
+
+    now = _now(at)
+    try:
+        lifetime = parse_duration(expires_in)
+    except ValueError as exc:
+        raise UsageError(f"--expires-in: {exc}") from exc
+    try:
+        pem = key_path.read_bytes()
+    except OSError as exc:
+        raise DocumentError(
+            f"cannot read the private key: {exc.strerror or exc}", span=Span(path=str(key_path))
+        ) from exc
+    try:
+        handle = jose.load_private_key_pem(pem)
+        alg = alg or jose.alg_for_private_key(handle)
+        if kid is None:
+            kid = jose.public_jwk_for(handle, alg=alg)["kid"]
+    except jose.TokenError as exc:
+        raise jose.TokenError(exc.message, span=Span(path=str(key_path))) from exc
+    issued = int(now.timestamp())
+    payload: dict[str, Any] = {
+        "iss": issuer,
+        "iat": issued,
+        "exp": issued + int(lifetime.total_seconds()),
+    }
+    if scope is not None:
+        payload["scope"] = scope
+    if audience is not None:
+        payload["aud"] = audience
+    # Explicit --claim values win over the defaults above (e.g. to craft an odd 'exp').
+    payload.update(_parse_claim(text) for text in claims)
+    typer.echo(jose.sign(payload, handle, alg=alg, kid=kid))
+    return 0
