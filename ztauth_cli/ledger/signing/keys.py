@@ -51,8 +51,9 @@ def load_signing_key(
     """Load an unencrypted PEM private key for signing a ledger.
 
     The algorithm follows from the key type (Ed25519 -> EdDSA, P-256 -> ES256, RSA -> RS256;
-    ``alg="PS256"`` picks RSASSA-PSS for an RSA key). ``kid`` defaults to the kid of the
-    matching public key in ``known`` (the signers JWKS), else to the RFC 7638 thumbprint.
+    ``alg="PS256"`` picks RSASSA-PSS for an RSA key). ``kid`` and ``alg`` default to those of
+    the matching public key in ``known`` (the signers JWKS); ``kid`` else to the RFC 7638
+    thumbprint.
 
     Raises:
         DocumentError: the file is not an asymmetric PEM private key (an HMAC secret, a public
@@ -72,6 +73,10 @@ def load_signing_key(
         natural = jose.alg_for_private_key(handle)
     except jose.TokenError as exc:
         raise DocumentError(exc.message, span=where) from exc
+    # The signers JWKS may pin an algorithm for this key (an RSA key listed as PS256): follow it.
+    match = _matching_key(handle, natural, known)
+    if alg is None and match is not None and isinstance(match.get("alg"), str):
+        alg = match["alg"]
     chosen = alg or natural
     if chosen not in SIGNING_ALGORITHMS:
         allowed = ", ".join(SIGNING_ALGORITHMS)
@@ -85,18 +90,30 @@ def load_signing_key(
     except jose.TokenError as exc:
         raise UsageError(exc.message) from exc
     thumbprint = jose.jwk_thumbprint(public)
-    if kid is None:
-        for candidate in known:
-            try:
-                same = jose.jwk_thumbprint(candidate) == thumbprint
-            except jose.TokenError:
-                continue
-            if same and isinstance(candidate.get("kid"), str):
-                kid = candidate["kid"]
-                break
+    if kid is None and match is not None and isinstance(match.get("kid"), str):
+        kid = match["kid"]
     final_kid = kid if kid is not None else thumbprint
     public["kid"] = final_kid
     return SigningKey(handle=handle, alg=chosen, kid=final_kid, public_jwk=public)
+
+
+def _matching_key(
+    handle: jose.PrivateKeyHandle, natural: str, known: Sequence[Mapping[str, Any]]
+) -> Mapping[str, Any] | None:
+    """The JWK in ``known`` holding this private key's public half, if any."""
+    if not known:
+        return None
+    try:
+        thumbprint = jose.jwk_thumbprint(jose.public_jwk_for(handle, alg=natural))
+    except jose.TokenError:
+        return None
+    for candidate in known:
+        try:
+            if jose.jwk_thumbprint(candidate) == thumbprint:
+                return candidate
+        except jose.TokenError:
+            continue
+    return None
 
 
 def load_jwks_file(path: Path) -> tuple[dict[str, Any], ...]:
