@@ -1,0 +1,272 @@
+"""`ztauth policy diff` and `policy version bump auto` through the CLI, on real Git histories."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.diff.ledgers import MAIL, SUITE, base_files, changed_files, public_jwks
+from tests.support.repo import LedgerRepo
+from ztauth_cli.cli.main import app
+
+AT = ["--at", "2026-06-01T12:00:00Z"]
+
+
+@pytest.fixture(scope="module")
+def jwks() -> str:
+    return public_jwks()
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory, jwks: str) -> Iterator[LedgerRepo]:
+    """v1.0.0 = base; v1.1.0 = an elevation action removed (narrowing only); HEAD = the rest."""
+    repo = LedgerRepo(tmp_path_factory.mktemp("cli-diff") / "repo")
+    repo.write(base_files(jwks))
+    repo.commit("base")
+    repo.tag("v1.0.0")
+    changes = changed_files()
+    repo.write({"trust/elevations.yaml": changes.pop("trust/elevations.yaml")})
+    repo.commit("billing workers no longer refund")
+    repo.tag("v1.1.0")
+    repo.write(changes)
+    repo.commit("the other three changes")
+    yield repo
+    repo.close()
+
+
+def _diff(runner: CliRunner, repo: LedgerRepo, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["policy", "diff", *args, "--ledger", str(repo.root), *AT])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_text_report(runner: CliRunner, repo: LedgerRepo) -> None:
+    code, out, err = _diff(runner, repo, "v1.0.0", "HEAD")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("policy diff v1.0.0 (")
+    assert lines[1] == (
+        "WIDENS ACCESS: 4 widening, 4 narrowing, 0 neutral; 4 of 6 replayed decisions flip"
+    )
+    assert (
+        f"  WIDENING  group/ai-assistants: member {MAIL!r} added  (trust/groups.yaml:1:1)" in lines
+    )
+    assert (
+        "  NARROWING policy/bob-reads-roadmap: effect permit -> forbid  (policies/docs.cedar:9:1)"
+        in lines
+    )
+    assert "\x1b[" not in out  # plain text off a terminal
+
+
+@pytest.mark.parametrize(
+    ("base", "target", "code"),
+    [
+        ("v1.0.0", "v1.1.0", 0),  # narrowing only
+        ("v1.1.0", "HEAD", 1),  # member added, consent dropped
+        ("HEAD~1", "HEAD", 1),
+        ("HEAD", None, 0),  # working tree == HEAD
+    ],
+    ids=["tags-narrowing", "tag-to-head-widening", "head-parent", "worktree"],
+)
+def test_fail_on_widening(
+    runner: CliRunner, repo: LedgerRepo, base: str, target: str | None, code: int
+) -> None:
+    args = [base] if target is None else [base, target]
+    got, _, err = _diff(runner, repo, *args, "--fail-on-widening")
+    assert got == code, err
+
+
+def test_without_fail_on_widening_a_widening_diff_exits_0(
+    runner: CliRunner, repo: LedgerRepo
+) -> None:
+    assert _diff(runner, repo, "v1.1.0", "HEAD")[0] == 0
+
+
+def test_json_report_validates_against_its_schema(runner: CliRunner, repo: LedgerRepo) -> None:
+    import jsonschema
+
+    code, out, err = _diff(runner, repo, "v1.0.0", "v1.1.0", "--format", "json")
+    assert code == 0, err
+    document = json.loads(out)
+    schema = json.loads(
+        (Path(__file__).resolve().parents[2] / "schemas" / "diff-report.schema.json").read_text()
+    )
+    jsonschema.Draft202012Validator(schema).validate(document)
+    assert document["summary"] == {
+        "widening": False,
+        "widening_count": 0,
+        "narrowing_count": 2,
+        "neutral_count": 0,
+        "policy_changes": 0,
+        "trust_changes": 1,
+        "decisions_evaluated": 6,
+        "decision_flips": 1,
+        "skipped": 0,
+    }
+    assert document["trust_changes"] == [
+        {
+            "area": "trust",
+            "subject": "elevation/billing-acts-for-customer",
+            "kind": "changed",
+            "field": "actions",
+            "impact": "narrowing",
+            "summary": "action 'refund' removed",
+            "before": "refund",
+            "after": None,
+            "location": {"path": "trust/elevations.yaml", "line": 1, "column": 1},
+        }
+    ]
+    (flip,) = document["decision_flips"]
+    assert flip["name"] == "docs/billing worker refunds alice"
+    assert flip["base"] == {
+        "decision": "allow",
+        "code": "allowed",
+        "message": flip["base"]["message"],
+        "via": "elevation/billing-acts-for-customer",
+        "policies": ["customer-pays"],
+    }
+    assert (flip["target"]["decision"], flip["target"]["code"]) == ("deny", "insufficient_scope")
+    assert document["base"]["revision"] == "v1.0.0"
+    assert len(document["base"]["commit"]) == 40
+    assert "no widening" in err
+
+
+def test_full_json_report_validates_too(runner: CliRunner, repo: LedgerRepo) -> None:
+    import jsonschema
+
+    code, out, _ = _diff(runner, repo, "v1.0.0", "--format", "json")
+    assert code == 0
+    document = json.loads(out)
+    schema = json.loads(
+        (Path(__file__).resolve().parents[2] / "schemas" / "diff-report.schema.json").read_text()
+    )
+    jsonschema.Draft202012Validator(schema).validate(document)
+    assert document["target"] == {"revision": "working tree", "commit": None}
+    assert [p["id"] for p in document["policy_changes"]] == ["bob-reads-roadmap"]
+
+
+def test_markdown_report_for_a_pull_request(runner: CliRunner, repo: LedgerRepo) -> None:
+    code, out, _ = _diff(runner, repo, "v1.0.0", "HEAD", "--format", "markdown")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("### ztauth policy diff: `v1.0.0` (")
+    assert lines[2] == (
+        "⚠️ **Widens access** — 4 widening, 4 narrowing, 0 neutral · 4 of 6 replayed decisions "
+        "flip · 3 trust changes · 1 policy change"
+    )
+    assert "#### Decision flips" in lines
+    assert "| Impact | Case / request | Base | Target | Determining policies |" in lines
+    assert (
+        '| ⚠️ widening | `docs/assistant reads without consent`<br>User::"alice" read '
+        'Document::"q3-report" as Workload::"spiffe://acme.internal/assistant/chat" | '
+        "**deny** `consent_required` — delegation/user-assistant-read: no consent token from "
+        "alice | **allow** `allowed` via `delegation/user-assistant-read` | — → owner-can-read |"
+    ) in lines
+    assert (
+        "| ⚠️ widening | `delegation/user-assistant-read` | consent no longer required | "
+        "`trust/delegations.yaml:1:1` |"
+    ) in lines
+    assert "<details><summary>Policy changes (1)</summary>" in lines
+    assert (
+        '  + forbid (principal == User::"bob", action == Action::"read", '
+        'resource == Document::"roadmap");'
+    ) in lines
+    assert "</details>" in lines
+
+
+def test_output_file_and_requests(runner: CliRunner, repo: LedgerRepo, tmp_path: Path) -> None:
+    requests = tmp_path / "requests.jsonl"
+    requests.write_text(
+        json.dumps(
+            {
+                "subject": {"type": "User", "id": "bob"},
+                "action": {"name": "read"},
+                "resource": {"type": "Document", "id": "roadmap"},
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    target = tmp_path / "diff.json"
+    code, out, _ = _diff(
+        runner,
+        repo,
+        "v1.1.0",
+        "HEAD",
+        "--requests",
+        str(requests),
+        "--format",
+        "json",
+        "--output",
+        str(target),
+    )
+    assert (code, out) == (0, "")
+    document = json.loads(target.read_text(encoding="utf-8"))
+    requests_flips = [f for f in document["decision_flips"] if f["source"] == "request"]
+    assert [(f["name"], f["impact"]) for f in requests_flips] == [
+        (f"{requests.as_posix()}:1", "narrowing")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nope"], "error: unknown revision 'nope'"),
+        (["v1.0.0", "--format", "junit"], "does not support --format junit"),
+        (["v1.0.0", "--at", "tomorrow"], "error: --at:"),
+    ],
+    ids=["bad-revision", "bad-format", "bad-clock"],
+)
+def test_usage_errors_exit_2(
+    runner: CliRunner, repo: LedgerRepo, args: list[str], message: str
+) -> None:
+    result = runner.invoke(app, ["policy", "diff", *args, "--ledger", str(repo.root)])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_requests_file_exits_2_with_file_and_line(
+    runner: CliRunner, repo: LedgerRepo, tmp_path: Path
+) -> None:
+    requests = tmp_path / "bad.jsonl"
+    requests.write_text('{"subject": {"type": "User", "id": "a"}}\n{oops\n', encoding="utf-8")
+    code, out, err = _diff(runner, repo, "v1.0.0", "--requests", str(requests))
+    assert (code, out) == (2, "")
+    assert f"error: {requests.as_posix()}:2:2: invalid JSON" in err
+
+
+# ------------------------------------------------------------------------------ bump auto
+
+
+def test_bump_auto_minor_on_deny_to_allow(runner: CliRunner, tmp_path: Path, jwks: str) -> None:
+    repo = LedgerRepo(tmp_path / "repo")
+    try:
+        repo.write(base_files(jwks))
+        repo.commit("base")
+        repo.tag("v1.0.0")
+        suite = SUITE.replace(
+            "    expect: {decision: deny, code: consent_required}",
+            "    expect: {decision: allow, via: delegation/user-assistant-read}",
+        )
+        assert suite != SUITE
+        repo.write(
+            {
+                "trust/delegations.yaml": changed_files()["trust/delegations.yaml"],
+                "tests/docs.yaml": suite,
+            }
+        )
+        repo.commit("consent is implied for reads")
+        result = runner.invoke(
+            app, ["policy", "version", "bump", "auto", "--ledger", str(repo.root)]
+        )
+    finally:
+        repo.close()
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "v1.1.0\n"
+    assert "minor (since v1.0.0):" in result.stderr
+    assert "- deny -> allow: docs/assistant reads without consent" in result.stderr
+    assert "- delegation/user-assistant-read: consent no longer required" in result.stderr
