@@ -10,11 +10,13 @@ interpreter (start-up, loading, minting, evaluation and reporting all included):
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,13 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "sample-ledger"
+
+
+def _rfc3339(value: object) -> str:
+    # PyYAML reads 'at:' as a datetime; the suite format wants the RFC 3339 string back.
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
 def generate(root: Path, cases: int, *, per_suite: int = 100) -> int:
@@ -43,7 +52,8 @@ def generate(root: Path, cases: int, *, per_suite: int = 100) -> int:
             {**source[i % len(source)], "name": f"{source[i % len(source)]['name']} #{i}"}
             for i in range(count)
         ]
-        text = yaml.safe_dump(suite, sort_keys=False)
+        # A JSON round trip un-shares repeated objects: the loader refuses YAML aliases.
+        text = yaml.safe_dump(json.loads(json.dumps(suite, default=_rfc3339)), sort_keys=False)
         (root / "tests" / f"generated-{index:04d}.yaml").write_text(text)
         written += count
         index += 1
