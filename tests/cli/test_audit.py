@@ -1,0 +1,144 @@
+"""`ztauth audit verify|show` on real logs written by ztauth_cli.audit."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ztauth_cli import audit
+from ztauth_cli.cli.main import app
+from ztauth_cli.model.decision import Decision, ReasonCode
+
+NOW = datetime(2026, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
+
+
+def _log(path: Path, count: int) -> Path:
+    entries = []
+    for i in range(count):
+        allowed = i % 2 == 0
+        decision = Decision(
+            allowed=allowed,
+            code=ReasonCode.ALLOWED if allowed else ReasonCode.CONSENT_REQUIRED,
+            message="m",
+            user_message="m",
+            via="delegation/alice-assistant-read" if allowed else None,
+            policies=("owner-can-read",) if allowed else (),
+            trace=(),
+        )
+        request = {
+            "subject": {"type": "User", "id": "alice"},
+            "action": {"name": f"read{i}"},
+            "resource": {"type": "Document", "id": "q3-report"},
+            "authorization_model": {
+                "principal": {"type": "Workload", "id": "spiffe://acme.internal/assistant/chat"}
+            },
+        }
+        entries.append(audit.entry_from_decision(decision, request, now=NOW))
+    audit.append_decisions(path, entries)
+    return path
+
+
+def test_verify_ok(runner: CliRunner, tmp_path: Path) -> None:
+    log = _log(tmp_path / "audit.jsonl", 6)
+    result = runner.invoke(app, ["audit", "verify", str(log)])
+    assert result.exit_code == 0
+    head = audit.verify_log(log).head
+    assert result.stdout == f"ok: {log}: 6 lines, chain intact, head {head}\n"
+    result = runner.invoke(app, ["audit", "verify", str(log), "--format", "json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == {
+        "ok": True,
+        "lines": 6,
+        "first_broken_line": None,
+        "reason": None,
+        "head": head,
+    }
+
+
+def test_verify_tampered_exit_1(runner: CliRunner, tmp_path: Path) -> None:
+    log = _log(tmp_path / "audit.jsonl", 8)
+    lines = log.read_bytes().split(b"\n")
+    lines[4] = lines[4].replace(b'"decision":true', b'"decision":false')
+    log.write_bytes(b"\n".join(lines))
+    result = runner.invoke(app, ["audit", "verify", str(log), "--format", "json"])
+    assert result.exit_code == 1
+    out = json.loads(result.stdout)
+    assert (out["ok"], out["lines"], out["first_broken_line"]) == (False, 5, 6)
+    result = runner.invoke(app, ["audit", "verify", str(log)])
+    assert result.exit_code == 1
+    assert result.stdout.startswith(f"broken: {log}:6: line 6 does not chain to line 5")
+
+
+def test_verify_incomplete_last_line(runner: CliRunner, tmp_path: Path) -> None:
+    log = _log(tmp_path / "audit.jsonl", 3)
+    log.write_bytes(log.read_bytes()[:-10])
+    result = runner.invoke(app, ["audit", "verify", str(log)])
+    assert result.exit_code == 1
+    assert f"{log}:3: incomplete last line (crash during append)" in result.stdout
+
+
+def test_show_text_table(runner: CliRunner, tmp_path: Path) -> None:
+    log = _log(tmp_path / "audit.jsonl", 3)
+    result = runner.invoke(app, ["audit", "show", str(log), "--limit", "2"])
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == [
+        "seq",
+        "time",
+        "decision",
+        "code",
+        "subject",
+        "actor",
+        "action",
+        "resource",
+        "via",
+        "policies",
+    ]
+    assert lines[1].split() == [
+        "2",
+        "2026-06-01T12:00:00Z",
+        "deny",
+        "consent_required",
+        'User::"alice"',
+        'Workload::"spiffe://acme.internal/assistant/chat"',
+        "read1",
+        'Document::"q3-report"',
+    ]
+    assert lines[2].split()[:3] == ["3", "2026-06-01T12:00:00Z", "allow"]
+    assert lines[2].split()[-2:] == ["delegation/alice-assistant-read", "owner-can-read"]
+    assert lines[3] == f"{log}: 2 entries"
+
+
+def test_show_json(runner: CliRunner, tmp_path: Path) -> None:
+    log = _log(tmp_path / "audit.jsonl", 4)
+    result = runner.invoke(app, ["audit", "show", str(log), "--format", "json", "-n", "1"])
+    assert result.exit_code == 0
+    entries = json.loads(result.stdout)
+    assert [e["seq"] for e in entries] == [4]
+    assert entries[0]["request"]["action"] == {"name": "read3"}
+
+
+@pytest.mark.parametrize("command", ["verify", "show"])
+def test_missing_file_exit_2(runner: CliRunner, tmp_path: Path, command: str) -> None:
+    result = runner.invoke(app, ["audit", command, str(tmp_path / "nope.jsonl")])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {tmp_path / 'nope.jsonl'}:1:1: cannot read")
+
+
+def test_show_garbage_line_exit_2(runner: CliRunner, tmp_path: Path) -> None:
+    log = _log(tmp_path / "audit.jsonl", 2)
+    log.write_bytes(log.read_bytes() + b"oops\n")
+    result = runner.invoke(app, ["audit", "show", str(log)])
+    assert result.exit_code == 2
+    assert f"{log}:3:1: not a JSON object" in result.stderr
+
+
+def test_unsupported_format_exit_2(runner: CliRunner, tmp_path: Path) -> None:
+    log = _log(tmp_path / "audit.jsonl", 1)
+    result = runner.invoke(app, ["audit", "verify", str(log), "--format", "sarif"])
+    assert result.exit_code == 2
+    assert "does not support --format sarif" in result.stderr
