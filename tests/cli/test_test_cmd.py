@@ -382,7 +382,7 @@ def test_coverage_and_threshold(ledger: Path) -> None:
     lines = below.stdout.splitlines()
     assert lines[-1] == "7 passed, 0 failed"
     assert "coverage 62.5% below the threshold 90%" in lines
-    assert any(line.startswith("elevations") and "ops-export" in line for line in lines)
+    assert any(line.startswith("  elevations ") and "ops-export" in line for line in lines)
 
     met = run("--ledger", ledger, "--threshold", "62.5", "--format", "json")
     assert met.exit_code == 0

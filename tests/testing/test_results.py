@@ -293,4 +293,4 @@ def test_text_report_ends_with_the_summary_line() -> None:
     assert "  code: expected consent_required, got policy_denied" in lines
     assert "    FAIL policy: cedar said so" in lines
     assert "      FAIL policy: inner" in lines
-    assert any(line.startswith("policies") and "unused-policy" in line for line in lines)
+    assert any(line.startswith("  policies ") and "unused-policy" in line for line in lines)

@@ -261,7 +261,6 @@ def render_text(run: TestRun, out: TextIO, *, coverage: Coverage | None) -> None
     actual, trace), the coverage table, and last, alone on its line, ``N passed, N failed``.
     """
     from rich.markup import escape
-    from rich.table import Table
 
     from ztauth_cli.report.console import make_console
 
@@ -284,23 +283,19 @@ def render_text(run: TestRun, out: TextIO, *, coverage: Coverage | None) -> None
         for line in _details(result).splitlines():
             console.print(f"  {escape(line)}", style="dim" if line.startswith("  ") else None)
     if coverage is not None:
+        # One line per category, never wrapped: lists of names stay greppable in CI logs.
         console.print()
-        table = Table(title="coverage", title_justify="left", box=None, pad_edge=False)
-        table.add_column("category")
-        table.add_column("exercised", justify="right")
-        table.add_column("percent", justify="right")
-        table.add_column("never exercised")
-        for category in coverage.categories:
-            table.add_row(
-                category.name,
-                f"{len(category.exercised)}/{category.total}",
-                f"{category.percent:g}%",
-                escape(", ".join(category.missed)) or "-",
-            )
-        table.add_row(
-            "[bold]total[/]", f"{coverage.exercised}/{coverage.total}", f"{coverage.percent:g}%", ""
+        console.print(
+            f"[bold]coverage[/] {coverage.percent:g}% "
+            f"({coverage.exercised} of {coverage.total} items exercised)"
         )
-        console.print(table)
+        width = max(len(c.name) for c in coverage.categories)
+        for category in coverage.categories:
+            counts = f"{len(category.exercised)}/{category.total}"
+            line = f"  {category.name:<{width}}  {counts:>7}  {category.percent:>6g}%"
+            if category.missed:
+                line += f"  never exercised: {', '.join(category.missed)}"
+            console.print(escape(line))
         if coverage.threshold is not None:
             verdict = "[red]below[/]" if coverage.below_threshold else "[green]meets[/]"
             console.print(
