@@ -9,7 +9,7 @@ import pytest
 from dulwich.objects import Commit
 
 from tests.support.repo import AUTHOR, FIXED_TIME, LedgerRepo
-from tests.support.signing import minimal_ledger
+from tests.support.signing import manifest, minimal_ledger
 from ztauth_cli.errors import GitError
 from ztauth_cli.ledger.versions import (
     BumpPart,
@@ -174,7 +174,7 @@ def test_highest_reachable_tag_wins(repo: LedgerRepo) -> None:
 
 
 def test_describe_outside_git_is_none(tmp_path: Path) -> None:
-    (tmp_path / "ztauth.yaml").write_text(minimal_ledger()["ztauth.yaml"])  # type: ignore[arg-type]
+    (tmp_path / "ztauth.yaml").write_text(manifest())
     assert describe_version(tmp_path) is None
 
 
