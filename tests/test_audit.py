@@ -304,3 +304,12 @@ def test_two_processes_append_concurrently(tmp_path: Path) -> None:
             e["request"]["action"]["name"] for e in entries if e["request"]["subject"]["id"] == name
         ]
         assert mine == [str(i) for i in range(200)]
+
+
+def test_non_json_values_are_recorded_as_text(tmp_path: Path) -> None:
+    request = {**_request(), "context": {"n": float("nan"), "big": float("inf"), "t": (1, 2)}}
+    entry = audit.entry_from_decision(_decision(), request, now=NOW)
+    assert entry.request["context"] == {"n": "nan", "big": "inf", "t": [1, 2]}
+    log = tmp_path / "audit.jsonl"
+    audit.append_decisions(log, [entry])
+    assert audit.verify_log(log).ok

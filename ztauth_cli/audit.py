@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -168,14 +169,30 @@ def _redact_request(request: Mapping[str, Any]) -> dict[str, Any]:
     return copy
 
 
+def _jsonable(value: Any) -> Any:
+    # Python's json reader accepts NaN/Infinity (and callers may hand us tuples or other
+    # objects); the log holds strict JSON only, so such values are recorded as their text.
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    return str(value)
+
+
 def entry_from_decision(
     decision: Decision, request: Mapping[str, Any], *, now: datetime
 ) -> AuditEntry:
     """Build the log entry for one decision about ``request`` made at ``now``.
 
     ``request`` is the request as evaluated (for a batch item: the item merged with the
-    top-level fields). Raises TypeError/ValueError when the request is not JSON-serialisable.
+    top-level fields). Never raises: values JSON cannot hold (NaN, infinities, non-JSON
+    objects) are recorded as text.
     """
+    request = _jsonable(request)
     return AuditEntry(
         time=_rfc3339(now),
         request_digest=request_digest(request),
