@@ -90,7 +90,7 @@ CASES: list[tuple[str, dict[str, str], str]] = [
     (
         "ZT109",
         {
-            "keys/extra.jwks.json": '{"keys": [\n  {"kty": "OKP", "crv": "Ed25519", "x": "AA", "d": "BB"}\n]}\n'
+            "keys/extra.jwks.json": '{"keys": [\n  {"kty": "OKP", "crv": "Ed25519", "x": "AA", "d": "BB"}\n]}\n'  # noqa: E501
         },
         "keys/extra.jwks.json:2:3",
     ),
@@ -117,14 +117,14 @@ CASES: list[tuple[str, dict[str, str], str]] = [
     (
         "ZT203",
         {
-            "policies/x.cedar": '\n@id("Not_Kebab")\npermit (principal, action, resource) when { false };\n'
+            "policies/x.cedar": '\n@id("Not_Kebab")\npermit (principal, action, resource) when { false };\n'  # noqa: E501
         },
         "policies/x.cedar:2:1",
     ),
     (
         "ZT204",
         {
-            "policies/x.cedar": '@id("department-can-read")\nforbid (principal, action, resource) when { false };\n'
+            "policies/x.cedar": '@id("department-can-read")\nforbid (principal, action, resource) when { false };\n'  # noqa: E501
         },
         "policies/x.cedar:1:1",
     ),
@@ -132,14 +132,14 @@ CASES: list[tuple[str, dict[str, str], str]] = [
     (
         "ZT206",
         {
-            "policies/x.cedar": '@id("uses-unknown")\npermit (principal, action, resource is Folder);\n'
+            "policies/x.cedar": '@id("uses-unknown")\npermit (principal, action, resource is Folder);\n'  # noqa: E501
         },
         "policies/x.cedar:1:1",
     ),
     (
         "ZT301",
         {
-            "trust/delegations.yaml@": "required: true, issuer: https://idp.example.internal|required: false"
+            "trust/delegations.yaml@": "required: true, issuer: https://idp.example.internal|required: false"  # noqa: E501
         },
         "trust/delegations.yaml:2:1",
     ),
@@ -162,7 +162,7 @@ CASES: list[tuple[str, dict[str, str], str]] = [
     (
         "ZT306",
         {
-            "trust/groups.yaml@": 'members: ["spiffe://example.internal/backend/*"]|members: [a, b]\nrevoked: [b]'
+            "trust/groups.yaml@": 'members: ["spiffe://example.internal/backend/*"]|members: [a, b]\nrevoked: [b]'  # noqa: E501
         },
         "trust/groups.yaml:2:1",
     ),
@@ -174,7 +174,7 @@ CASES: list[tuple[str, dict[str, str], str]] = [
     (
         "ZT308",
         {
-            "policies/x.cedar": '@id("no-documents")\nforbid (principal, action, resource is Document);\n'
+            "policies/x.cedar": '@id("no-documents")\nforbid (principal, action, resource is Document);\n'  # noqa: E501
         },
         "policies/documents.cedar:2:1",
     ),

@@ -38,7 +38,7 @@ def test_yaml_suppression_on_the_offending_line(tmp_path: Path) -> None:
 
 
 def test_cedar_suppression_on_the_line_above(tmp_path: Path) -> None:
-    policy = '// ztauth: ignore ZT307 -- a sandbox ledger\n@id("everything")\npermit (principal, action, resource);\n'
+    policy = '// ztauth: ignore ZT307 -- a sandbox ledger\n@id("everything")\npermit (principal, action, resource);\n'  # noqa: E501
     files_change = {
         "policies/documents.cedar": (
             '@id("owner-can-read-and-write")',

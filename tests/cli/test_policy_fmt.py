@@ -1,0 +1,54 @@
+"""`ztauth policy fmt`: Cedar's formatter, --check, comments kept, atomic rewrite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from tests.support.repo import write_files
+from ztauth_cli.cli.main import app
+
+MANIFEST = (
+    "apiVersion: ztauth/v1\nkind: Ledger\nmetadata: {name: demo}\n"
+    "ledger: ztauth://example.internal/100000000000/ledgers/demo\n"
+)
+UGLY = '// ztauth: ignore ZT307 -- sandbox\n@id("all")   permit(principal,action,resource);\n'
+PRETTY = '// ztauth: ignore ZT307 -- sandbox\n@id("all")\npermit (principal, action, resource);\n'
+
+
+def test_check_lists_files_and_changes_nothing(runner: CliRunner, tmp_path: Path) -> None:
+    write_files(
+        tmp_path, {"ztauth.yaml": MANIFEST, "policies/a.cedar": UGLY, "policies/b.cedar": PRETTY}
+    )
+    result = runner.invoke(app, ["policy", "fmt", "--check", "--ledger", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "policies/a.cedar" in result.stdout
+    assert "policies/b.cedar" not in result.stdout
+    assert (tmp_path / "policies/a.cedar").read_text() == UGLY
+
+
+def test_fmt_rewrites_and_keeps_suppressions(runner: CliRunner, tmp_path: Path) -> None:
+    write_files(tmp_path, {"ztauth.yaml": MANIFEST, "policies/a.cedar": UGLY})
+    result = runner.invoke(app, ["policy", "fmt", "--ledger", str(tmp_path)])
+    assert result.exit_code == 0
+    assert (tmp_path / "policies/a.cedar").read_text() == PRETTY
+    again = runner.invoke(app, ["policy", "fmt", "--check", "--ledger", str(tmp_path)])
+    assert again.exit_code == 0
+    assert list((tmp_path / "policies").iterdir()) == [tmp_path / "policies/a.cedar"]
+
+
+def test_syntax_error_is_reported_and_file_untouched(runner: CliRunner, tmp_path: Path) -> None:
+    bad = '@id("x")\npermit (principal, action, resource) when {\n'
+    write_files(tmp_path, {"ztauth.yaml": MANIFEST, "policies/x.cedar": bad})
+    result = runner.invoke(app, ["policy", "fmt", str(tmp_path / "policies/x.cedar")])
+    assert result.exit_code == 1
+    assert "x.cedar:1:1: Cedar syntax error" in result.stderr
+    assert (tmp_path / "policies/x.cedar").read_text() == bad
+
+
+def test_formatter_dropping_a_comment_refuses_to_rewrite() -> None:
+    from ztauth_cli.lint.fmt import _lost_comments
+
+    assert _lost_comments(["// a", "// b"], ["// a"]) == ["// b"]
+    assert _lost_comments(["// a"], ["// a", "// c"]) == []

@@ -1,0 +1,175 @@
+"""`ztauth policy lint` through the CLI: exit codes, formats, --rev, --explain, --output."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import SAMPLE_LEDGER
+from tests.support.repo import LedgerRepo, write_files
+from ztauth_cli.cli.main import app
+from ztauth_cli.lint.init import render_template
+
+AT = ["--at", "2026-06-01T12:00:00Z"]
+ZTID = "ztauth://example.internal/100000000000/ledgers/demo"
+BROKEN = '@id("broken")\npermit (principal, action, resource)\n'
+
+
+@pytest.fixture
+def clean(tmp_path: Path) -> Path:
+    root = tmp_path / "ledger"
+    write_files(root, dict(render_template("minimal", name="demo", ztid=ZTID)))
+    return root
+
+
+def test_clean_ledger_exits_0(runner: CliRunner, clean: Path) -> None:
+    result = runner.invoke(app, ["policy", "lint", "--ledger", str(clean), *AT])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert "0 errors, 0 warnings, 0 notes; 0 suppressed" in result.stderr
+
+
+def test_sample_ledger_has_no_errors(runner: CliRunner) -> None:
+    result = runner.invoke(
+        app, ["policy", "lint", "--ledger", str(SAMPLE_LEDGER), *AT, "-f", "json"]
+    )
+    assert result.exit_code == 0, result.stdout
+    assert json.loads(result.stdout)["summary"]["errors"] == 0
+
+
+def test_syntax_error_is_a_finding_exit_1_json(runner: CliRunner, clean: Path) -> None:
+    write_files(clean, {"policies/bad.cedar": BROKEN})
+    result = runner.invoke(app, ["policy", "lint", "--ledger", str(clean), *AT, "--format", "json"])
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert doc["tool"] == "ztauth policy lint"
+    assert doc["summary"] == {
+        "errors": 1,
+        "warnings": 0,
+        "notes": 0,
+        "suppressed": 0,
+        "checks": 0,
+        "passed": 0,
+        "failed": 0,
+    }
+    [finding] = doc["findings"]
+    assert (finding["rule"], finding["path"], finding["line"], finding["column"]) == (
+        "ZT201",
+        "policies/bad.cedar",
+        1,
+        1,
+    )
+    assert finding["severity"] == "error"
+
+
+def test_warning_passes_unless_strict(runner: CliRunner, clean: Path) -> None:
+    write_files(
+        clean, {"policies/all.cedar": '@id("all")\npermit (principal, action, resource);\n'}
+    )
+    relaxed = runner.invoke(app, ["policy", "lint", "--ledger", str(clean), *AT])
+    strict = runner.invoke(app, ["policy", "lint", "--ledger", str(clean), *AT, "--strict"])
+    assert relaxed.exit_code == 0
+    assert "policies/all.cedar:1:1: warning[ZT307]" in relaxed.stdout
+    assert strict.exit_code == 1
+    assert "policies/all.cedar:1:1: error[ZT307]" in strict.stdout
+
+
+def test_github_annotations(runner: CliRunner, clean: Path) -> None:
+    write_files(clean, {"policies/bad.cedar": BROKEN})
+    result = runner.invoke(app, ["policy", "lint", "--ledger", str(clean), *AT, "-f", "github"])
+    assert result.exit_code == 1
+    assert result.stdout.startswith(
+        "::error file=policies/bad.cedar,line=1,col=1,title=ZT201::Cedar syntax error"
+    )
+
+
+def test_junit_output_to_file(runner: CliRunner, clean: Path, tmp_path: Path) -> None:
+    write_files(clean, {"policies/bad.cedar": BROKEN})
+    out = tmp_path / "lint.xml"
+    result = runner.invoke(
+        app, ["policy", "lint", "--ledger", str(clean), *AT, "-f", "junit", "-o", str(out)]
+    )
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    root = ET.fromstring(out.read_text(encoding="utf-8"))  # noqa: S314 - our own output
+    assert root.tag == "testsuites"
+    assert root.get("failures") == "1"
+    failures = root.findall("testsuite/testcase/failure")
+    assert len(failures) == 1
+    suites = {s.get("name") for s in root.findall("testsuite")}
+    assert "policies/bad.cedar" in suites
+    assert "ztauth.yaml" in suites
+
+
+def test_paths_report_only_on_those_files(runner: CliRunner, clean: Path) -> None:
+    write_files(clean, {"policies/bad.cedar": BROKEN})
+    other = runner.invoke(
+        app,
+        ["policy", "lint", "--ledger", str(clean), *AT, str(clean / "policies/documents.cedar")],
+    )
+    named = runner.invoke(
+        app, ["policy", "lint", *AT, str(clean / "policies/bad.cedar"), str(clean / "README")]
+    )
+    assert other.exit_code == 0, other.stdout
+    assert named.exit_code == 1
+    assert "policies/bad.cedar:1:1: error[ZT201]" in named.stdout
+
+
+def test_rev_lints_a_committed_revision(runner: CliRunner, ledger_repo: LedgerRepo) -> None:
+    ledger_repo.write(dict(render_template("minimal", name="demo", ztid=ZTID)))
+    good = ledger_repo.commit("good")
+    ledger_repo.write({"policies/bad.cedar": BROKEN})
+    ledger_repo.commit("bad")
+    root = str(ledger_repo.root)
+    assert (
+        runner.invoke(app, ["policy", "lint", "--ledger", root, *AT, "--rev", good]).exit_code == 0
+    )
+    assert (
+        runner.invoke(app, ["policy", "lint", "--ledger", root, *AT, "--rev", "HEAD"]).exit_code
+        == 1
+    )
+    bad_rev = runner.invoke(app, ["policy", "lint", "--ledger", root, "--rev", "nope"])
+    assert bad_rev.exit_code == 2
+    assert "unknown revision 'nope'" in bad_rev.stderr
+
+
+def test_usage_errors_exit_2(runner: CliRunner, tmp_path: Path) -> None:
+    missing = runner.invoke(app, ["policy", "lint", "--ledger", str(tmp_path)])
+    assert missing.exit_code == 2
+    assert "no ztauth.yaml" in missing.stderr
+    bad_at = runner.invoke(app, ["policy", "lint", "--ledger", str(SAMPLE_LEDGER), "--at", "soon"])
+    assert bad_at.exit_code == 2
+    assert bad_at.stderr.startswith("error: --at:")
+
+
+def test_explain_and_list_rules(runner: CliRunner) -> None:
+    explained = runner.invoke(app, ["policy", "lint", "--explain", "zt101"])
+    assert explained.exit_code == 0
+    assert explained.stdout.startswith("ZT101 trust-level-unknown (error)\n")
+    unknown = runner.invoke(app, ["policy", "lint", "--explain", "ZT999"])
+    assert unknown.exit_code == 2
+    assert "unknown rule 'ZT999'" in unknown.stderr
+    listed = runner.invoke(app, ["policy", "lint", "--list-rules", "-f", "json"])
+    ids = [r["id"] for r in json.loads(listed.stdout)]
+    assert ids == sorted(ids)
+    assert {"ZT001", "ZT101", "ZT201", "ZT301"} <= set(ids)
+
+
+def test_sample_copy_with_private_key_is_an_error(runner: CliRunner, sample_copy: Path) -> None:
+    from ztauth_cli import jose
+
+    pair = jose.generate_key("EdDSA")
+    private = jose.load_private_key_pem(pair.private_pem)
+    jwk = dict(jose.public_jwk_for(private))
+    jwk["d"] = "c2VjcmV0"
+    (sample_copy / "keys" / "leak.jwks.json").write_text(json.dumps({"keys": [jwk]}))
+    result = runner.invoke(app, ["policy", "lint", "--ledger", str(sample_copy), *AT])
+    assert result.exit_code == 1
+    assert "keys/leak.jwks.json:1:" in result.stdout
+    assert "error[ZT109]" in result.stdout
+    shutil.rmtree(sample_copy)
