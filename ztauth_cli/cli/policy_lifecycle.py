@@ -394,18 +394,20 @@ def _head_ledger(root: Path, head: str) -> Ledger:
 
 
 def _lint_gate(root: Path, head: str) -> str | None:
-    # The lint engine's core is not available to this module yet, so the gate is the one
-    # loader's own checks at HEAD (syntax, schema, references, duplicates) plus Cedar parsing.
-    from ztauth_cli.engine.cedar import parse_policy_files
+    # The same rules as `ztauth policy lint` (warnings allowed, as there), on HEAD's content.
+    from ztauth_cli.lint import exit_code, lint_ledger
+    from ztauth_cli.model.findings import Severity
 
-    ledger = _head_ledger(root, head)
-    problems = list(ledger.problems)
-    _, cedar_problems = parse_policy_files(ledger.policy_files)
-    problems.extend(cedar_problems)
-    if not problems:
+    result = lint_ledger(_head_ledger(root, head), now=_now())
+    if exit_code(result) == 0:
         return None
-    first = problems[0]
-    return f"lint: {len(problems)} problem(s) at HEAD, first: {first.diagnostics()}"
+    errors = sorted(
+        (f for f in result.report.active if f.severity is Severity.ERROR),
+        key=lambda f: (str(f.span or ""), f.rule_id),
+    )
+    first = errors[0]
+    where = f"{first.span}: " if first.span is not None else ""
+    return f"lint: {len(errors)} error(s) at HEAD, first: {where}{first.rule_id} {first.message}"
 
 
 def _test_gate(root: Path, head: str) -> str | None:
