@@ -343,9 +343,9 @@ CASES = [
         message="consent scope is wider than the grant: share",
     ),
     Case(
-        "consent without the action",
+        "consent that does not reach the action",
         lambda k: _assistant(k, tokens={"consent": consent(k, scope="summarize")}),
-        ReasonCode.INVALID_CONSENT,
+        ReasonCode.INSUFFICIENT_SCOPE,
         message="does not include 'read'",
     ),
     Case(

@@ -1,7 +1,505 @@
-"""`ztauth eval`: evaluate AuthZEN request contexts against a ledger."""
+"""`ztauth eval`: evaluate AuthZEN request contexts against a ledger.
+
+The command parses its options, loads the ledger once, builds one engine and hands every
+request to it; the engine decides, this module only reads input and writes responses.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
-def eval_command() -> None:
-    """Evaluate a request (in progress)."""
+import typer
+
+from ztauth_cli.report.formats import OutputFormat
+
+if TYPE_CHECKING:
+    from ztauth_cli.engine import Evaluator
+    from ztauth_cli.model import Decision, Ledger, TraceStep
+
+__all__ = ["eval_command", "run_eval"]
+
+_FORMATS = (OutputFormat.TEXT, OutputFormat.JSON)
+# A request document is written by a person or a tool; anything larger is a mistake.
+_MAX_REQUEST_BYTES = 10 * 1024 * 1024
+# Lines of a .jsonl stream evaluated together (one Cedar batch call): bounded memory.
+_STREAM_CHUNK = 256
+_STDIN = "-"
+
+
+def eval_command(
+    request_file: str = typer.Argument(
+        _STDIN,
+        metavar="[REQUEST_FILE|-]",
+        help="AuthZEN request (JSON or YAML); '-' reads stdin; a .jsonl file is a stream.",
+    ),
+    ledger: Path | None = typer.Option(  # noqa: B008 - Typer's declaration style
+        None, "--ledger", help="Ledger folder (default: nearest folder holding ztauth.yaml)."
+    ),
+    rev: str | None = typer.Option(
+        None, "--rev", help="Git revision or tag of the ledger (default: the working tree)."
+    ),
+    at: str | None = typer.Option(
+        None, "--at", help="Evaluate at this RFC 3339 time (default: now, UTC)."
+    ),
+    fmt: OutputFormat | None = typer.Option(  # noqa: B008
+        None,
+        "--format",
+        "-f",
+        help="text or json (default: text on a terminal, json otherwise).",
+        show_default=False,
+    ),
+    explain: bool = typer.Option(
+        False, "--explain", help="Show the decision trace, step by step (text format)."
+    ),
+    fail_on_deny: bool = typer.Option(False, "--fail-on-deny", help="Exit 1 on any deny."),
+    audit_log: Path | None = typer.Option(  # noqa: B008
+        None, "--audit-log", help="Append every decision to this hash-chained audit log."
+    ),
+    jwks: Path | None = typer.Option(  # noqa: B008
+        None, "--jwks", help="Extra public keys (JWKS file) trusted for every token issuer."
+    ),
+    jsonl: bool = typer.Option(
+        False, "--jsonl", help="Read the input as JSON Lines (one request per line)."
+    ),
+) -> None:
+    """Evaluate AuthZEN request contexts: prints the AuthZEN response(s).
+
+    Exit codes: 0 evaluated (whatever the decision), 1 a deny under --fail-on-deny, 2 usage
+    error, unreadable ledger or malformed request file.
+    """
+    from ztauth_cli.report.console import plain_output
+
+    chosen = fmt
+    if chosen is None:
+        chosen = OutputFormat.JSON if plain_output(sys.stdout) else OutputFormat.TEXT
+    code = run_eval(
+        request_file=request_file,
+        ledger_path=ledger,
+        rev=rev,
+        at=at,
+        fmt=chosen,
+        explain=explain,
+        fail_on_deny=fail_on_deny,
+        audit_log=audit_log,
+        jwks_path=jwks,
+        jsonl=jsonl,
+    )
+    raise typer.Exit(code)
+
+
+def run_eval(
+    *,
+    request_file: str,
+    ledger_path: Path | None,
+    rev: str | None,
+    at: str | None,
+    fmt: OutputFormat,
+    explain: bool = False,
+    fail_on_deny: bool = False,
+    audit_log: Path | None = None,
+    jwks_path: Path | None = None,
+    jsonl: bool = False,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+) -> int:
+    """Evaluate the request(s) of ``request_file`` and print the responses; the exit code.
+
+    Raises:
+        ZtauthError: usage errors, an unusable ledger, a malformed request file (exit 2).
+    """
+    from ztauth_cli.ledger import load
+    from ztauth_cli.report import require_format
+
+    require_format(fmt, _FORMATS, command="ztauth eval")
+    now = _parse_at(at)
+    extra_keys = _read_jwks(jwks_path) if jwks_path is not None else ()
+    source = stdin if stdin is not None else sys.stdin
+    out = stdout if stdout is not None else sys.stdout
+    ledger = load(ledger_path, rev)
+    evaluator = _evaluator(ledger, rev=rev, extra_keys=extra_keys)
+
+    stream = jsonl or request_file.endswith(".jsonl")
+    if stream:
+        denied = _run_stream(
+            evaluator,
+            _stream_lines(request_file, source),
+            now=now,
+            fmt=fmt,
+            out=out,
+            audit_log=audit_log,
+        )
+    else:
+        request = _read_request(request_file, source)
+        decisions, batch = evaluator.evaluate_batch(request, now=now)
+        _audit(audit_log, _items(request), decisions, now=now)
+        _write(decisions, batch=batch, fmt=fmt, explain=explain, request=request, out=out)
+        denied = any(not d.allowed for d in decisions)
+    out.flush()
+    return 1 if fail_on_deny and denied else 0
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+def _parse_at(at: str | None) -> datetime:
+    from ztauth_cli.errors import UsageError
+    from ztauth_cli.ledger.load import parse_timestamp
+
+    if at is None:
+        # The CLI reads the clock once; the engine itself never does.
+        return datetime.now(timezone.utc)
+    try:
+        return parse_timestamp(at)
+    except ValueError as exc:
+        raise UsageError(
+            f"--at {at!r} is not an RFC 3339 timestamp ({exc})",
+            hint="for example --at 2026-06-01T12:00:00Z",
+        ) from None
+
+
+def _read_jwks(path: Path) -> tuple[dict[str, Any], ...]:
+    from ztauth_cli import jose
+    from ztauth_cli.errors import UsageError
+    from ztauth_cli.model import Span
+
+    where = Span(path=str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read --jwks file: {exc}", span=where) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"invalid JSON: {exc.msg}",
+            span=Span(path=str(path), line=exc.lineno, column=exc.colno),
+        ) from None
+    keys = data.get("keys") if isinstance(data, dict) else None
+    if not isinstance(keys, list) or not all(isinstance(k, dict) for k in keys):
+        raise UsageError('a JWKS file must be {"keys": [<JWK>, ...]}', span=where)
+    for index, jwk in enumerate(keys):
+        problem = jose.validate_public_jwk(jwk)
+        if problem is not None:
+            raise UsageError(f"keys[{index}]: {problem}", span=where)
+    return tuple(keys)
+
+
+def _read_text(request_file: str, source: TextIO) -> tuple[str, str]:
+    from ztauth_cli.errors import RequestError
+    from ztauth_cli.model import Span
+
+    if request_file == _STDIN:
+        text = source.read(_MAX_REQUEST_BYTES + 1)
+        name = "<stdin>"
+    else:
+        path = Path(request_file)
+        try:
+            if path.stat().st_size > _MAX_REQUEST_BYTES:
+                raise RequestError(
+                    f"request file is larger than {_MAX_REQUEST_BYTES} bytes",
+                    span=Span(path=request_file),
+                )
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise RequestError(
+                f"cannot read the request: {exc}", span=Span(path=request_file)
+            ) from None
+        name = request_file
+    if len(text) > _MAX_REQUEST_BYTES:
+        raise RequestError(
+            f"request is larger than {_MAX_REQUEST_BYTES} bytes", span=Span(path=name)
+        )
+    return text, name
+
+
+def _read_request(request_file: str, source: TextIO) -> Any:
+    """The request document: JSON, or YAML through the one YAML reader (with positions).
+
+    Raises:
+        RequestError: unreadable, malformed, empty, or more than one document.
+    """
+    from ztauth_cli.errors import DocumentError, RequestError
+    from ztauth_cli.ledger.yaml import parse_documents
+    from ztauth_cli.model import Span
+
+    text, name = _read_text(request_file, source)
+    try:
+        documents = parse_documents(text, name)
+    except DocumentError as exc:
+        raise RequestError(exc.message, span=exc.span) from None
+    if not documents:
+        raise RequestError("the request is empty", span=Span(path=name))
+    if len(documents) > 1:
+        raise RequestError(
+            "expected one request document, found several (use a .jsonl stream for many)",
+            span=documents[1].span,
+        )
+    return documents[0].data
+
+
+def _stream_lines(request_file: str, source: TextIO) -> Iterator[tuple[int, str]]:
+    """``(line number, text)`` of a JSON Lines input, read lazily (never the whole file)."""
+    from ztauth_cli.errors import RequestError
+    from ztauth_cli.model import Span
+
+    if request_file == _STDIN:
+        yield from enumerate(source, start=1)
+        return
+    try:
+        handle = open(request_file, encoding="utf-8")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise RequestError(f"cannot read the stream: {exc}", span=Span(path=request_file)) from None
+    with handle:
+        try:
+            yield from enumerate(handle, start=1)
+        except UnicodeDecodeError as exc:
+            raise RequestError(
+                f"the stream is not UTF-8: {exc}", span=Span(path=request_file)
+            ) from None
+
+
+# ----------------------------------------------------------------------------- engine
+
+
+def _unverified_reason(ledger: Ledger) -> str | None:
+    """Why the ledger must not be trusted, or None (DESIGN.md: eval verifies first)."""
+    manifest = ledger.manifest
+    if manifest is None or manifest.settings.require_signatures <= 0:
+        return None
+    try:
+        from ztauth_cli.ledger.signing.verify import verify_ledger
+    except ImportError:
+        # Fail closed: signatures are required and cannot be checked.
+        return "the ledger requires signatures but signature verification is unavailable"
+    result = verify_ledger(ledger, jwks=None)
+    return None if result.ok else str(result.summary)
+
+
+def _version(ledger: Ledger, rev: str | None) -> str | None:
+    """The version evaluated: ``describe_version`` for the working tree, else the version tag
+    naming the revision (None when there is none). A version is decoration: never fails."""
+    from ztauth_cli.errors import ZtauthError
+    from ztauth_cli.ledger.versions import describe_version, version_tags
+
+    root = Path(ledger.root)
+    if rev is None:
+        return describe_version(root)
+    try:
+        names = [t.name for t in version_tags(root) if t.commit == ledger.revision]
+    except ZtauthError:
+        return None
+    return names[-1] if names else None
+
+
+def _evaluator(
+    ledger: Ledger, *, rev: str | None, extra_keys: Sequence[Mapping[str, Any]]
+) -> Evaluator:
+    from ztauth_cli.engine import Evaluator
+
+    return Evaluator.from_ledger(
+        ledger,
+        extra_keys=extra_keys,
+        unverified_reason=_unverified_reason(ledger),
+        revision=ledger.revision,
+        version=_version(ledger, rev),
+    )
+
+
+def _items(request: Any) -> list[Any]:
+    """The evaluated items of a request (batch items merged with the top level), for audit."""
+    from ztauth_cli.engine.request import RequestProblem, expand_evaluations
+
+    try:
+        return expand_evaluations(request)[0]
+    except RequestProblem:
+        return [request]
+
+
+def _audit(
+    path: Path | None, requests: Sequence[Any], decisions: Sequence[Decision], *, now: datetime
+) -> None:
+    if path is None or not decisions:
+        return
+    from ztauth_cli.audit import append_decisions, entry_from_decision
+    from ztauth_cli.errors import UsageError
+
+    entries = [
+        entry_from_decision(d, r if isinstance(r, Mapping) else {"invalid": r}, now=now)
+        for d, r in zip(decisions, requests, strict=False)
+    ]
+    try:
+        append_decisions(path, entries)
+    except OSError as exc:
+        raise UsageError(f"cannot write the audit log {path}: {exc.strerror or exc}") from None
+
+
+def _run_stream(
+    evaluator: Evaluator,
+    lines: Iterable[tuple[int, str]],
+    *,
+    now: datetime,
+    fmt: OutputFormat,
+    out: TextIO,
+    audit_log: Path | None,
+) -> bool:
+    """Evaluate a JSON Lines stream chunk by chunk; True when any request was denied."""
+    denied = False
+    chunk: list[tuple[int, Any]] = []
+
+    def flush() -> None:
+        nonlocal denied
+        for number, decisions, batch, items in _evaluate_chunk(evaluator, chunk, now=now):
+            denied = denied or any(not d.allowed for d in decisions)
+            _audit(audit_log, items, decisions, now=now)
+            _write_line(number, decisions, batch=batch, fmt=fmt, out=out)
+        chunk.clear()
+
+    for number, text in lines:
+        if not text.strip():
+            continue
+        chunk.append((number, text))
+        if len(chunk) >= _STREAM_CHUNK:
+            flush()
+    flush()
+    return denied
+
+
+def _evaluate_chunk(
+    evaluator: Evaluator, chunk: Sequence[tuple[int, str]], *, now: datetime
+) -> list[tuple[int, tuple[Decision, ...], bool, list[Any]]]:
+    """Plain requests of a chunk go to the engine together (one Cedar batch call)."""
+    parsed: list[tuple[int, Any, str | None]] = []
+    for number, text in chunk:
+        try:
+            parsed.append((number, json.loads(text), None))
+        except json.JSONDecodeError as exc:
+            parsed.append((number, None, f"line {number}: invalid JSON: {exc.msg}"))
+    plain = [
+        (n, r) for n, r, e in parsed if e is None and isinstance(r, dict) and "evaluations" not in r
+    ]
+    plain_decisions = dict(
+        zip(
+            (n for n, _ in plain),
+            evaluator.evaluate_many([r for _, r in plain], now=now),
+            strict=True,
+        )
+    )
+    results: list[tuple[int, tuple[Decision, ...], bool, list[Any]]] = []
+    for number, request, error in parsed:
+        if error is not None:
+            results.append((number, (evaluator.invalid_request(error),), False, []))
+        elif number in plain_decisions:
+            results.append((number, (plain_decisions[number],), False, [request]))
+        else:
+            decisions, batch = evaluator.evaluate_batch(request, now=now)
+            results.append((number, decisions, batch, _items(request)))
+    return results
+
+
+# ----------------------------------------------------------------------------- outputs
+
+
+def _write(
+    decisions: Sequence[Decision],
+    *,
+    batch: bool,
+    fmt: OutputFormat,
+    explain: bool,
+    request: Any,
+    out: TextIO,
+) -> None:
+    from ztauth_cli.engine import authzen_response
+
+    if fmt is OutputFormat.JSON:
+        out.write(json.dumps(authzen_response(decisions, batch=batch), indent=2) + "\n")
+        return
+    _render_text(decisions, request=request, explain=explain, out=out)
+
+
+def _write_line(
+    number: int,
+    decisions: Sequence[Decision],
+    *,
+    batch: bool,
+    fmt: OutputFormat,
+    out: TextIO,
+) -> None:
+    from ztauth_cli.engine import authzen_response
+
+    if fmt is OutputFormat.JSON:
+        out.write(json.dumps(authzen_response(decisions, batch=batch), separators=(",", ":")))
+        out.write("\n")
+        return
+    for index, decision in enumerate(decisions):
+        where = f"line {number}" + (f"[{index}]" if batch else "")
+        verdict = "ALLOW" if decision.allowed else "DENY "
+        out.write(f"{where}: {verdict} {decision.code.value}: {decision.message}\n")
+
+
+def _describe(request: Any) -> str:
+    if not isinstance(request, Mapping):
+        return "request"
+    try:
+        subject = request["subject"]
+        resource = request["resource"]
+        action = request["action"]["name"]
+        text = (
+            f"{subject['type']}::{json.dumps(subject['id'])} {action} "
+            f"{resource['type']}::{json.dumps(resource['id'])}"
+        )
+    except (KeyError, TypeError):
+        return "request"
+    model = request.get("authorization_model")
+    principal = model.get("principal") if isinstance(model, Mapping) else None
+    if isinstance(principal, Mapping) and "id" in principal:
+        text += f" (actor {principal['id']})"
+    return text
+
+
+def _render_text(
+    decisions: Sequence[Decision], *, request: Any, explain: bool, out: TextIO
+) -> None:
+    from rich.markup import escape
+    from rich.tree import Tree
+
+    from ztauth_cli.engine.request import RequestProblem, expand_evaluations
+    from ztauth_cli.report.console import make_console
+
+    console = make_console(out)
+    try:
+        items = expand_evaluations(request)[0]
+    except RequestProblem:
+        items = [request]
+    for index, decision in enumerate(decisions):
+        item = items[index] if index < len(items) else request
+        verdict = "[bold green]ALLOW[/]" if decision.allowed else "[bold red]DENY[/]"
+        prefix = f"[{index}] " if len(decisions) > 1 else ""
+        console.print(f"{prefix}{verdict} {escape(_describe(item))}")
+        console.print(f"  reason: {decision.code.value}: {escape(decision.message)}")
+        if decision.via is not None:
+            console.print(f"  via: {escape(decision.via)}")
+        if decision.policies:
+            console.print(f"  policies: {escape(', '.join(decision.policies))}")
+        where = decision.ledger or "?"
+        if decision.revision is not None:
+            where += f" @ {decision.revision[:12]}"
+        if decision.version is not None:
+            where += f" ({decision.version})"
+        console.print(f"  ledger: {escape(where)}")
+        if explain:
+            tree = Tree("trace")
+            _add_steps(tree, decision.trace, escape)
+            console.print(tree)
+
+
+def _add_steps(tree: Any, steps: Sequence[TraceStep], escape: Any) -> None:
+    for step in steps:
+        mark = "[green]pass[/]" if step.passed else "[red]FAIL[/]"
+        branch = tree.add(f"{mark} {step.step.value}: {escape(step.detail)}")
+        if step.children:
+            _add_steps(branch, step.children, escape)

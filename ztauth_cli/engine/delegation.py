@@ -134,8 +134,10 @@ class OnBehalfOf:
                 f"not in {', '.join(sorted(granted))}",
             )
         if action not in scope:
+            # A valid consent that does not reach this action: the action is outside the
+            # token's scope (DESIGN.md step 4), not a broken consent.
             return (
-                ReasonCode.INVALID_CONSENT,
+                ReasonCode.INSUFFICIENT_SCOPE,
                 f"consent scope ({' '.join(sorted(scope))}) does not include {action!r}",
             )
         return None

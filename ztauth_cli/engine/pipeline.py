@@ -255,6 +255,12 @@ class Evaluator:
                     results[i] = self._error(exc, pending.state)
         return [r for r in results if isinstance(r, Decision)]
 
+    def invalid_request(self, detail: str) -> Decision:
+        """A deny ``invalid_request`` for input that never became a request (e.g. a line of
+        a ``.jsonl`` stream that is not JSON).
+        """
+        return self._deny_now(ReasonCode.INVALID_REQUEST, Step.REQUEST, detail)
+
     # ------------------------------------------------------------------------- decisions
 
     def _decision(
