@@ -473,3 +473,25 @@ def test_rev_runs_the_suites_of_a_revision(ledger_repo: LedgerRepo) -> None:
     at_head = run("--ledger", ledger_repo.root, "--rev", "HEAD", "--format", "json")
     assert at_head.exit_code == 0
     assert json.loads(at_head.stdout)["revision"] == ledger_repo.repo.head().decode()
+
+
+def test_ci_reports_use_repository_paths_for_a_ledger_in_a_subfolder(
+    ledger: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = _copy(ledger, tmp_path / "repo" / "policy-ledger")
+    (root / "tests" / "docs.yaml").write_text(
+        SUITE.replace("code: allowed,", "code: invalid_token,")
+    )
+    monkeypatch.chdir(tmp_path / "repo")
+    github = run("policy-ledger", "--format", "github")
+    assert github.exit_code == 1
+    assert github.stdout.startswith(
+        "::error file=policy-ledger/tests/docs.yaml,line=23,col=5,title=test-failed::"
+        "docs/alice reads her document: code: expected invalid_token, got allowed"
+    )
+    sarif = json.loads(run("policy-ledger", "--format", "sarif").stdout)
+    location = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"] == "policy-ledger/tests/docs.yaml"
+    # Text and JSON keep ledger-relative paths, like every other ztauth message.
+    text = run("policy-ledger").stdout
+    assert "FAILED docs/alice reads her document (tests/docs.yaml:23:5)" in text

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -217,6 +218,27 @@ def _coverage(ledger: Ledger, run: TestRun, *, threshold: float | None) -> Cover
     return compute_coverage(universe, (r.decision for r in run.results), threshold=threshold)
 
 
+def _repo_path(ledger: Ledger) -> Callable[[str], str]:
+    """Ledger-relative suite paths made relative to the current folder, for CI reports.
+
+    SARIF, GitHub annotations and JUnit are read against the checked-out repository: a ledger
+    in a subfolder (``sample-ledger/``) must show ``sample-ledger/tests/x.yaml``. Suites given
+    by a path outside the ledger keep that path.
+    """
+    root = Path(ledger.root).resolve()
+    cwd = Path.cwd().resolve()
+    prefix = root.relative_to(cwd).as_posix() if root.is_relative_to(cwd) else None
+    own = {s.span.path for s in ledger.suites}
+
+    def display(path: str) -> str:
+        inside = not Path(path).is_absolute() and (path in own or (root / path).is_file())
+        if prefix is None or prefix == "." or not inside:
+            return path
+        return f"{prefix}/{path}"
+
+    return display
+
+
 def _write(
     run: TestRun,
     fmt: OutputFormat,
@@ -239,6 +261,6 @@ def _write(
         document = to_json(run, ledger=ledger.ztid, revision=ledger.revision, coverage=coverage)
         text = render_to_text(render_json, document)
     else:
-        report = to_check_report(run, coverage=coverage)
+        report = to_check_report(run, coverage=coverage, display_path=_repo_path(ledger))
         text = render_to_text(lambda r, out: render(r, fmt, out), report)
     write_result(text, output)

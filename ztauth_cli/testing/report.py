@@ -7,14 +7,15 @@ through :func:`to_check_report`; the JSON shape is ``schemas/test-report.schema.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ztauth_cli.model.findings import CheckReport, CheckResult, Finding, RuleDoc, Severity
 
 if TYPE_CHECKING:
-    from ztauth_cli.model import Decision, Expectation, TraceStep
+    from ztauth_cli.model import Decision, Expectation, Span, TraceStep
     from ztauth_cli.testing.coverage import Coverage
     from ztauth_cli.testing.runner import CaseResult, TestRun
 
@@ -202,19 +203,33 @@ def _coverage_message(coverage: Coverage) -> str:
     return text + (f"; never exercised: {'; '.join(missed)}" if missed else "")
 
 
-def to_check_report(run: TestRun, *, coverage: Coverage | None) -> CheckReport:
+def to_check_report(
+    run: TestRun,
+    *,
+    coverage: Coverage | None,
+    display_path: Callable[[str], str] | None = None,
+) -> CheckReport:
     """The run as a generic ``CheckReport`` for the JUnit, SARIF and GitHub reporters.
 
     Each case is a check named ``suite/case`` in group ``suite`` (unique names for CI systems
     that de-duplicate by name); each failing case is also a finding at the case's file:line.
     With a threshold, coverage is one more check (group ``coverage``) and, below it, a finding.
+    ``display_path`` maps a span's path for the report (e.g. ledger-relative to repo-relative,
+    so that CI annotations find the file when the ledger is a subfolder).
     """
+
+    def span(result: CaseResult) -> Span:
+        where = result.case.span
+        if display_path is None:
+            return where
+        return dataclasses.replace(where, path=display_path(where.path))
+
     checks = [
         CheckResult(
             group=r.suite,
             name=r.id,
             passed=r.passed,
-            span=r.case.span,
+            span=span(r),
             message=None if r.passed else "; ".join(r.mismatches),
             details=None if r.passed else _details(r),
         )
@@ -225,7 +240,7 @@ def to_check_report(run: TestRun, *, coverage: Coverage | None) -> CheckReport:
             rule_id=FAILED_RULE,
             severity=Severity.ERROR,
             message=f"{r.id}: {'; '.join(r.mismatches)}",
-            span=r.case.span,
+            span=span(r),
             hint=f"actual decision: {_word(r.decision.allowed)} ({r.decision.code.value}) "
             f"{r.decision.message}",
         )
