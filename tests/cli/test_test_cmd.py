@@ -495,3 +495,24 @@ def test_ci_reports_use_repository_paths_for_a_ledger_in_a_subfolder(
     # Text and JSON keep ledger-relative paths, like every other ztauth message.
     text = run("policy-ledger").stdout
     assert "FAILED docs/alice reads her document (tests/docs.yaml:23:5)" in text
+
+
+def test_pre_commit_hook_runs_the_whole_ledger() -> None:
+    import re
+
+    import yaml
+
+    hooks = yaml.safe_load((SCHEMAS.parent / ".pre-commit-hooks.yaml").read_text())
+    hook = next(h for h in hooks if h["id"] == "ztauth-test")
+    assert hook["entry"] == "ztauth test"
+    assert hook["pass_filenames"] is False
+    files = re.compile(hook["files"])
+    for path in (
+        "ztauth.yaml",
+        "tests/a.yaml",
+        "sample-ledger/policies/x.cedar",
+        "keys/i.jwks.json",
+    ):
+        assert files.search(path), path
+    for path in ("README.md", "src/app.py", "policies/notes.txt"):
+        assert not files.search(path), path

@@ -37,7 +37,8 @@ _PROGRESS_MIN_CASES = 200
 def test_command(
     suites: list[Path] | None = typer.Argument(  # noqa: B008 - Typer's declaration style
         None,
-        help="Suite files or folders (default: every TestSuite under the ledger's tests/).",
+        help="Suite files or folders, or a ledger folder (default: every TestSuite under the "
+        "ledger's tests/).",
         show_default=False,
     ),
     ledger: Path | None = typer.Option(  # noqa: B008
