@@ -163,7 +163,8 @@ def test_edit_of_a_value_inside_line_5_is_found_at_line_6(tmp_path: Path) -> Non
     lines[4] = audit.canonical_json(obj)
     _save(log, lines)
     result = audit.verify_log(log)
-    assert (result.ok, result.lines, result.first_broken_line) == (False, 5, 6)
+    assert (result.ok, result.lines, result.first_broken_line) == (False, 4, 6)
+    assert result.head == hashlib.sha256(lines[3]).hexdigest()
     assert result.reason is not None
     assert result.reason.startswith("line 6 does not chain to line 5")
 

@@ -116,7 +116,11 @@ class AuditEntry:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditVerification:
-    """The result of checking a log's chain. ``head`` is the hash of the last good line."""
+    """The result of checking a log's chain.
+
+    ``lines`` counts the lines known intact (from the first) and ``head`` is the hash of the
+    last of them (64 zeros when there is none): record ``head`` elsewhere to anchor the log.
+    """
 
     ok: bool
     lines: int
@@ -326,9 +330,20 @@ def verify_log(path: Path) -> AuditVerification:
     be read.
     """
     prev = GENESIS
+    before_prev = GENESIS  # the hash of the line before the last good one
     count = 0
 
-    def broken(number: int, reason: str) -> AuditVerification:
+    def broken(number: int, reason: str, *, suspect_previous: bool = False) -> AuditVerification:
+        # ``lines``/``head`` describe the lines known intact. A chain break at line N may come
+        # from an edit of line N-1 (only line N can reveal it), so N-1 is not vouched for.
+        if suspect_previous and count > 0:
+            return AuditVerification(
+                ok=False,
+                lines=count - 1,
+                first_broken_line=number,
+                reason=reason,
+                head=before_prev,
+            )
         return AuditVerification(
             ok=False, lines=count, first_broken_line=number, reason=reason, head=prev
         )
@@ -357,14 +372,15 @@ def verify_log(path: Path) -> AuditVerification:
                     "a line was deleted, inserted or reordered",
                 )
             if obj.get("prev") != prev:
-                return broken(number, _chain_reason(number, obj.get("prev"), prev))
+                reason = _chain_reason(number, obj.get("prev"), prev)
+                return broken(number, reason, suspect_previous=True)
             request = obj.get("request")
             digest = obj.get("request_digest")
             if not isinstance(request, dict) or not isinstance(digest, str):
                 return broken(number, f"line {number} has no request or request_digest")
             if not _digest_plausible(request, digest):
                 return broken(number, f"line {number}: request_digest does not match its request")
-            prev = hashlib.sha256(line).hexdigest()
+            before_prev, prev = prev, hashlib.sha256(line).hexdigest()
             count = number
     except OSError as exc:
         raise _open_error(path, exc) from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -67,10 +68,13 @@ def test_verify_tampered_exit_1(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["audit", "verify", str(log), "--format", "json"])
     assert result.exit_code == 1
     out = json.loads(result.stdout)
-    assert (out["ok"], out["lines"], out["first_broken_line"]) == (False, 5, 6)
+    # Line 5 was edited; only line 6 can reveal it, so lines 1-4 are the ones vouched for.
+    assert (out["ok"], out["lines"], out["first_broken_line"]) == (False, 4, 6)
+    assert out["head"] == hashlib.sha256(lines[3]).hexdigest()
     result = runner.invoke(app, ["audit", "verify", str(log)])
     assert result.exit_code == 1
     assert result.stdout.startswith(f"broken: {log}:6: line 6 does not chain to line 5")
+    assert "lines 1-4 are intact" in result.stdout
 
 
 def test_verify_incomplete_last_line(runner: CliRunner, tmp_path: Path) -> None:

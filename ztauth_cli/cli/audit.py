@@ -83,9 +83,8 @@ def run_verify(*, path: Path, fmt: OutputFormat) -> int:
                 style="bold red",
                 markup=False,
             )
-            console.print(
-                f"{result.lines} lines before it verify (head {result.head})", markup=False
-            )
+            intact = f"lines 1-{result.lines} are intact" if result.lines else "no line is intact"
+            console.print(f"{intact} (head {result.head})", markup=False)
     return 0 if result.ok else 1
 
 
