@@ -310,11 +310,11 @@ def run_mint(
         ) from exc
     try:
         handle = jose.load_private_key_pem(pem)
-        alg = alg or jose.alg_for_private_key(handle)
-        if kid is None:
-            kid = jose.public_jwk_for(handle, alg=alg)["kid"]
     except jose.TokenError as exc:
         raise jose.TokenError(exc.message, span=Span(path=str(key_path))) from exc
+    alg = alg or jose.alg_for_private_key(handle)
+    if kid is None:
+        kid = jose.public_jwk_for(handle, alg=alg)["kid"]
     issued = int(now.timestamp())
     payload: dict[str, Any] = {
         "iss": issuer,
