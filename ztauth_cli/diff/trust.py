@@ -588,7 +588,8 @@ def _diff_delegations(base: Ledger, target: Ledger) -> list[Change]:
                     span=span,
                 )
             )
-        if old.consent_issuer != new.consent_issuer:
+        # Dropping the requirement drops its issuer too: that is one change, not two.
+        if old.consent_issuer != new.consent_issuer and new.consent_required:
             out.append(
                 _one(
                     subject,
