@@ -79,7 +79,7 @@ def run_generate(*, out: Path, alg: str, kid: str | None, jwks: Path | None, for
         # A private key inside the ledger is one `git add` away from being published.
         typer.echo(
             f"warning: {out} is inside the ledger at {root}; a private key must never be "
-            "committed (policy lint flags it) - move it out of the ledger",
+            "committed - move it out of the ledger",
             err=True,
         )
     typer.echo(pair.kid)
