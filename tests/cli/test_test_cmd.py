@@ -516,3 +516,14 @@ def test_pre_commit_hook_runs_the_whole_ledger() -> None:
         assert files.search(path), path
     for path in ("README.md", "src/app.py", "policies/notes.txt"):
         assert not files.search(path), path
+
+
+def test_the_sample_ledger_passes_with_full_coverage() -> None:
+    from tests.conftest import SAMPLE_LEDGER
+
+    result = run(SAMPLE_LEDGER, "--coverage", "--threshold", "100", "--format", "json")
+    assert result.exit_code == 0, result.stdout[-2000:] + result.stderr
+    document = json.loads(result.stdout)
+    assert document["passed"] is True
+    assert document["summary"]["failed"] == 0
+    assert document["coverage"]["percent"] == 100.0
