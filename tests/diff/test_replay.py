@@ -223,3 +223,18 @@ def test_ledger_in_a_subfolder_of_a_larger_repository(tmp_path: Path, jwks: str)
         ("delegation/user-assistant-read", "widening")
     ]
     assert [f.name for f in report.flips] == ["docs/assistant reads without consent"]
+
+
+def test_a_case_whose_token_does_not_resolve_is_skipped_not_fatal(
+    tmp_path: Path, jwks: str
+) -> None:
+    a, b = _two(
+        tmp_path,
+        jwks,
+        {"tests/docs.yaml": ("{$token: alice-consent}", "{$token: nobody-minted-this}")},
+    )
+    report = diff_ledgers(load(a), load(b), now=NOW)
+    assert report.evaluated == 5
+    (reason,) = report.skipped
+    assert reason.startswith("docs/assistant reads with consent: tests/docs.yaml:")
+    assert "unknown token 'nobody-minted-this'" in reason
