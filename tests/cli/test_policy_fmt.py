@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from tests.support.repo import write_files
@@ -52,3 +53,30 @@ def test_formatter_dropping_a_comment_refuses_to_rewrite() -> None:
 
     assert _lost_comments(["// a", "// b"], ["// a"]) == ["// b"]
     assert _lost_comments(["// a"], ["// a", "// c"]) == []
+
+
+def test_headers_and_blank_lines_between_policies_are_kept(tmp_path: Path) -> None:
+    from ztauth_cli.lint.fmt import format_policies
+
+    text = (
+        "// File header.\n\n"
+        '@id("a")\npermit(principal,action,resource) when { true };\n\n\n'
+        "// About b.\n"
+        '@id("b") forbid (principal, action, resource) when { false }; // trailing\n'
+    )
+    assert format_policies(text, path="p.cedar") == (
+        "// File header.\n\n"
+        '@id("a")\npermit (principal, action, resource)\nwhen { true };\n\n\n'
+        "// About b.\n"
+        '@id("b")\nforbid (principal, action, resource)\nwhen { false }; // trailing\n'
+    )
+
+
+def test_syntax_error_position_is_the_statement_in_the_file() -> None:
+    from ztauth_cli.errors import DocumentError
+    from ztauth_cli.lint.fmt import format_policies
+
+    text = '@id("a")\npermit (principal, action, resource);\n\n@id("b")\npermit (principal,;\n'
+    with pytest.raises(DocumentError) as info:
+        format_policies(text, path="p.cedar")
+    assert str(info.value.span) == "p.cedar:4:1"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ztauth_cli.errors import DocumentError
 from ztauth_cli.model.span import Span
 
-__all__ = ["FormatOutcome", "format_file_text"]
+__all__ = ["FormatOutcome", "format_file_text", "format_policies"]
 
 _COMMENT = re.compile(r"//[^\n]*")
 
@@ -35,27 +35,51 @@ def _comments(text: str) -> list[str]:
     return [m.group(0).strip() for m in _COMMENT.finditer(masked)]
 
 
+def _offsets(text: str) -> list[int]:
+    starts = [0]
+    starts.extend(i + 1 for i, char in enumerate(text) if char == "\n")
+    return starts
+
+
+def format_policies(text: str, *, path: str) -> str:
+    """Format every policy statement of ``text`` with Cedar's formatter, one by one.
+
+    What lies between statements (file headers, comments above a policy, blank lines) is kept
+    as written: Cedar's formatter, given a whole file, glues a file's header comment to the
+    first policy and drops the blank lines separating them.
+
+    Raises:
+        DocumentError: at ``path``:line:col of the first statement Cedar cannot parse.
+    """
+    from ztauth_cli.engine.cedar import format_cedar, split_statements
+
+    starts = _offsets(text)
+    pieces: list[str] = []
+    position = 0
+    for body, line, column in split_statements(text):
+        start = starts[line - 1] + column - 1
+        pieces.append(text[position:start])
+        try:
+            pieces.append(format_cedar(body).rstrip("\n"))
+        except DocumentError as exc:
+            inner = exc.span.line if exc.span is not None else 1
+            where = Span(path=path, line=line + inner - 1, column=column if inner == 1 else 1)
+            raise DocumentError(exc.message, span=where) from exc
+        position = start + len(body)
+    pieces.append(text[position:])
+    return "".join(pieces).rstrip("\n") + "\n" if "".join(pieces).strip() else ""
+
+
 def format_file_text(path: str, text: str) -> FormatOutcome:
     """Format one ``.cedar`` file's text.
 
     Never raises: a syntax error or a formatter that would drop comments is returned as
     ``problem`` and the file must stay as it is.
     """
-    from ztauth_cli.engine.cedar import format_cedar
-
     try:
-        formatted = format_cedar(text)
+        formatted = format_policies(text, path=path)
     except DocumentError as exc:
-        span = exc.span
-        where = Span(path=path, line=span.line, column=span.column) if span else Span(path=path)
-        return FormatOutcome(
-            path=path,
-            changed=False,
-            text=None,
-            problem=DocumentError(exc.message, span=where),
-        )
-    if not formatted.endswith("\n"):
-        formatted += "\n"
+        return FormatOutcome(path=path, changed=False, text=None, problem=exc)
     lost = _lost_comments(_comments(text), _comments(formatted))
     if lost:
         return FormatOutcome(
