@@ -270,3 +270,44 @@ def test_bump_auto_minor_on_deny_to_allow(runner: CliRunner, tmp_path: Path, jwk
     assert "minor (since v1.0.0):" in result.stderr
     assert "- deny -> allow: docs/assistant reads without consent" in result.stderr
     assert "- delegation/user-assistant-read: consent no longer required" in result.stderr
+
+
+def test_requests_from_an_eval_audit_log(
+    runner: CliRunner, repo: LedgerRepo, tmp_path: Path
+) -> None:
+    """What production decided (``ztauth eval --audit-log``) replayed against a change."""
+    request = tmp_path / "bob.json"
+    request.write_text(
+        json.dumps(
+            {
+                "subject": {"type": "User", "id": "bob"},
+                "action": {"name": "read"},
+                "resource": {"type": "Document", "id": "roadmap"},
+            }
+        ),
+        encoding="utf-8",
+    )
+    log = tmp_path / "audit.jsonl"
+    evaluated = runner.invoke(
+        app,
+        [
+            "eval",
+            str(request),
+            "--ledger",
+            str(repo.root),
+            "--rev",
+            "v1.0.0",
+            "--format",
+            "json",
+            *AT,
+            "--audit-log",
+            str(log),
+        ],
+    )
+    assert evaluated.exit_code == 0, evaluated.stderr
+    code, out, err = _diff(runner, repo, "v1.0.0", "HEAD", "--requests", str(log), "-f", "json")
+    assert code == 0, err
+    flips = [f for f in json.loads(out)["decision_flips"] if f["source"] == "request"]
+    assert [(f["name"], f["base"]["code"], f["target"]["code"]) for f in flips] == [
+        (f"{log.as_posix()}:1", "allowed", "policy_denied")
+    ]
