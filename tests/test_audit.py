@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ztauth_cli import audit
 from ztauth_cli.errors import DocumentError
@@ -314,3 +318,35 @@ def test_non_json_values_are_recorded_as_text(tmp_path: Path) -> None:
     log = tmp_path / "audit.jsonl"
     audit.append_decisions(log, [entry])
     assert audit.verify_log(log).ok
+
+
+@pytest.fixture(scope="module")
+def pristine_log(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    log = tmp_path_factory.mktemp("audit") / "audit.jsonl"
+    _write(log, 6)
+    return log.read_bytes()
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_any_byte_edit_before_the_last_line_is_detected(
+    pristine_log: bytes, data: st.DataObject
+) -> None:
+    # Any change to a line that has a successor changes the hash its successor recorded.
+    last_line_start = pristine_log.rstrip(b"\n").rfind(b"\n") + 1
+    position = data.draw(st.integers(min_value=0, max_value=last_line_start - 1))
+    new = data.draw(
+        st.integers(min_value=0, max_value=255).filter(lambda b: b != pristine_log[position])
+    )
+    tampered = bytearray(pristine_log)
+    tampered[position] = new
+    folder = Path(tempfile.mkdtemp())
+    try:
+        log = folder / "audit.jsonl"
+        log.write_bytes(bytes(tampered))
+        result = audit.verify_log(log)
+    finally:
+        shutil.rmtree(folder)
+    assert not result.ok
+    line = pristine_log[:position].count(b"\n") + 1
+    assert result.first_broken_line in (line, line + 1)

@@ -272,3 +272,9 @@ def test_private_jwk_detected(ed: jose.KeyPair) -> None:
 def test_public_jwk_with_alg_mismatch(keys: dict[str, jose.KeyPair]) -> None:
     jwk = {**keys["ES256"].public_jwk, "alg": "RS256"}
     assert jose.validate_public_jwk(jwk) == "algorithm 'RS256' cannot be used with a EC key"
+
+
+def test_non_object_jwks_entries_are_ignored(ed: jose.KeyPair) -> None:
+    token = jose.sign(_claims(), ed.private_pem, alg="EdDSA", kid=None)
+    keys: list[Any] = ["junk", 3, ed.public_jwk]
+    assert _verify(token, ed, keys=keys)["sub"] == "alice"

@@ -487,6 +487,9 @@ def _candidate_keys(
 ) -> list[Mapping[str, Any]]:
     kid = header.get("kid")
     kty = _KTY_FOR_ALG[alg]
+    # A JWKS is raw input: anything that is not a JSON object is simply not a key.
+    raw: Sequence[Any] = keys
+    keys = [k for k in raw if isinstance(k, Mapping)]
     if kid is not None:
         named = [k for k in keys if k.get("kid") == kid]
         if not named:
