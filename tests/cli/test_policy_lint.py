@@ -18,6 +18,9 @@ from ztauth_cli.lint.init import render_template
 AT = ["--at", "2026-06-01T12:00:00Z"]
 ZTID = "ztauth://example.internal/100000000000/ledgers/demo"
 BROKEN = '@id("broken")\npermit (principal, action, resource)\n'
+ALLOW_ALL = (
+    '// ztauth: ignore ZT307 -- sandbox\n@id("all")\npermit (principal, action, resource);\n'
+)
 
 
 @pytest.fixture
@@ -173,3 +176,17 @@ def test_sample_copy_with_private_key_is_an_error(runner: CliRunner, sample_copy
     assert "keys/leak.jwks.json:1:" in result.stdout
     assert "error[ZT109]" in result.stdout
     shutil.rmtree(sample_copy)
+
+
+def test_json_matches_its_schema(runner: CliRunner, clean: Path) -> None:
+    import jsonschema
+
+    from ztauth_cli.ledger.schemas import load_schema
+
+    write_files(clean, {"policies/bad.cedar": BROKEN, "policies/all.cedar": ALLOW_ALL})
+    result = runner.invoke(app, ["policy", "lint", "--ledger", str(clean), *AT, "-f", "json"])
+    doc = json.loads(result.stdout)
+    jsonschema.validate(doc, load_schema("check-report"))
+    assert [f["rule"] for f in doc["findings"]] == ["ZT307", "ZT201"]
+    assert doc["findings"][0]["suppressed"] == "sandbox"
+    assert doc["summary"]["suppressed"] == 1

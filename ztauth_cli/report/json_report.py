@@ -1,4 +1,4 @@
-"""Stable JSON report (shape: ``schemas/report.schema.json``)."""
+"""Stable JSON report (shape: ``schemas/check-report.schema.json``)."""
 
 from __future__ import annotations
 
