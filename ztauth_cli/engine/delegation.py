@@ -184,6 +184,14 @@ class OnBehalfOf:
                 )
                 continue
             needed = elevation.min_trust_level
+            if needed is not None and needed not in self.trust.levels:
+                # Fail closed: a requirement that names no known level can never be met.
+                fail(
+                    _TRUST,
+                    ReasonCode.UNTRUSTED_ACTOR,
+                    f"{name} needs unknown trust level {needed!r}",
+                )
+                continue
             if needed is not None and actor_rank < self.trust.rank(needed):
                 have = trust.level.name if trust.level is not None else "none"
                 fail(

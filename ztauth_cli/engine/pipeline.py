@@ -377,6 +377,9 @@ class Evaluator:
     def _tokens(
         self, request: Request, state: _State, now: datetime
     ) -> tuple[dict[str, VerifiedToken], dict[int, dict[str, VerifiedToken]]]:
+        if not request.tokens and not request.chain and not self.require_txn_token:
+            self._pass(state, Step.TOKENS, "no tokens in the request")
+            return {}, {}
         children: list[TraceStep] = []
         verified: dict[str, VerifiedToken] = {}
 
@@ -480,8 +483,14 @@ class Evaluator:
         now: datetime,
     ) -> Grant | None:
         txn = verified.get("txn")
-        txn_scope = scope_of(txn.claims) if txn is not None else None
         previous = request.chain[-1] if request.chain else None
+        if trust is None and txn is None and previous is None:
+            # The hot path of plain AuthZEN requests: nothing to check in this step.
+            self._pass(
+                state, Step.ON_BEHALF_OF, f"{request.subject} acts for itself; no grant needed"
+            )
+            return None
+        txn_scope = scope_of(txn.claims) if txn is not None else None
 
         def scope_checks(prefix: str) -> None:
             if txn_scope is not None and action not in txn_scope:

@@ -52,7 +52,9 @@ class Entity:
         return (self.type, self.id)
 
     def __str__(self) -> str:
-        return f"{self.type}::{json.dumps(self.id)}"
+        # Cedar's uid syntax; the id is JSON-escaped only when it needs to be (hot path).
+        plain = '"' not in self.id and "\\" not in self.id and self.id.isprintable()
+        return f'{self.type}::"{self.id}"' if plain else f"{self.type}::{json.dumps(self.id)}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,6 +95,8 @@ class Request:
 
 
 def _object(value: Any, where: str) -> Mapping[str, Any]:
+    if type(value) is dict:  # the common case, without the slower ABC check
+        return value
     if not isinstance(value, Mapping):
         raise RequestProblem(f"{where} must be an object, found {_kind(value)}")
     return value
