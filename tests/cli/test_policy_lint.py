@@ -190,3 +190,12 @@ def test_json_matches_its_schema(runner: CliRunner, clean: Path) -> None:
     assert [f["rule"] for f in doc["findings"]] == ["ZT307", "ZT201"]
     assert doc["findings"][0]["suppressed"] == "sandbox"
     assert doc["summary"]["suppressed"] == 1
+
+
+def test_broken_manifest_is_a_finding_not_a_usage_error(runner: CliRunner, clean: Path) -> None:
+    (clean / "ztauth.yaml").write_text("apiVersion: ztauth/v1\nkind: Ledger\nmetadata: {name: x\n")
+    result = runner.invoke(app, ["policy", "lint", "--ledger", str(clean), *AT])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "ztauth.yaml:4:1: error[ZT001] invalid YAML: expected ',' or '}', but got '<stream end>'"
+    ]

@@ -418,7 +418,9 @@ def _check_unique(b: _Builder, docs: list[Any], attr: str, what: str) -> None:
 def _manifest(b: _Builder) -> Manifest | None:
     docs = b.documents(MANIFEST)
     if not docs:
-        if MANIFEST in b.texts:
+        # Unparsable YAML was already reported: only a manifest that parsed to nothing is empty.
+        parsed = not any(p.span is not None and p.span.path == MANIFEST for p in b.problems)
+        if MANIFEST in b.texts and parsed:
             b.problems.append(DocumentError("the manifest is empty", span=Span(path=MANIFEST)))
         return None
     doc = docs[0]
