@@ -4,14 +4,34 @@ and (through the CLI) it lints clean, its requests evaluate as documented and it
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
+from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from tests.conftest import SAMPLE_LEDGER
+from ztauth_cli.cli.main import app
 from ztauth_cli.ledger import load
 from ztauth_cli.model import Ledger
 
 ZTID = "ztauth://acme.internal/273165098782/ledgers/acme-documents"
+AT = "2026-06-01T12:00:00Z"
+REASON_CODES = {
+    "allowed",
+    "invalid_request",
+    "invalid_token",
+    "untrusted_actor",
+    "unauthorized_actor",
+    "consent_required",
+    "invalid_consent",
+    "insufficient_scope",
+    "chain_broken",
+    "policy_denied",
+    "ledger_unverified",
+    "evaluation_error",
+}
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +115,138 @@ def test_suites_load(ledger: Ledger) -> None:
     names = sorted(s.name for s in ledger.suites)
     assert "assistant-delegation" in names
     assert all(s.at is not None for s in ledger.suites)
+
+
+def test_suites_expect_every_reason_code_but_ledger_unverified(ledger: Ledger) -> None:
+    # ledger_unverified needs require_signatures > 0: see test_signed_copy_... below.
+    expected = {case.expect.code for suite in ledger.suites for case in suite.cases}
+    assert expected - {None} == REASON_CODES - {"ledger_unverified"}
+
+
+# ----------------------------------------------------------------------------- through the CLI
+
+
+@pytest.fixture(scope="module")
+def ledger_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One read-only copy of the sample ledger for the CLI checks of this module."""
+    target = tmp_path_factory.mktemp("sample") / "ledger"
+    shutil.copytree(SAMPLE_LEDGER, target)
+    return target
+
+
+def test_lint_is_clean(ledger_copy: Path) -> None:
+    result = CliRunner().invoke(app, ["policy", "lint", "--ledger", str(ledger_copy), "-f", "json"])
+    assert result.exit_code == 0, result.stdout
+    report = json.loads(result.stdout)
+    assert report["findings"] == []
+    assert report["summary"]["errors"] == report["summary"]["warnings"] == 0
+    assert report["summary"]["notes"] == report["summary"]["suppressed"] == 0
+
+
+def _eval(ledger: Path, request: Path) -> list[dict[str, Any]]:
+    result = CliRunner().invoke(
+        app, ["eval", "--ledger", str(ledger), "--at", AT, str(request), "-f", "json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    if request.suffix == ".jsonl":
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return [json.loads(text)]
+
+
+def _summary(response: dict[str, Any]) -> tuple[bool, str, list[str]]:
+    context = response["context"]
+    return (response["decision"], context["reason_admin"]["code"], context["ztauth"]["policies"])
+
+
+REQUESTS = {
+    "alice-reads-q3-report.json": [
+        (True, "allowed", ["department-reads-internal", "owner-can-read"]),
+    ],
+    "bob-document-batch.json": [
+        (True, "allowed", ["department-reads-internal"]),
+        (True, "allowed", ["department-reads-internal"]),
+        (False, "policy_denied", []),
+        (False, "policy_denied", ["no-delete-archived"]),
+        (True, "allowed", ["owner-can-read"]),
+    ],
+    "stream.jsonl": [
+        (True, "allowed", ["department-reads-internal", "owner-can-read"]),
+        (False, "policy_denied", ["restricted-owner-only"]),
+        (True, "allowed", ["customer-pays-own-invoice"]),
+        (False, "policy_denied", ["no-payments-from-chat"]),
+        (True, "allowed", ["finance-admin-refunds"]),
+    ],
+}
+
+
+@pytest.mark.parametrize(("name", "expected"), REQUESTS.items(), ids=list(REQUESTS))
+def test_requests_evaluate_as_documented(
+    ledger_copy: Path, name: str, expected: list[tuple[bool, str, list[str]]]
+) -> None:
+    responses = _eval(ledger_copy, ledger_copy / "requests" / name)
+    if name == "bob-document-batch.json":
+        (batch,) = responses
+        responses = batch["evaluations"]
+    assert [_summary(r) for r in responses] == expected
+    for response in responses:
+        assert response["context"]["ztauth"]["ledger"] == ZTID
+
+
+def test_every_request_file_is_covered() -> None:
+    assert sorted(p.name for p in (SAMPLE_LEDGER / "requests").iterdir()) == sorted(REQUESTS)
+
+
+def test_suites_pass_with_full_coverage(ledger_copy: Path) -> None:
+    result = CliRunner().invoke(app, ["test", str(ledger_copy), "--threshold", "100", "-f", "json"])
+    assert result.exit_code == 0, result.stdout
+    report = json.loads(result.stdout)
+    assert report["passed"] is True
+    assert report["ledger"] == ZTID
+    total = report["summary"]["total"]
+    assert report["summary"] == {"total": total, "passed": total, "failed": 0, "deselected": 0}
+    assert total >= 50
+    assert sorted(s["name"] for s in report["suites"]) == [
+        "assistant-delegation",
+        "billing-elevation",
+        "direct-access",
+        "gateway-chain",
+        "reporting-export",
+        "transaction-tokens",
+    ]
+    coverage = report["coverage"]
+    assert (coverage["percent"], coverage["passed"]) == (100.0, True)
+    assert all(c["missed"] == [] for c in coverage["categories"].values())
+    actual = {c["actual"]["code"] for s in report["suites"] for c in s["cases"]}
+    assert actual == REASON_CODES - {"ledger_unverified"}
+
+
+def test_signed_copy_verifies_then_fails_closed_when_tampered(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ledger = tmp_path / "ledger"
+    shutil.copytree(SAMPLE_LEDGER, ledger)
+    manifest = ledger / "ztauth.yaml"
+    text = manifest.read_text(encoding="utf-8")
+    manifest.write_text(text.replace("require_signatures: 0", "require_signatures: 1"), "utf-8")
+    key = tmp_path / "signer.pem"  # outside the ledger; generated now, never committed
+    signers = str(ledger / "keys" / "signers.jwks.json")
+    generated = runner.invoke(app, ["keys", "generate", "--out", str(key), "--jwks", signers])
+    assert generated.exit_code == 0, generated.stderr
+
+    unsigned = runner.invoke(app, ["test", str(ledger), "-f", "json"])
+    assert unsigned.exit_code == 1
+    cases = [c for s in json.loads(unsigned.stdout)["suites"] for c in s["cases"]]
+    assert {c["actual"]["code"] for c in cases} == {"ledger_unverified"}
+
+    signed = runner.invoke(app, ["policy", "sign", "--key", str(key), "--ledger", str(ledger)])
+    assert signed.exit_code == 0, signed.stderr
+    assert runner.invoke(app, ["test", str(ledger)]).exit_code == 0
+
+    policy = ledger / "policies" / "guardrails.cedar"
+    policy.write_text(
+        policy.read_text(encoding="utf-8").replace('"restricted"', '"secret"'), "utf-8"
+    )
+    (response,) = _eval(ledger, ledger / "requests" / "alice-reads-q3-report.json")
+    reason = response["context"]["reason_admin"]
+    assert (response["decision"], reason["code"]) == (False, "ledger_unverified")
+    assert "policies/guardrails.cedar: changed since signing" in reason["message"]
