@@ -143,6 +143,11 @@ def test_lint_is_clean(ledger_copy: Path) -> None:
     assert report["summary"]["notes"] == report["summary"]["suppressed"] == 0
 
 
+def test_policies_are_cedar_formatted(ledger_copy: Path) -> None:
+    result = CliRunner().invoke(app, ["policy", "fmt", "--check", "--ledger", str(ledger_copy)])
+    assert result.exit_code == 0, result.stdout + result.stderr
+
+
 def _eval(ledger: Path, request: Path) -> list[dict[str, Any]]:
     result = CliRunner().invoke(
         app, ["eval", "--ledger", str(ledger), "--at", AT, str(request), "-f", "json"]
