@@ -253,8 +253,10 @@ def _render_verify(loaded: Ledger, result: VerificationResult, *, rev: str | Non
         console.print(verdict, style="green" if check.valid else "bold red", markup=False)
         for problem in check.problems:
             console.print(f"  - {problem}", markup=False)
-    unsigned_problems = [p for p in result.problems if not p.startswith("signature ")]
-    for problem in unsigned_problems:
+    # Problems not tied to one signature (keys, quorum, the file itself); the others are
+    # printed under their signature above.
+    general = [p for p in result.problems if not p.startswith("signature ")]
+    for problem in general:
         console.print(f"- {problem}", markup=False)
     console.print(result.summary, style="green" if result.ok else "bold red", markup=False)
 

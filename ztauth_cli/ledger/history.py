@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ztauth_cli.errors import GitError, ZtauthError
+from ztauth_cli.errors import GitError, LedgerNotFound, ZtauthError
 from ztauth_cli.ledger import git
 from ztauth_cli.ledger.load import load
 from ztauth_cli.ledger.signing.verify import State, signature_state
@@ -51,6 +51,9 @@ def revision_signature_state(
     """
     try:
         ledger = load(root, rev=rev, tolerant=True)
+    except LedgerNotFound:
+        # Nothing to sign yet (the ledger was added later, or removed): not a failure.
+        return "unsigned", "no ledger (ztauth.yaml) at this revision"
     except ZtauthError as exc:
         return "invalid", exc.message
     return signature_state(ledger, now=now)
@@ -101,7 +104,7 @@ def ledger_log(
             states[tree] = (
                 revision_signature_state(root, info.sha, now=now)
                 if tree is not None
-                else ("unsigned", "the ledger does not exist at this commit")
+                else ("unsigned", "no ledger (ztauth.yaml) at this revision")
             )
         state, reason = states[tree]
         entries.append(
