@@ -14,6 +14,13 @@ from ztauth_cli import jose
 from ztauth_cli.cli.main import app
 
 
+def _schema_valid(document: object, stem: str) -> None:
+    import jsonschema
+
+    path = Path(__file__).resolve().parents[2] / "schemas" / f"{stem}.schema.json"
+    jsonschema.Draft202012Validator(json.loads(path.read_text())).validate(document)
+
+
 @pytest.fixture(scope="module")
 def key() -> jose.KeyPair:
     return jose.generate_key("EdDSA", kid="release")
@@ -49,6 +56,7 @@ def test_log_json_and_limit(runner: CliRunner, ledger_repo: LedgerRepo, shas: li
         ["policy", "log", "-n", "1", "-f", "json", "--ledger", str(ledger_repo.root / "ledger")],
     )
     assert result.exit_code == 0
+    _schema_valid(json.loads(result.stdout), "log-report")
     assert json.loads(result.stdout) == {
         "commits": [
             {

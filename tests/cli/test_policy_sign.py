@@ -15,6 +15,13 @@ from ztauth_cli.cli.main import app
 from ztauth_cli.ledger.signing.hash import digest
 
 
+def _schema_valid(document: object, stem: str) -> None:
+    import jsonschema
+
+    path = Path(__file__).resolve().parents[2] / "schemas" / f"{stem}.schema.json"
+    jsonschema.Draft202012Validator(json.loads(path.read_text())).validate(document)
+
+
 @pytest.fixture(scope="module")
 def keys() -> dict[str, jose.KeyPair]:
     return {
@@ -82,6 +89,7 @@ def test_verify_json_lists_changed_files(
     result = runner.invoke(app, ["policy", "verify", "--ledger", str(root), "--format", "json"])
     assert result.exit_code == 1
     document = json.loads(result.stdout)
+    _schema_valid(document, "verify-report")
     issued_at = document["signatures"][0].pop("issued_at")
     assert isinstance(issued_at, int)
     changed = {
@@ -144,6 +152,7 @@ def test_quorum_through_the_cli(
     result = runner.invoke(app, ["policy", "verify", "--ledger", str(root), "-f", "json"])
     assert result.exit_code == 0, result.stdout
     document = json.loads(result.stdout)
+    _schema_valid(document, "verify-report")
     assert document["valid_signers"] == ["ed", "ps"]
     assert [s["alg"] for s in document["signatures"]] == ["EdDSA", "PS256"]
 

@@ -14,6 +14,13 @@ from ztauth_cli import jose
 from ztauth_cli.cli.main import app
 
 
+def _schema_valid(document: object, stem: str) -> None:
+    import jsonschema
+
+    path = Path(__file__).resolve().parents[2] / "schemas" / f"{stem}.schema.json"
+    jsonschema.Draft202012Validator(json.loads(path.read_text())).validate(document)
+
+
 @pytest.fixture(scope="module")
 def key() -> jose.KeyPair:
     return jose.generate_key("EdDSA", kid="release")
@@ -34,6 +41,7 @@ def test_current_version_text_and_json(runner: CliRunner, ledger_repo: LedgerRep
         app, ["policy", "version", "-f", "json", "--ledger", str(ledger_repo.root)]
     )
     assert result.exit_code == 0
+    _schema_valid(json.loads(result.stdout), "version-report")
     assert json.loads(result.stdout) == {
         "version": "v1.4.0+dirty",
         "tag": "v1.4.0",
@@ -67,6 +75,7 @@ def test_bump_then_list(runner: CliRunner, ledger_repo: LedgerRepo) -> None:
         ["policy", "version", "bump", "major", "-m", "breaking", "-f", "json", "--ledger", root],
     )
     assert result.exit_code == 0, result.stdout
+    _schema_valid(json.loads(result.stdout), "bump-report")
     assert json.loads(result.stdout) == {
         "created": True,
         "tag": "v1.0.0",
@@ -86,6 +95,7 @@ def test_bump_then_list(runner: CliRunner, ledger_repo: LedgerRepo) -> None:
 
     result = runner.invoke(app, ["policy", "version", "list", "-f", "json", "--ledger", root])
     document = json.loads(result.stdout)
+    _schema_valid(document, "version-list")
     assert [v["tag"] for v in document["versions"]] == ["v0.1.0", "v1.0.0"]
     newest = document["versions"][1]
     assert newest["message"] == "breaking"
