@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.support.repo import LedgerRepo, write_files
 from tests.support.signing import NOW, ZTID, jwks, minimal_ledger, sign, write_signatures
@@ -25,6 +27,7 @@ from ztauth_cli.ledger.signing import (
     verify_ledger,
 )
 from ztauth_cli.ledger.signing.hash import digest
+from ztauth_cli.ledger.signing.verify import compare_files
 
 OTHER_ZTID = "ztauth://acme.internal/273165098782/ledgers/other"
 
@@ -439,3 +442,29 @@ def test_kid_defaults_to_the_signers_jwks_then_the_thumbprint(
     assert anonymous.kid == jose.jwk_thumbprint(key.public_jwk)
     rsa = load_signing_key(keys["RS256"].private_pem, path="r.pem", alg="PS256")
     assert (rsa.alg, rsa.public_jwk["alg"]) == ("PS256", "PS256")
+
+
+_PATHS = st.sampled_from(
+    ["ztauth.yaml", "policies/a.cedar", "policies/b/c.cedar", "trust/t.yaml", "keys/k.jwks.json"]
+)
+
+
+@given(
+    st.dictionaries(_PATHS, st.binary(max_size=8), min_size=1),
+    st.dictionaries(_PATHS, st.binary(max_size=8)),
+)
+def test_compare_files_names_exactly_what_differs(
+    signed: dict[str, bytes], now: dict[str, bytes]
+) -> None:
+    changes = compare_files(file_digests(signed), file_digests(now))
+    differing = sorted(p for p in signed.keys() | now.keys() if signed.get(p) != now.get(p))
+    assert [c.path for c in changes] == differing
+    for change in changes:
+        expected = (
+            "added"
+            if change.path not in signed
+            else "removed"
+            if change.path not in now
+            else "changed"
+        )
+        assert change.change == expected

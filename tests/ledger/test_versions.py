@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from dulwich.objects import Commit
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.support.repo import AUTHOR, FIXED_TIME, LedgerRepo
 from tests.support.signing import manifest, minimal_ledger
@@ -271,3 +273,29 @@ def test_bump_with_a_derived_part(repo: LedgerRepo) -> None:
     result = bump_version(repo.root, None, derive=derive, now=_clock)
     assert result.version == "v2.0.0"
     assert seen == [(SemVer(major=1, minor=2, patch=3), head)]
+
+
+_IDENT = st.one_of(
+    st.integers(min_value=0, max_value=50).map(str),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=5),
+)
+_VERSIONS = st.builds(
+    SemVer,
+    major=st.integers(min_value=0, max_value=20),
+    minor=st.integers(min_value=0, max_value=20),
+    patch=st.integers(min_value=0, max_value=20),
+    pre=st.lists(_IDENT, max_size=3).map(tuple),
+)
+
+
+@given(_VERSIONS)
+def test_every_version_round_trips_through_its_tag_name(version: SemVer) -> None:
+    assert parse_version_tag(str(version)) == version
+    assert str(parse_version_tag(str(version))) == str(version)
+
+
+@given(_VERSIONS, st.sampled_from(list(BumpPart)))
+def test_a_bump_always_moves_forward(version: SemVer, part: BumpPart) -> None:
+    bumped = version.bump(part)
+    assert bumped > version
+    assert bumped.pre == ()
