@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import SAMPLE_LEDGER
+from tests.support.repo import LedgerRepo
 from ztauth_cli.cli.main import app
 from ztauth_cli.ledger import load
 from ztauth_cli.model import Ledger
@@ -255,3 +256,42 @@ def test_signed_copy_verifies_then_fails_closed_when_tampered(tmp_path: Path) ->
     reason = response["context"]["reason_admin"]
     assert (response["decision"], reason["code"]) == (False, "ledger_unverified")
     assert "policies/guardrails.cedar: changed since signing" in reason["message"]
+
+
+def test_a_change_dropping_a_forbid_is_caught_by_diff_and_by_the_suites(
+    sample_repo: LedgerRepo,
+) -> None:
+    runner = CliRunner()
+    root = sample_repo.root
+    sample_repo.tag("v1.0.0")
+    guardrails = root / "policies" / "guardrails.cedar"
+    text = guardrails.read_text(encoding="utf-8")
+    start, end = text.index("// Restricted material"), text.index("// Archived documents")
+    guardrails.write_text(text[:start] + text[end:], encoding="utf-8")
+
+    diff = runner.invoke(
+        app,
+        ["policy", "diff", "v1.0.0", "--ledger", str(root), "--fail-on-widening", "-f", "json"],
+    )
+    assert diff.exit_code == 1, diff.stderr
+    report = json.loads(diff.stdout)
+    assert report["summary"]["widening"] is True
+    assert [(c["id"], c["kind"], c["impact"]) for c in report["policy_changes"]] == [
+        ("restricted-owner-only", "removed", "widening")
+    ]
+    flips = [
+        (f["request"], f["base"]["code"], f["target"]["code"]) for f in report["decision_flips"]
+    ]
+    assert flips == [('User::"carol" read Document::"roadmap"', "policy_denied", "allowed")]
+
+    worktree = runner.invoke(app, ["test", str(root), "-k", "roadmap", "-f", "json"])
+    assert worktree.exit_code == 1
+    cases = [c for s in json.loads(worktree.stdout)["suites"] for c in s["cases"]]
+    # Both roadmap cases name restricted-owner-only as the determining policy.
+    assert [c["id"] for c in cases if not c["passed"]] == [
+        "assistant-delegation/the delegation does not bypass bob's restriction on his roadmap",
+        "direct-access/a forbid beats a permit - even a finance admin cannot read bob's "
+        "restricted roadmap",
+    ]
+    released = runner.invoke(app, ["test", str(root), "--rev", "v1.0.0", "--threshold", "100"])
+    assert released.exit_code == 0, released.stdout
