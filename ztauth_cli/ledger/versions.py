@@ -33,7 +33,6 @@ __all__ = [
     "current_version",
     "describe_version",
     "is_dirty",
-    "next_version",
     "parse_version_tag",
     "rfc3339",
     "to_version_tags",
@@ -269,33 +268,6 @@ def describe_version(root: Path) -> str | None:
         # A version is decoration in responses: never fail an evaluation for it.
         return None
     return current.version if current is not None else None
-
-
-def next_version(root: Path, part: BumpPart | str) -> tuple[SemVer, str]:
-    """The version a bump of ``part`` would create at HEAD, and HEAD's sha.
-
-    The base is the highest version tag reachable from HEAD (``v0.0.0`` when none), so a
-    maintenance branch bumps its own line.
-
-    Raises:
-        GitError: when there is no commit, or HEAD already carries a version tag.
-    """
-    repo_root, _ = _repo_for(root)
-    repo = git.open_repo(repo_root)
-    try:
-        head = git.head_commit(repo)
-        if head is None:
-            raise GitError("the repository has no commit to tag")
-        history = git.ancestors(repo, head)
-        tags = to_version_tags(git.list_tags(repo))
-    finally:
-        repo.close()
-    at_head = sorted(t.name for t in tags if t.commit == head)
-    if at_head:
-        raise GitError(f"HEAD ({head[:7]}) is already released as {', '.join(at_head)}")
-    reachable = [t.version for t in tags if t.commit in history]
-    base = max(reachable, default=SemVer(major=0, minor=0, patch=0))
-    return base.bump(part), head
 
 
 def create_version_tag(
