@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +122,23 @@ def test_version_rows(ledger_repo: LedgerRepo, history: dict[str, str]) -> None:
         ("v1.1.0", history["edit"], "invalid"),
     ]
     assert rows[0].signature_reason is None
+
+
+def test_a_clone_reads_the_same_history(
+    ledger_repo: LedgerRepo, history: dict[str, str], tmp_path: Path
+) -> None:
+    # A clone has packed objects and a remote; nothing may depend on either.
+    from dulwich import porcelain
+
+    target = tmp_path / "clone"
+    porcelain.clone(
+        str(ledger_repo.root), str(target), checkout=True, errstream=io.BytesIO()
+    ).close()
+    entries = ledger_log(target / "ledgers/mini", now=NOW)
+    assert [e.sha for e in entries] == [history["edit"], history["sign"], history["add"]]
+    assert [e.signature for e in entries] == ["invalid", "verified", "unsigned"]
+    rows = version_rows(target / "ledgers/mini", now=NOW)
+    assert [(r.tag.name, r.signature) for r in rows] == [
+        ("v1.0.0", "verified"),
+        ("v1.1.0", "invalid"),
+    ]
