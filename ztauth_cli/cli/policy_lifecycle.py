@@ -126,6 +126,7 @@ def run_sign(
     from ztauth_cli.errors import DocumentError
     from ztauth_cli.ledger import load
     from ztauth_cli.ledger.signing import (
+        is_signed_file,
         load_signing_key,
         merge_signatures,
         parse_signatures,
@@ -148,7 +149,7 @@ def run_sign(
     text = merge_signatures(loaded.signatures_text, token, kid=key.kid)
     target = write_signatures(Path(loaded.root), text)
     count = len(parse_signatures(text))
-    files = sum(1 for f in loaded.files if _signed(f.path))
+    files = sum(1 for f in loaded.files if is_signed_file(f.path))
     typer.echo(
         f"signed {files} files of {loaded.ztid} with key {key.kid} ({key.alg}); "
         f"{target.name} holds {count} signature(s)"
@@ -160,12 +161,6 @@ def run_sign(
             err=True,
         )
     return 0
-
-
-def _signed(path: str) -> bool:
-    from ztauth_cli.ledger.signing import is_signed_file
-
-    return is_signed_file(path)
 
 
 # ----------------------------------------------------------------------------- verify
