@@ -679,3 +679,31 @@ def test_authzen_response_shapes(evaluator: Evaluator) -> None:
     assert [e["decision"] for e in batch["evaluations"]] == [False, False]
     with pytest.raises(ValueError, match="needs one decision"):
         authzen_response([decision, decision], batch=False)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        req(),
+        req(subject="bob"),
+        req(action="archive"),
+        req(resource=("Document", "secret"), context={"channel": "web"}),
+        {**req(), "context": {"channel": None}},
+        {**req(), "subject": {"type": "User", "id": ""}},
+        {**req(), "action": {"name": 'Action::"read"'}},
+    ],
+    ids=["allow", "no-permit", "erroring-forbid", "forbid", "null-context", "empty-id", "uid"],
+)
+def test_plain_fast_path_matches_the_general_path(
+    evaluator: Evaluator, body: dict[str, Any]
+) -> None:
+    # An empty authorization_model sends the same request down the general path.
+    fast = evaluator.evaluate(body, now=NOW)
+    general = evaluator.evaluate({**body, "authorization_model": {}}, now=NOW)
+    assert fast == general
+
+
+def test_evaluate_many_batches_across_chunks(evaluator: Evaluator) -> None:
+    bodies = [req(subject=("alice", "bob")[i % 2]) for i in range(600)]
+    decisions = evaluator.evaluate_many(iter(bodies), now=NOW)
+    assert [d.allowed for d in decisions] == [i % 2 == 0 for i in range(600)]

@@ -38,6 +38,7 @@ __all__ = [
 
 _BACKTICK = re.compile(r"`([^`]+)`")
 _POLICY_IN_ERROR = re.compile(r"policy `([^`]*)`")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -345,6 +346,12 @@ class CedarEngine:
             kind, est = _single_policy(policy.text)
             (static if kind == "static" else templates)[key] = est
             self.effects[key] = policy.effect
+        # Every identifier-like word of the policies and conditions. Cedar cannot reach an
+        # attribute by a computed name, so an attribute whose name never appears here cannot
+        # be read by any policy: the engine leaves such context attributes out (each context
+        # attribute costs Cedar time on every request).
+        texts = [p.text for p in policies] + [c for c, _ in (conditions or {}).values()]
+        self.identifiers = frozenset(w for text in texts for w in _WORD.findall(text))
         document = {"staticPolicies": static, "templates": templates, "templateLinks": []}
         try:
             self.policy_set = cedarpy.PolicySet.from_json_str(json.dumps(document))

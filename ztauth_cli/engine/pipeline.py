@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from ztauth_cli import jose
 from ztauth_cli.engine.cedar import CedarEngine, CedarOutcome, parse_policy_files
@@ -27,6 +27,7 @@ from ztauth_cli.engine.request import (
     cedar_uid,
     expand_evaluations,
     parse_request,
+    uid_text,
 )
 from ztauth_cli.engine.tokens import Keyring, VerifiedToken, act_of, scope_of
 from ztauth_cli.engine.trust import TrustModel, TrustResult
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from ztauth_cli.model.documents import Elevation, Settings
     from ztauth_cli.model.ledger import Ledger
 
-__all__ = ["USER_MESSAGES", "Evaluator"]
+__all__ = ["USER_MESSAGES", "ZTAUTH_FIELDS", "Evaluator"]
 
 # What an end user may be told (reason_user): no names of groups, keys or policies.
 USER_MESSAGES: dict[ReasonCode, str] = {
@@ -55,6 +56,23 @@ USER_MESSAGES: dict[ReasonCode, str] = {
     ReasonCode.LEDGER_UNVERIFIED: "The policy ledger could not be verified.",
     ReasonCode.EVALUATION_ERROR: "Access denied: the decision could not be evaluated.",
 }
+
+# The context.ztauth attributes, in order (docs/readme/30-eval.md).
+ZTAUTH_FIELDS = (
+    "actor",
+    "actor_type",
+    "delegated",
+    "trust_level",
+    "trust_rank",
+    "groups",
+    "via",
+    "chain",
+    "depth",
+)
+# Requests prepared and sent to Cedar together: large enough to amortise the Cedar call,
+# small enough to keep the live object graph (and the garbage collector's work) small.
+_CHUNK = 256
+_NO_TOKENS = TraceStep(step=Step.TOKENS, passed=True, detail="no tokens in the request")
 
 # Token kinds verified in step 2. Consent is verified in step 4 against the delegation that
 # needs it, so that a bad consent reads ``invalid_consent`` rather than ``invalid_token``.
@@ -116,6 +134,12 @@ class Evaluator:
         self.trust = trust
         self.on_behalf_of = on_behalf_of
         self.unverified_reason = unverified_reason
+        words = cedar.identifiers
+        # The context.ztauth attributes some policy can read (see CedarEngine.identifiers);
+        # None when no policy mentions ztauth at all.
+        self.ztauth_fields: tuple[str, ...] | None = (
+            tuple(f for f in ZTAUTH_FIELDS if f in words) if "ztauth" in words else None
+        )
 
     @classmethod
     def from_ledger(
@@ -220,6 +244,18 @@ class Evaluator:
         calls. Never raises: each failure is that request's ``evaluation_error`` deny.
         """
         moment = now if now.tzinfo is not None else now.replace(tzinfo=timezone.utc)
+        decisions: list[Decision] = []
+        chunk: list[Any] = []
+        for raw in requests:
+            chunk.append(raw)
+            if len(chunk) >= _CHUNK:
+                decisions += self._evaluate_chunk(chunk, moment)
+                chunk = []
+        if chunk:
+            decisions += self._evaluate_chunk(chunk, moment)
+        return decisions
+
+    def _evaluate_chunk(self, requests: Sequence[Any], moment: datetime) -> list[Decision]:
         results: list[Decision | _Pending] = []
         for raw in requests:
             state = _State()
@@ -319,7 +355,81 @@ class Evaluator:
 
     # ------------------------------------------------------------------------- steps 0-5
 
+    def _prepare_plain(self, raw: Any, state: _State) -> _Pending | None:
+        """The hot path: a plain AuthZEN request (a subject acting for itself, no tokens, no
+        properties). Gives exactly what the general path gives, or None to take that path.
+        """
+        if (
+            type(raw) is not dict
+            or self.unverified_reason is not None
+            or self.require_txn_token
+            or "authorization_model" in raw
+            or "principal" in raw
+        ):
+            return None
+        subject, action, resource = raw.get("subject"), raw.get("action"), raw.get("resource")
+        context = raw.get("context", {})
+        if not (
+            type(subject) is dict
+            and type(action) is dict
+            and type(resource) is dict
+            and type(context) is dict
+            and "properties" not in subject
+            and "properties" not in action
+            and "properties" not in resource
+        ):
+            return None
+        s_type, s_id, name = subject.get("type"), subject.get("id"), action.get("name")
+        r_type, r_id = resource.get("type"), resource.get("id")
+        if not (_text(s_type) and _text(s_id) and _text(name) and _text(r_type) and _text(r_id)):
+            return None
+        if "::" in name:
+            return None
+        who = uid_text(s_type, s_id)
+        trace = state.trace
+        trace.append(
+            TraceStep(
+                step=Step.REQUEST, passed=True, detail=f"{who}: {name} on {uid_text(r_type, r_id)}"
+            )
+        )
+        trace.append(_NO_TOKENS)
+        trace.append(TraceStep(step=Step.ACTOR_TRUST, passed=True, detail=f"{who} acts for itself"))
+        trace.append(
+            TraceStep(
+                step=Step.ON_BEHALF_OF,
+                passed=True,
+                detail=f"{who} acts for itself; no grant needed",
+            )
+        )
+        cedar_context = dict(context)
+        if self.ztauth_fields is not None:
+            full: dict[str, Any] = {
+                "actor": s_id,
+                "actor_type": s_type,
+                "delegated": False,
+                "trust_level": "",
+                "trust_rank": 0,
+                "groups": [],
+                "via": "",
+                "chain": [],
+                "depth": 1,
+            }
+            cedar_context["ztauth"] = {f: full[f] for f in self.ztauth_fields}
+        return _Pending(
+            state=state,
+            cedar_request={
+                "principal": {"type": s_type, "id": s_id},
+                "action": {"type": "Action", "id": name},
+                "resource": {"type": r_type, "id": r_id},
+                "context": cedar_context,
+            },
+            entities=self.cedar.entities,
+        )
+
     def _prepare(self, raw: Any, state: _State, now: datetime) -> _Pending:
+        plain = self._prepare_plain(raw, state)
+        if plain is not None:
+            return plain
         # Step 0: a ledger whose signatures do not verify decides nothing.
         if self.unverified_reason is not None:
             raise self._fail(
@@ -370,7 +480,10 @@ class Evaluator:
         # Step 5: the chain.
         self._chain(request, grant, hop_tokens, state, now)
 
-        context_base["ztauth"] = _ztauth_context(request, trust, state.via)
+        if self.ztauth_fields is not None:
+            context_base["ztauth"] = _ztauth_context(
+                request, trust, state.via, fields=self.ztauth_fields
+            )
         cedar_request["context"] = context_base
         return _Pending(state=state, cedar_request=cedar_request, entities=entities)
 
@@ -378,7 +491,7 @@ class Evaluator:
         self, request: Request, state: _State, now: datetime
     ) -> tuple[dict[str, VerifiedToken], dict[int, dict[str, VerifiedToken]]]:
         if not request.tokens and not request.chain and not self.require_txn_token:
-            self._pass(state, Step.TOKENS, "no tokens in the request")
+            state.trace.append(_NO_TOKENS)
             return {}, {}
         children: list[TraceStep] = []
         verified: dict[str, VerifiedToken] = {}
@@ -521,7 +634,9 @@ class Evaluator:
             probe = dict(cedar_request)
             probe["context"] = {
                 **context_base,
-                "ztauth": _ztauth_context(request, trust, f"elevation/{elevation.id}"),
+                "ztauth": _ztauth_context(
+                    request, trust, f"elevation/{elevation.id}", fields=self.ztauth_fields or ()
+                ),
             }
             outcome = self.cedar.condition_holds(elevation.id, probe, entities)
             if outcome.errors:
@@ -713,6 +828,10 @@ class Evaluator:
         )
 
 
+def _text(value: Any) -> TypeGuard[str]:
+    return type(value) is str and bool(value)
+
+
 def _overrides(request: Request) -> dict[tuple[str, str], dict[str, Any]]:
     overrides: dict[tuple[str, str], dict[str, Any]] = {}
     for entity in request.entities:
@@ -728,13 +847,14 @@ def _overrides(request: Request) -> dict[tuple[str, str], dict[str, Any]]:
     return overrides
 
 
-def _ztauth_context(request: Request, trust: TrustResult | None, via: str | None) -> dict[str, Any]:
-    """``context.ztauth`` as Cedar policies see it (documented in docs/readme/30-eval.md).
-
-    Cedar has no null: absent values are empty strings, empty sets or 0.
+def _ztauth_context(
+    request: Request, trust: TrustResult | None, via: str | None, *, fields: Sequence[str]
+) -> dict[str, Any]:
+    """``context.ztauth`` as Cedar policies see it (documented in docs/readme/30-eval.md),
+    restricted to ``fields``. Cedar has no null: absent values are "", [] or 0.
     """
     level = trust.level if trust is not None else None
-    return {
+    full: dict[str, Any] = {
         "actor": request.actor.id,
         "actor_type": request.actor.type,
         "delegated": request.delegated,
@@ -745,6 +865,7 @@ def _ztauth_context(request: Request, trust: TrustResult | None, via: str | None
         "chain": [hop.principal.id for hop in request.chain],
         "depth": len(request.chain) + 1,
     }
+    return {f: full[f] for f in fields}
 
 
 def _issuer_span(ledger: Ledger, name: str) -> Span | None:

@@ -24,6 +24,7 @@ __all__ = [
     "cedar_uid",
     "expand_evaluations",
     "parse_request",
+    "uid_text",
 ]
 
 # The token kinds a request may carry (DESIGN.md "The request context"); an Issuer lists the
@@ -52,9 +53,7 @@ class Entity:
         return (self.type, self.id)
 
     def __str__(self) -> str:
-        # Cedar's uid syntax; the id is JSON-escaped only when it needs to be (hot path).
-        plain = '"' not in self.id and "\\" not in self.id and self.id.isprintable()
-        return f'{self.type}::"{self.id}"' if plain else f"{self.type}::{json.dumps(self.id)}"
+        return uid_text(self.type, self.id)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,6 +91,12 @@ class Request:
     def delegated(self) -> bool:
         """True when an actor other than the subject executes the request."""
         return self.principal is not None and self.principal.key != self.subject.key
+
+
+def uid_text(type_: str, id_: str) -> str:
+    """An entity uid in Cedar's syntax, ``User::"alice"`` (the id JSON-escaped if needed)."""
+    plain = '"' not in id_ and "\\" not in id_ and id_.isprintable()
+    return f'{type_}::"{id_}"' if plain else f"{type_}::{json.dumps(id_)}"
 
 
 def _object(value: Any, where: str) -> Mapping[str, Any]:
