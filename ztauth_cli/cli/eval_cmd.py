@@ -494,7 +494,8 @@ def _render_text(
         if explain:
             tree = Tree("trace")
             _add_steps(tree, decision.trace, escape)
-            console.print(tree)
+            # Wrap long details inside the tree rather than cropping them.
+            console.print(tree, soft_wrap=False)
 
 
 def _add_steps(tree: Any, steps: Sequence[TraceStep], escape: Any) -> None:
