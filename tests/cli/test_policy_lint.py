@@ -197,5 +197,5 @@ def test_broken_manifest_is_a_finding_not_a_usage_error(runner: CliRunner, clean
     result = runner.invoke(app, ["policy", "lint", "--ledger", str(clean), *AT])
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
-        "ztauth.yaml:4:1: error[ZT001] invalid YAML: expected ',' or '}', but got '<stream end>'"
+        "ztauth.yaml:4:1: error[ZT001] invalid YAML: did not find expected ',' or '}'"
     ]

@@ -146,3 +146,10 @@ def test_unknown_revision_is_a_git_error(ledger_repo: LedgerRepo) -> None:
     ledger_repo.commit()
     with pytest.raises(GitError, match=r"unknown revision 'v9\.9\.9'"):
         load(ledger_repo.root, rev="v9.9.9")
+
+
+def test_control_character_is_a_document_error_with_position(tmp_path: Path) -> None:
+    write_files(tmp_path, {"ztauth.yaml": MANIFEST, "trust/t.yaml": "a: 1\nb: \x00\n"})
+    assert _problems(tmp_path) == [
+        "trust/t.yaml:2:4: invalid YAML: control character #x0000 is not allowed"
+    ]

@@ -29,6 +29,9 @@ MAX_DEPTH = 64
 Position = tuple[int, int]
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _MERGE = "tag:yaml.org,2002:merge"
+# libyaml's parser (when PyYAML was built with it) is several times faster and keeps the same
+# marks; the pure-Python safe loader is the fallback. Both construct with safe constructors only.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,9 +111,10 @@ def parse_documents(text: str, path: str) -> list[SourceDocument]:
             raise DocumentError(
                 f"invalid JSON: {exc.msg}", span=Span(path=path, line=exc.lineno, column=exc.colno)
             ) from exc
-    loader = yaml.SafeLoader(text)
     documents: list[SourceDocument] = []
+    loader: yaml.SafeLoader | None = None
     try:
+        loader = _Loader(text)
         while loader.check_node():
             node = loader.get_node()
             if node is None:  # pragma: no cover - check_node said there is one
@@ -125,6 +129,14 @@ def parse_documents(text: str, path: str) -> list[SourceDocument]:
                     positions=builder.positions,
                 )
             )
+    except yaml.reader.ReaderError as exc:
+        # Control characters (a NUL byte...): the reader knows only the character offset.
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        raise DocumentError(
+            f"invalid YAML: control character #x{exc.character:04x} is not allowed",
+            span=Span(path=path, line=line, column=column),
+        ) from exc
     except yaml.MarkedYAMLError as exc:
         problem_mark = exc.problem_mark or exc.context_mark
         span = (
@@ -136,11 +148,10 @@ def parse_documents(text: str, path: str) -> list[SourceDocument]:
     except yaml.YAMLError as exc:
         raise DocumentError(f"invalid YAML: {exc}", span=Span(path=path)) from exc
     except RecursionError as exc:
-        raise DocumentError(
-            f"nesting deeper than {MAX_DEPTH} levels", span=Span(path=path)
-        ) from exc
+        raise DocumentError(f"nesting deeper than {MAX_DEPTH} levels", span=Span(path=path)) from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return documents
 
 
