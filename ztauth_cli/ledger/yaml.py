@@ -148,7 +148,8 @@ def parse_documents(text: str, path: str) -> list[SourceDocument]:
     except yaml.YAMLError as exc:
         raise DocumentError(f"invalid YAML: {exc}", span=Span(path=path)) from exc
     except RecursionError as exc:
-        raise DocumentError(f"nesting deeper than {MAX_DEPTH} levels", span=Span(path=path)) from exc
+        too_deep = f"nesting deeper than {MAX_DEPTH} levels"
+        raise DocumentError(too_deep, span=Span(path=path)) from exc
     finally:
         if loader is not None:
             loader.dispose()
