@@ -69,8 +69,8 @@ def eval_command(
 ) -> None:
     """Evaluate AuthZEN request contexts: prints the AuthZEN response(s).
 
-    Exit codes: 0 evaluated (whatever the decision), 1 a deny under --fail-on-deny, 2 usage
-    error, unreadable ledger or malformed request file.
+    Exit codes: 0 evaluated (whatever the decision); 1 a deny under --fail-on-deny;
+    2 usage error, unreadable ledger or malformed request file.
     """
     from ztauth_cli.report.console import plain_output
 
