@@ -169,6 +169,15 @@ CASES = [
         ReasonCode.INVALID_REQUEST,
         message="Cedar rejected the request",
     ),
+    Case(
+        "properties Cedar cannot take",
+        lambda k: {
+            **req(),
+            "resource": {"type": "Document", "id": "q3", "properties": {"x": None}},
+        },
+        ReasonCode.INVALID_REQUEST,
+        message="Cedar rejected the request's entities",
+    ),
     # --- invalid_token
     Case(
         "expired txn token",

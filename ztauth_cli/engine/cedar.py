@@ -395,7 +395,8 @@ class CedarEngine:
         rest = [e for k, e in self.base_entities.items() if k not in uids]
         handle = cedarpy.Entities.from_json_str(json.dumps(rest))
         self._without[uids] = handle
-        if len(self._without) > 256:
+        # Each cached handle is a copy of (most of) the base entities: keep only a few.
+        if len(self._without) > 32:
             self._without.popitem(last=False)
         return handle
 

@@ -466,7 +466,15 @@ class Evaluator:
         trust = self._actor_trust(request, verified, state, now)
 
         # Step 4: on behalf of (needs Cedar for elevation conditions: build the request now).
-        entities = self.cedar.entities_for(_overrides(request))
+        try:
+            entities = self.cedar.entities_for(_overrides(request))
+        except ValueError as exc:
+            raise self._fail(
+                state,
+                ReasonCode.INVALID_REQUEST,
+                Step.REQUEST,
+                f"Cedar rejected the request's entities: {exc}",
+            ) from None
         context_base = dict(request.context)
         cedar_request: dict[str, Any] = {
             "principal": cedar_uid(request.subject.type, request.subject.id),
