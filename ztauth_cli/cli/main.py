@@ -90,8 +90,8 @@ app.command("test")(test_cmd.test_command)
 app.add_typer(audit.app, name="audit")
 app.add_typer(token.app, name="token")
 app.add_typer(keys.app, name="keys")
-_ = policy_lifecycle  # registers version/sign/verify/diff/log on the policy group
-_ = policy_diff  # registers `policy diff`
+# Imported for their side effect: they register their commands on the policy group.
+_COMMAND_MODULES = (policy_lifecycle, policy_diff)
 
 
 def main(argv: list[str] | None = None) -> int:
