@@ -400,6 +400,9 @@ def init_repo_and_commit(
     from dulwich import porcelain
     from dulwich.repo import Repo
 
+    # dulwich resolves relative paths against the process's folder, not the repository's:
+    # with `ztauth policy init payments` every path would miss and the commit be empty.
+    root = root.resolve()
     try:
         repo = Repo.init(str(root))
     except OSError as exc:
