@@ -5,6 +5,11 @@ Pure functions over two :class:`Ledger` values. Each change is classified (DESIG
 more, or with fewer proofs, is ``widening``; anything that takes access away is ``narrowing``;
 a change whose effect cannot be derived (a new condition text, a new issuer URL) is
 ``neutral`` and left to the reviewer.
+
+Records of the same kind (elevations, delegations, issuers...) are compared field by field
+from one table of ``(field, value getter, comparison)``: a comparison is one of a few shared
+functions (an id set, an entity selector, a requirement switched on or off, a number raised or
+lowered, a validity bound moved) that knows the security meaning of its kind of value.
 """
 
 from __future__ import annotations
@@ -13,19 +18,16 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
+from operator import attrgetter
 from typing import Any
 
 from ztauth_cli.diff.model import Change, Impact
 from ztauth_cli.model import (
     ActorRef,
-    Delegation,
-    Elevation,
     EntitySelector,
-    Issuer,
     Ledger,
     SecurityGroup,
     Span,
-    TrustLevel,
 )
 
 __all__ = ["diff_entities", "diff_manifest", "diff_schema", "diff_trust", "is_covered"]
@@ -44,6 +46,37 @@ def is_covered(pattern: str, patterns: Iterable[str]) -> bool:
 
 def _fmt(items: Iterable[str]) -> str:
     return ", ".join(sorted(items)) or "(none)"
+
+
+def _text(value: object) -> str | None:
+    """A value as output text: ``None`` stays absent, booleans are YAML's ``true``/``false``."""
+    if value is None:
+        return None
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _one(
+    subject: str,
+    field: str,
+    impact: Impact,
+    summary: str,
+    *,
+    before: object,
+    after: object,
+    span: Span | None,
+    area: str = "trust",
+) -> Change:
+    return Change(
+        area=area,
+        subject=subject,
+        kind="changed",
+        field=field,
+        impact=impact,
+        summary=summary,
+        before=_text(before),
+        after=_text(after),
+        span=span,
+    )
 
 
 def _set_changes(
@@ -72,306 +105,167 @@ def _set_changes(
     if any_when_empty and (not old or not new):
         lifted = not new
         return [
-            Change(
-                area=area,
-                subject=subject,
-                kind="changed",
-                field=field,
-                impact=_W if lifted else _N,
-                summary=f"{noun}s no longer restricted (any)"
+            _one(
+                subject,
+                field,
+                _W if lifted else _N,
+                f"{noun}s no longer restricted (any)"
                 if lifted
                 else f"{noun}s restricted to {_fmt(new)}",
                 before=_fmt(old) if old else "any",
                 after=_fmt(new) if new else "any",
                 span=span,
+                area=area,
             )
         ]
     changes = []
-    for item in sorted(new - old):
-        covered = is_covered(item, old)
-        changes.append(
-            Change(
-                area=area,
-                subject=subject,
-                kind="changed",
-                field=field,
-                impact=_Z if covered else added_is,
-                summary=added_text.format(noun=noun, item=item)
-                + (" (already covered)" if covered else ""),
-                after=item,
-                span=span,
+    # (items, the other side, impact, summary, note when covered, side the item is on)
+    sides = (
+        (new - old, old, added_is, added_text, " (already covered)", "after"),
+        (old - new, new, removed_is, removed_text, " (still covered)", "before"),
+    )
+    for items, other, impact, text, note, side in sides:
+        for item in sorted(items):
+            covered = is_covered(item, other)
+            changes.append(
+                Change(
+                    area=area,
+                    subject=subject,
+                    kind="changed",
+                    field=field,
+                    impact=_Z if covered else impact,
+                    summary=text.format(noun=noun, item=item) + (note if covered else ""),
+                    span=span,
+                    **{side: item},
+                )
             )
-        )
-    for item in sorted(old - new):
-        covered = is_covered(item, new)
-        changes.append(
-            Change(
-                area=area,
-                subject=subject,
-                kind="changed",
-                field=field,
-                impact=_Z if covered else removed_is,
-                summary=removed_text.format(noun=noun, item=item)
-                + (" (still covered)" if covered else ""),
-                before=item,
-                span=span,
-            )
-        )
     return changes
 
 
-def _by(items: Iterable[Any], key: str) -> dict[str, Any]:
-    return {getattr(item, key): item for item in items}
+# ------------------------------------------------------------------ comparisons of one field
+#
+# A comparison takes (subject, field, old value, new value, span) and returns the changes.
+
+_Compare = Callable[[str, str, Any, Any, Span | None], list[Change]]
+_Row = tuple[str, Callable[[Any], Any], _Compare]
 
 
-def _pair_diff(
-    base: Iterable[Any],
-    target: Iterable[Any],
-    *,
-    key: str,
-    prefix: str,
-    added: Callable[[Any], tuple[Impact, str]],
-    removed: Callable[[Any], tuple[Impact, str]],
-    changed: Callable[[Any, Any, str], list[Change]],
-) -> list[Change]:
-    old, new = _by(base, key), _by(target, key)
+def _compare_rows(rows: Sequence[_Row], old: Any, new: Any, subject: str) -> list[Change]:
+    """Every change between two records of one kind, field by field, in table order."""
     out: list[Change] = []
-    for name in sorted(new.keys() - old.keys()):
-        impact, summary = added(new[name])
-        out.append(
-            Change(
-                area="trust",
-                subject=f"{prefix}/{name}",
-                kind="added",
-                field=None,
-                impact=impact,
-                summary=summary,
-                span=new[name].span,
-            )
-        )
-    for name in sorted(old.keys() - new.keys()):
-        impact, summary = removed(old[name])
-        out.append(
-            Change(
-                area="trust",
-                subject=f"{prefix}/{name}",
-                kind="removed",
-                field=None,
-                impact=impact,
-                summary=summary,
-                span=old[name].span,
-            )
-        )
-    for name in sorted(old.keys() & new.keys()):
-        out.extend(changed(old[name], new[name], f"{prefix}/{name}"))
+    for field, value, compare in rows:
+        out += compare(subject, field, value(old), value(new), new.span)
     return out
 
 
-def _one(
-    subject: str,
-    field: str,
-    impact: Impact,
-    summary: str,
-    *,
-    before: object,
-    after: object,
-    span: Span | None,
-) -> Change:
-    return Change(
-        area="trust",
-        subject=subject,
-        kind="changed",
-        field=field,
-        impact=impact,
-        summary=summary,
-        before=None if before is None else str(before),
-        after=None if after is None else str(after),
-        span=span,
-    )
+def _ids(noun: str, *, area: str = "trust") -> _Compare:
+    """A set of ids or globs: an added item widens, a removed one narrows."""
 
-
-def _fmt_age(value: timedelta) -> str:
-    seconds = int(value.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
-# ------------------------------------------------------------------------------- trust levels
-
-
-def _diff_levels(base: Ledger, target: Ledger) -> list[Change]:
-    def changed(old: TrustLevel, new: TrustLevel, subject: str) -> list[Change]:
-        out = []
-        if old.rank != new.rank:
-            # Groups at this level now satisfy more (or fewer) min_trust_level requirements.
-            up = new.rank > old.rank
-            out.append(
-                _one(
-                    subject,
-                    "rank",
-                    _W if up else _N,
-                    f"rank {'raised' if up else 'lowered'} from {old.rank} to {new.rank}",
-                    before=old.rank,
-                    after=new.rank,
-                    span=new.span,
-                )
-            )
-        a, b = old.attestation, new.attestation
-        if a is not None and b is None:
-            out.append(
-                _one(
-                    subject,
-                    "requires.attestation",
-                    _W,
-                    "attestation no longer required",
-                    before=f"max_age {_fmt_age(a.max_age)} by {a.issuer}",
-                    after=None,
-                    span=new.span,
-                )
-            )
-        elif a is None and b is not None:
-            out.append(
-                _one(
-                    subject,
-                    "requires.attestation",
-                    _N,
-                    "attestation now required",
-                    before=None,
-                    after=f"max_age {_fmt_age(b.max_age)} by {b.issuer}",
-                    span=new.span,
-                )
-            )
-        elif a is not None and b is not None:
-            if a.max_age != b.max_age:
-                longer = b.max_age > a.max_age
-                out.append(
-                    _one(
-                        subject,
-                        "requires.attestation.max_age",
-                        _W if longer else _N,
-                        f"attestation max_age {'longer' if longer else 'shorter'}: "
-                        f"{_fmt_age(a.max_age)} -> {_fmt_age(b.max_age)}",
-                        before=_fmt_age(a.max_age),
-                        after=_fmt_age(b.max_age),
-                        span=new.span,
-                    )
-                )
-            if a.issuer != b.issuer:
-                out.append(
-                    _one(
-                        subject,
-                        "requires.attestation.issuer",
-                        _Z,
-                        f"attestation issuer changed: {a.issuer} -> {b.issuer}",
-                        before=a.issuer,
-                        after=b.issuer,
-                        span=new.span,
-                    )
-                )
-        return out
-
-    return _pair_diff(
-        base.trust_levels,
-        target.trust_levels,
-        key="name",
-        prefix="trust_level",
-        added=lambda t: (_Z, f"trust level added (rank {t.rank})"),
-        removed=lambda t: (_N, f"trust level removed (rank {t.rank})"),
-        changed=changed,
-    )
-
-
-# ------------------------------------------------------------------------------------ groups
-
-
-def _rank(name: str | None, *ledgers: Ledger) -> int | None:
-    if name is None:
-        return None
-    for ledger in ledgers:
-        level = ledger.trust_level(name)
-        if level is not None:
-            return level.rank
-    return None
-
-
-def _diff_groups(base: Ledger, target: Ledger) -> list[Change]:
-    def changed(old: SecurityGroup, new: SecurityGroup, subject: str) -> list[Change]:
-        out = _set_changes(
-            area="trust",
-            subject=subject,
-            field="members",
-            before=old.members,
-            after=new.members,
-            span=new.span,
-            noun="member",
+    def compare(
+        subject: str, field: str, old: Sequence[str], new: Sequence[str], span: Span | None
+    ) -> list[Change]:
+        return _set_changes(
+            area=area, subject=subject, field=field, before=old, after=new, span=span, noun=noun
         )
-        out += _set_changes(
-            area="trust",
-            subject=subject,
-            field="revoked",
-            before=old.revoked,
-            after=new.revoked,
-            span=new.span,
-            noun="revocation",
-            added_is=_N,
-            added_text="{item!r} revoked",
-            removed_text="revocation of {item!r} lifted",
-        )
-        if old.trust_level != new.trust_level:
-            before, after = _rank(old.trust_level, target, base), _rank(new.trust_level, target)
-            if before is None or after is None or before == after:
-                impact, how = _Z, "moved"
-            else:
-                impact, how = (_W, "moved up") if after > before else (_N, "moved down")
-            out.append(
-                _one(
-                    subject,
-                    "trust_level",
-                    impact,
-                    f"{how} from trust level {old.trust_level} (rank {before}) "
-                    f"to {new.trust_level} (rank {after})",
-                    before=old.trust_level,
-                    after=new.trust_level,
-                    span=new.span,
-                )
+
+    return compare
+
+
+def _requirement(noun: str, *, area: str = "trust") -> _Compare:
+    """A proof switched on (narrowing) or off (widening)."""
+
+    def compare(subject: str, field: str, old: bool, new: bool, span: Span | None) -> list[Change]:
+        if old == new:
+            return []
+        return [
+            _one(
+                subject,
+                field,
+                _N if new else _W,
+                f"{noun} now required" if new else f"{noun} no longer required",
+                before=old,
+                after=new,
+                span=span,
+                area=area,
             )
-        return out
+        ]
 
-    return _pair_diff(
-        base.groups,
-        target.groups,
-        key="name",
-        prefix="group",
-        added=lambda g: (
-            _W if g.members else _Z,
-            f"security group added at trust level {g.trust_level} with members {_fmt(g.members)}",
-        ),
-        removed=lambda g: (_N, f"security group removed (trust level {g.trust_level})"),
-        changed=changed,
-    )
+    return compare
 
 
-# ----------------------------------------------------------------------- elevation/delegation
+def _ordered(label: str, *, raised_is: Impact, area: str = "trust") -> _Compare:
+    """A number where raising it has the impact ``raised_is`` (lowering it the opposite)."""
+    lowered_is = _N if raised_is is _W else _W
+
+    def compare(subject: str, field: str, old: int, new: int, span: Span | None) -> list[Change]:
+        if old == new:
+            return []
+        up = new > old
+        return [
+            _one(
+                subject,
+                field,
+                raised_is if up else lowered_is,
+                f"{label} {'raised' if up else 'lowered'} from {old} to {new}",
+                before=old,
+                after=new,
+                span=span,
+                area=area,
+            )
+        ]
+
+    return compare
+
+
+def _neutral(text: str, *, area: str = "trust") -> _Compare:
+    """A value whose change has no derivable effect (an issuer URL, a ZTID)."""
+
+    def compare(
+        subject: str, field: str, old: object, new: object, span: Span | None
+    ) -> list[Change]:
+        if old == new:
+            return []
+        summary = f"{text} changed: {old} -> {new}"
+        return [_one(subject, field, _Z, summary, before=old, after=new, span=span, area=area)]
+
+    return compare
+
+
+def _bound(wider: Callable[[datetime, datetime], bool], texts: tuple[str, str]) -> _Compare:
+    """One bound of a validity window; a missing bound is open (the widest).
+
+    ``wider(old, new)`` tells whether the new bound lets more times in; ``texts`` are the
+    summaries for (wider, narrower).
+    """
+
+    def compare(
+        subject: str, field: str, old: datetime | None, new: datetime | None, span: Span | None
+    ) -> list[Change]:
+        if old == new:
+            return []
+        widened = new is None or (old is not None and wider(old, new))
+        return [
+            _one(
+                subject,
+                field,
+                _W if widened else _N,
+                f"validity window {texts[0] if widened else texts[1]}",
+                before=_time_text(old),
+                after=_time_text(new),
+                span=span,
+            )
+        ]
+
+    return compare
 
 
 def _actor_change(
-    subject: str, field: str, old: ActorRef, new: ActorRef, span: Span
+    subject: str, field: str, old: ActorRef, new: ActorRef, span: Span | None
 ) -> list[Change]:
     if old == new:
         return []
-    return [
-        _one(
-            subject,
-            field,
-            _Z,
-            f"{field} changed from {old} to {new}",
-            before=old,
-            after=new,
-            span=span,
-        )
-    ]
+    summary = f"{field} changed from {old} to {new}"
+    return [_one(subject, field, _Z, summary, before=old, after=new, span=span)]
 
 
 def _selector_changes(
@@ -379,7 +273,7 @@ def _selector_changes(
     field: str,
     old: EntitySelector | None,
     new: EntitySelector | None,
-    span: Span,
+    span: Span | None,
 ) -> list[Change]:
     """A missing selector, a missing type and an empty id list all mean "any"."""
     if old == new:
@@ -429,6 +323,33 @@ def _selector_changes(
     return out
 
 
+def _condition_change(
+    subject: str, field: str, old: str | None, new: str | None, span: Span | None
+) -> list[Change]:
+    if old == new:
+        return []
+    if new is None:
+        impact, summary = _W, "condition removed"
+    elif old is None:
+        impact, summary = _N, "condition added"
+    else:
+        impact, summary = _Z, "condition changed (needs review)"
+    return [_one(subject, field, impact, summary, before=old, after=new, span=span)]
+
+
+def _consent_issuer(
+    subject: str,
+    field: str,
+    old: tuple[bool, str | None],
+    new: tuple[bool, str | None],
+    span: Span | None,
+) -> list[Change]:
+    # Dropping the requirement drops its issuer too: that is one change, not two.
+    if not new[0]:
+        return []
+    return _neutral("consent issuer")(subject, field, old[1], new[1], span)
+
+
 def _selector_text(selector: EntitySelector | None) -> str:
     if selector is None:
         return "any"
@@ -436,64 +357,224 @@ def _selector_text(selector: EntitySelector | None) -> str:
     return f"{selector.type or 'any type'}{ids}"
 
 
-def _level_change(
-    subject: str, old: str | None, new: str | None, base: Ledger, target: Ledger, span: Span
+def _time_text(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def _fmt_age(value: timedelta) -> str:
+    seconds = int(value.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _rank(name: str | None, *ledgers: Ledger) -> int | None:
+    if name is None:
+        return None
+    for ledger in ledgers:
+        level = ledger.trust_level(name)
+        if level is not None:
+            return level.rank
+    return None
+
+
+def _min_level(base: Ledger, target: Ledger) -> _Compare:
+    """An elevation's ``min_trust_level``: a lower bar (by rank) widens, a higher one narrows."""
+
+    def compare(
+        subject: str, field: str, old: str | None, new: str | None, span: Span | None
+    ) -> list[Change]:
+        if old == new:
+            return []
+        before, after = _rank(old, base, target), _rank(new, target, base)
+        if new is None:
+            impact, summary = _W, f"min_trust_level {old} no longer required"
+        elif old is None:
+            impact, summary = _N, f"min_trust_level {new} now required"
+        elif before is None or after is None or before == after:
+            impact, summary = _Z, f"min_trust_level changed from {old} to {new}"
+        else:
+            lowered = after < before
+            impact = _W if lowered else _N
+            summary = (
+                f"min_trust_level {'lowered' if lowered else 'raised'} from {old} (rank {before}) "
+                f"to {new} (rank {after})"
+            )
+        return [_one(subject, field, impact, summary, before=old, after=new, span=span)]
+
+    return compare
+
+
+# ------------------------------------------------------------------------- records by key
+
+
+def _pair_diff(
+    base: Iterable[Any],
+    target: Iterable[Any],
+    *,
+    key: str,
+    prefix: str,
+    added: Callable[[Any], tuple[Impact, str]],
+    removed: Callable[[Any], tuple[Impact, str]],
+    changed: Callable[[Any, Any, str], list[Change]],
 ) -> list[Change]:
-    if old == new:
+    old = {getattr(item, key): item for item in base}
+    new = {getattr(item, key): item for item in target}
+    out: list[Change] = []
+    for kind, names, side, describe in (
+        ("added", new.keys() - old.keys(), new, added),
+        ("removed", old.keys() - new.keys(), old, removed),
+    ):
+        for name in sorted(names):
+            impact, summary = describe(side[name])
+            out.append(
+                Change(
+                    area="trust",
+                    subject=f"{prefix}/{name}",
+                    kind=kind,
+                    field=None,
+                    impact=impact,
+                    summary=summary,
+                    span=side[name].span,
+                )
+            )
+    for name in sorted(old.keys() & new.keys()):
+        out.extend(changed(old[name], new[name], f"{prefix}/{name}"))
+    return out
+
+
+# ------------------------------------------------------------------------------- trust levels
+
+
+def _attestation(subject: str, field: str, old: Any, new: Any, span: Span | None) -> list[Change]:
+    if old is None and new is None:
         return []
-    before, after = _rank(old, base, target), _rank(new, target, base)
-    if new is None:
-        impact, summary = _W, f"min_trust_level {old} no longer required"
-    elif old is None:
-        impact, summary = _N, f"min_trust_level {new} now required"
-    elif before is None or after is None or before == after:
-        impact, summary = _Z, f"min_trust_level changed from {old} to {new}"
-    elif after < before:
-        impact, summary = (
-            _W,
-            f"min_trust_level lowered from {old} (rank {before}) to {new} (rank {after})",
+    if old is None or new is None:
+        required = new is not None
+        return [
+            _one(
+                subject,
+                field,
+                _N if required else _W,
+                "attestation now required" if required else "attestation no longer required",
+                before=None if old is None else f"max_age {_fmt_age(old.max_age)} by {old.issuer}",
+                after=None if new is None else f"max_age {_fmt_age(new.max_age)} by {new.issuer}",
+                span=span,
+            )
+        ]
+    out = []
+    if old.max_age != new.max_age:
+        longer = new.max_age > old.max_age
+        out.append(
+            _one(
+                subject,
+                f"{field}.max_age",
+                _W if longer else _N,
+                f"attestation max_age {'longer' if longer else 'shorter'}: "
+                f"{_fmt_age(old.max_age)} -> {_fmt_age(new.max_age)}",
+                before=_fmt_age(old.max_age),
+                after=_fmt_age(new.max_age),
+                span=span,
+            )
         )
-    else:
-        impact, summary = (
-            _N,
-            f"min_trust_level raised from {old} (rank {before}) to {new} (rank {after})",
+    out += _neutral("attestation issuer")(subject, f"{field}.issuer", old.issuer, new.issuer, span)
+    return out
+
+
+_LEVEL_FIELDS: tuple[_Row, ...] = (
+    # Groups at this level now satisfy more (or fewer) min_trust_level requirements.
+    ("rank", attrgetter("rank"), _ordered("rank", raised_is=_W)),
+    ("requires.attestation", attrgetter("attestation"), _attestation),
+)
+
+
+def _diff_levels(base: Ledger, target: Ledger) -> list[Change]:
+    return _pair_diff(
+        base.trust_levels,
+        target.trust_levels,
+        key="name",
+        prefix="trust_level",
+        added=lambda t: (_Z, f"trust level added (rank {t.rank})"),
+        removed=lambda t: (_N, f"trust level removed (rank {t.rank})"),
+        changed=lambda old, new, subject: _compare_rows(_LEVEL_FIELDS, old, new, subject),
+    )
+
+
+# ------------------------------------------------------------------------------------ groups
+
+
+def _group_level(base: Ledger, target: Ledger) -> _Compare:
+    """A group moved to another trust level: up (by rank) widens, down narrows."""
+
+    def compare(subject: str, field: str, old: str, new: str, span: Span | None) -> list[Change]:
+        if old == new:
+            return []
+        before, after = _rank(old, target, base), _rank(new, target)
+        if before is None or after is None or before == after:
+            impact, how = _Z, "moved"
+        else:
+            impact, how = (_W, "moved up") if after > before else (_N, "moved down")
+        summary = f"{how} from trust level {old} (rank {before}) to {new} (rank {after})"
+        return [_one(subject, field, impact, summary, before=old, after=new, span=span)]
+
+    return compare
+
+
+def _revocations(
+    subject: str, field: str, old: Sequence[str], new: Sequence[str], span: Span | None
+) -> list[Change]:
+    return _set_changes(
+        area="trust",
+        subject=subject,
+        field=field,
+        before=old,
+        after=new,
+        span=span,
+        noun="revocation",
+        added_is=_N,
+        added_text="{item!r} revoked",
+        removed_text="revocation of {item!r} lifted",
+    )
+
+
+def _diff_groups(base: Ledger, target: Ledger) -> list[Change]:
+    rows: tuple[_Row, ...] = (
+        ("members", attrgetter("members"), _ids("member")),
+        ("revoked", attrgetter("revoked"), _revocations),
+        ("trust_level", attrgetter("trust_level"), _group_level(base, target)),
+    )
+
+    def added(g: SecurityGroup) -> tuple[Impact, str]:
+        summary = (
+            f"security group added at trust level {g.trust_level} with members {_fmt(g.members)}"
         )
-    return [
-        _one(subject, "requires.min_trust_level", impact, summary, before=old, after=new, span=span)
-    ]
+        return (_W if g.members else _Z, summary)
+
+    return _pair_diff(
+        base.groups,
+        target.groups,
+        key="name",
+        prefix="group",
+        added=added,
+        removed=lambda g: (_N, f"security group removed (trust level {g.trust_level})"),
+        changed=lambda old, new, subject: _compare_rows(rows, old, new, subject),
+    )
+
+
+# ----------------------------------------------------------------------- elevation/delegation
 
 
 def _diff_elevations(base: Ledger, target: Ledger) -> list[Change]:
-    def changed(old: Elevation, new: Elevation, subject: str) -> list[Change]:
-        span = new.span
-        out = _actor_change(subject, "actor", old.actor, new.actor, span)
-        out += _selector_changes(subject, "subjects", old.subjects, new.subjects, span)
-        out += _set_changes(
-            area="trust",
-            subject=subject,
-            field="actions",
-            before=old.actions,
-            after=new.actions,
-            span=span,
-            noun="action",
-        )
-        out += _selector_changes(subject, "resources", old.resources, new.resources, span)
-        out += _level_change(subject, old.min_trust_level, new.min_trust_level, base, target, span)
-        if old.consent != new.consent:
-            out.append(
-                _one(
-                    subject,
-                    "requires.consent",
-                    _N if new.consent else _W,
-                    "consent now required" if new.consent else "consent no longer required",
-                    before=str(old.consent).lower(),
-                    after=str(new.consent).lower(),
-                    span=span,
-                )
-            )
-        out += _condition_change(subject, old.condition, new.condition, span)
-        return out
-
+    rows: tuple[_Row, ...] = (
+        ("actor", attrgetter("actor"), _actor_change),
+        ("subjects", attrgetter("subjects"), _selector_changes),
+        ("actions", attrgetter("actions"), _ids("action")),
+        ("resources", attrgetter("resources"), _selector_changes),
+        ("requires.min_trust_level", attrgetter("min_trust_level"), _min_level(base, target)),
+        ("requires.consent", attrgetter("consent"), _requirement("consent")),
+        ("requires.condition", attrgetter("condition"), _condition_change),
+    )
     return _pair_diff(
         base.elevations,
         target.elevations,
@@ -508,115 +589,33 @@ def _diff_elevations(base: Ledger, target: Ledger) -> list[Change]:
             _N,
             f"elevation removed: {e.actor} no longer acts for {_selector_text(e.subjects)}",
         ),
-        changed=changed,
+        changed=lambda old, new, subject: _compare_rows(rows, old, new, subject),
     )
 
 
-def _condition_change(subject: str, old: str | None, new: str | None, span: Span) -> list[Change]:
-    if old == new:
-        return []
-    if new is None:
-        impact, summary = _W, "condition removed"
-    elif old is None:
-        impact, summary = _N, "condition added"
-    else:
-        impact, summary = _Z, "condition changed (needs review)"
-    return [_one(subject, "requires.condition", impact, summary, before=old, after=new, span=span)]
-
-
-def _time_text(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+_DELEGATION_FIELDS: tuple[_Row, ...] = (
+    ("delegator", attrgetter("delegator"), _selector_changes),
+    ("delegate", attrgetter("delegate"), _actor_change),
+    ("scope.actions", attrgetter("actions"), _ids("action")),
+    ("scope.resources", attrgetter("resources"), _selector_changes),
+    # A missing bound is open: no "from" = always valid before, no "until" = forever.
+    (
+        "valid.from",
+        attrgetter("valid_from"),
+        _bound(lambda o, n: n < o, ("starts earlier", "starts later")),
+    ),
+    (
+        "valid.until",
+        attrgetter("valid_until"),
+        _bound(lambda o, n: n > o, ("extended", "shortened")),
+    ),
+    ("consent.required", attrgetter("consent_required"), _requirement("consent")),
+    ("consent.issuer", attrgetter("consent_required", "consent_issuer"), _consent_issuer),
+    ("max_depth", attrgetter("max_depth"), _ordered("max_depth", raised_is=_W)),
+)
 
 
 def _diff_delegations(base: Ledger, target: Ledger) -> list[Change]:
-    def changed(old: Delegation, new: Delegation, subject: str) -> list[Change]:
-        span = new.span
-        out = _selector_changes(subject, "delegator", old.delegator, new.delegator, span)
-        out += _actor_change(subject, "delegate", old.delegate, new.delegate, span)
-        out += _set_changes(
-            area="trust",
-            subject=subject,
-            field="scope.actions",
-            before=old.actions,
-            after=new.actions,
-            span=span,
-            noun="action",
-        )
-        out += _selector_changes(subject, "scope.resources", old.resources, new.resources, span)
-        # A missing bound is open: no "from" = always valid before, no "until" = forever.
-        if old.valid_from != new.valid_from:
-            earlier = new.valid_from is None or (
-                old.valid_from is not None and new.valid_from < old.valid_from
-            )
-            out.append(
-                _one(
-                    subject,
-                    "valid.from",
-                    _W if earlier else _N,
-                    f"validity window {'starts earlier' if earlier else 'starts later'}",
-                    before=_time_text(old.valid_from),
-                    after=_time_text(new.valid_from),
-                    span=span,
-                )
-            )
-        if old.valid_until != new.valid_until:
-            later = new.valid_until is None or (
-                old.valid_until is not None and new.valid_until > old.valid_until
-            )
-            out.append(
-                _one(
-                    subject,
-                    "valid.until",
-                    _W if later else _N,
-                    f"validity window {'extended' if later else 'shortened'}",
-                    before=_time_text(old.valid_until),
-                    after=_time_text(new.valid_until),
-                    span=span,
-                )
-            )
-        if old.consent_required != new.consent_required:
-            out.append(
-                _one(
-                    subject,
-                    "consent.required",
-                    _N if new.consent_required else _W,
-                    "consent now required"
-                    if new.consent_required
-                    else "consent no longer required",
-                    before=str(old.consent_required).lower(),
-                    after=str(new.consent_required).lower(),
-                    span=span,
-                )
-            )
-        # Dropping the requirement drops its issuer too: that is one change, not two.
-        if old.consent_issuer != new.consent_issuer and new.consent_required:
-            out.append(
-                _one(
-                    subject,
-                    "consent.issuer",
-                    _Z,
-                    f"consent issuer changed: {old.consent_issuer} -> {new.consent_issuer}",
-                    before=old.consent_issuer,
-                    after=new.consent_issuer,
-                    span=span,
-                )
-            )
-        if old.max_depth != new.max_depth:
-            up = new.max_depth > old.max_depth
-            out.append(
-                _one(
-                    subject,
-                    "max_depth",
-                    _W if up else _N,
-                    f"max_depth {'raised' if up else 'lowered'} "
-                    f"from {old.max_depth} to {new.max_depth}",
-                    before=old.max_depth,
-                    after=new.max_depth,
-                    span=span,
-                )
-            )
-        return out
-
     return _pair_diff(
         base.delegations,
         target.delegations,
@@ -630,67 +629,54 @@ def _diff_delegations(base: Ledger, target: Ledger) -> list[Change]:
             _N,
             f"delegation removed: {_selector_text(d.delegator)} -> {d.delegate}",
         ),
-        changed=changed,
+        changed=lambda old, new, subject: _compare_rows(_DELEGATION_FIELDS, old, new, subject),
     )
 
 
 # ----------------------------------------------------------------------------------- issuers
 
 
-def _key_ids(ledger: Ledger, path: str | None) -> set[str]:
+def _key_ids(ledger: Ledger, path: str | None) -> list[str]:
     """Keys of a JWKS file, named by ``kid`` (or by their canonical JSON when kid-less)."""
-    if path is None:
-        return set()
-    keys = ledger.key_set(path)
+    keys = ledger.key_set(path) if path is not None else None
     if keys is None:
-        return set()
-    return {str(k["kid"]) if "kid" in k else json.dumps(k, sort_keys=True) for k in keys.keys}
+        return []
+    return sorted(
+        {str(k["kid"]) if "kid" in k else json.dumps(k, sort_keys=True) for k in keys.keys}
+    )
+
+
+def _keys(base: Ledger, target: Ledger, noun: str, *, area: str = "trust") -> _Compare:
+    """The keys of the JWKS file each side names (old side read in base, new side in target)."""
+
+    def compare(
+        subject: str, field: str, old: str | None, new: str | None, span: Span | None
+    ) -> list[Change]:
+        return _ids(noun, area=area)(
+            subject, field, _key_ids(base, old), _key_ids(target, new), span
+        )
+
+    return compare
+
+
+def _audience(
+    subject: str, field: str, old: str | None, new: str | None, span: Span | None
+) -> list[Change]:
+    if old == new:
+        return []
+    # No audience: tokens minted for any audience are accepted.
+    impact = _W if new is None else _Z
+    summary = f"audience changed: {old} -> {new}"
+    return [_one(subject, field, impact, summary, before=old, after=new, span=span)]
 
 
 def _diff_issuers(base: Ledger, target: Ledger) -> list[Change]:
-    def changed(old: Issuer, new: Issuer, subject: str) -> list[Change]:
-        span = new.span
-        out = _set_changes(
-            area="trust",
-            subject=subject,
-            field="algorithms",
-            before=old.algorithms,
-            after=new.algorithms,
-            span=span,
-            noun="algorithm",
-        )
-        out += _set_changes(
-            area="trust",
-            subject=subject,
-            field="issues",
-            before=old.issues,
-            after=new.issues,
-            span=span,
-            noun="token kind",
-        )
-        out += _set_changes(
-            area="trust",
-            subject=subject,
-            field="keys",
-            before=sorted(_key_ids(base, old.jwks)),
-            after=sorted(_key_ids(target, new.jwks)),
-            span=span,
-            noun="key",
-        )
-        if old.audience != new.audience:
-            out.append(
-                _one(
-                    subject,
-                    "audience",
-                    _W if new.audience is None else _Z,
-                    f"audience changed: {old.audience} -> {new.audience}",
-                    before=old.audience,
-                    after=new.audience,
-                    span=span,
-                )
-            )
-        return out
-
+    rows: tuple[_Row, ...] = (
+        ("algorithms", attrgetter("algorithms"), _ids("algorithm")),
+        ("issues", attrgetter("issues"), _ids("token kind")),
+        ("keys", attrgetter("jwks"), _keys(base, target, "key")),
+        ("audience", attrgetter("audience"), _audience),
+    )
     return _pair_diff(
         base.issuers,
         target.issuers,
@@ -698,7 +684,7 @@ def _diff_issuers(base: Ledger, target: Ledger) -> list[Change]:
         prefix="issuer",
         added=lambda i: (_W, f"issuer added: may sign {_fmt(i.issues)} tokens"),
         removed=lambda i: (_N, "issuer removed"),
-        changed=changed,
+        changed=lambda old, new, subject: _compare_rows(rows, old, new, subject),
     )
 
 
@@ -721,74 +707,27 @@ def diff_manifest(base: Ledger, target: Ledger) -> tuple[Change, ...]:
     old, new = base.manifest, target.manifest
     if old is None or new is None:
         return ()
-    span = new.span
-    out: list[Change] = []
-
-    def add(field: str, impact: Impact, summary: str, before: object, after: object) -> None:
-        out.append(
-            Change(
-                area="manifest",
-                subject="manifest",
-                kind="changed",
-                field=field,
-                impact=impact,
-                summary=summary,
-                before=str(before).lower() if isinstance(before, bool) else str(before),
-                after=str(after).lower() if isinstance(after, bool) else str(after),
-                span=span,
-            )
-        )
-
-    a, b = old.settings, new.settings
-    if a.require_txn_token != b.require_txn_token:
-        add(
+    area = "manifest"
+    rows: tuple[_Row, ...] = (
+        (
             "settings.require_txn_token",
-            _N if b.require_txn_token else _W,
-            "transaction token now required"
-            if b.require_txn_token
-            else "transaction token no longer required",
-            a.require_txn_token,
-            b.require_txn_token,
-        )
-    if a.require_signatures != b.require_signatures:
-        up = b.require_signatures > a.require_signatures
-        add(
+            lambda m: m.settings.require_txn_token,
+            _requirement("transaction token", area=area),
+        ),
+        (
             "settings.require_signatures",
-            _N if up else _W,
-            f"required signatures {'raised' if up else 'lowered'} "
-            f"from {a.require_signatures} to {b.require_signatures}",
-            a.require_signatures,
-            b.require_signatures,
-        )
-    if a.max_chain_depth != b.max_chain_depth:
-        up = b.max_chain_depth > a.max_chain_depth
-        add(
+            lambda m: m.settings.require_signatures,
+            _ordered("required signatures", raised_is=_N, area=area),
+        ),
+        (
             "settings.max_chain_depth",
-            _W if up else _N,
-            f"max_chain_depth {'raised' if up else 'lowered'} "
-            f"from {a.max_chain_depth} to {b.max_chain_depth}",
-            a.max_chain_depth,
-            b.max_chain_depth,
-        )
-    if old.ledger != new.ledger:
-        add(
-            "ledger",
-            _Z,
-            f"ledger ZTID changed: {old.ledger} -> {new.ledger}",
-            old.ledger,
-            new.ledger,
-        )
-    signers = _set_changes(
-        area="manifest",
-        subject="manifest",
-        field="signers",
-        before=sorted(_key_ids(base, old.signers)),
-        after=sorted(_key_ids(target, new.signers)),
-        span=span,
-        noun="signer key",
+            lambda m: m.settings.max_chain_depth,
+            _ordered("max_chain_depth", raised_is=_W, area=area),
+        ),
+        ("ledger", attrgetter("ledger"), _neutral("ledger ZTID", area=area)),
+        ("signers", attrgetter("signers"), _keys(base, target, "signer key", area=area)),
     )
-    out.extend(signers)
-    return tuple(out)
+    return tuple(_compare_rows(rows, old, new, "manifest"))
 
 
 # ------------------------------------------------------------------------- schema & entities
@@ -857,51 +796,35 @@ def diff_entities(
             )
         )
 
-    for uid in sorted(new.keys() - old.keys()):
-        entity, span = new[uid]
-        grants = sorted(_parents(entity) & granting)
-        entity_change(
-            uid,
-            "added",
-            _W if grants else _Z,
-            "entity added" + (f" as member of {_fmt(grants)}" if grants else ""),
-            span,
-        )
-    for uid in sorted(old.keys() - new.keys()):
-        entity, span = old[uid]
-        grants = sorted(_parents(entity) & granting)
-        entity_change(
-            uid,
-            "removed",
-            _N if grants else _Z,
-            "entity removed" + (f" (was member of {_fmt(grants)})" if grants else ""),
-            span,
-        )
+    # An entity (or a parent link) matters for access only when a permit policy names the
+    # parent it brings: gaining such a parent widens access, losing it narrows access.
+    for kind, uids, side, impact, grant_text in (
+        ("added", new.keys() - old.keys(), new, _W, " as member of {}"),
+        ("removed", old.keys() - new.keys(), old, _N, " (was member of {})"),
+    ):
+        for uid in sorted(uids):
+            entity, span = side[uid]
+            grants = sorted(_parents(entity) & granting)
+            note = grant_text.format(_fmt(grants)) if grants else ""
+            entity_change(uid, kind, impact if grants else _Z, f"entity {kind}{note}", span)
     for uid in sorted(old.keys() & new.keys()):
         (a, _), (b, span) = old[uid], new[uid]
         pa, pb = _parents(a), _parents(b)
-        for parent in sorted(pb - pa):
-            names_it = parent in granting
-            entity_change(
-                uid,
-                "changed",
-                _W if names_it else _Z,
-                f"parent {parent} added" + (" (a permit policy names it)" if names_it else ""),
-                span,
-                field="parents",
-                after=parent,
-            )
-        for parent in sorted(pa - pb):
-            names_it = parent in granting
-            entity_change(
-                uid,
-                "changed",
-                _N if names_it else _Z,
-                f"parent {parent} removed" + (" (a permit policy names it)" if names_it else ""),
-                span,
-                field="parents",
-                before=parent,
-            )
+        for verb, parents, impact, value_side in (
+            ("added", pb - pa, _W, "after"),
+            ("removed", pa - pb, _N, "before"),
+        ):
+            for parent in sorted(parents):
+                names_it = parent in granting
+                entity_change(
+                    uid,
+                    "changed",
+                    impact if names_it else _Z,
+                    f"parent {parent} {verb}" + (" (a permit policy names it)" if names_it else ""),
+                    span,
+                    field="parents",
+                    **{value_side: parent},
+                )
         attrs_a, attrs_b = a.get("attrs", {}) or {}, b.get("attrs", {}) or {}
         for name in sorted(set(attrs_a) | set(attrs_b)):
             if attrs_a.get(name, _MISSING) == attrs_b.get(name, _MISSING):
