@@ -548,3 +548,70 @@ def test_audit_log_chains_every_decision(
         "delete",
         "read",
     ]
+
+
+# ----------------------------------------------------------------------------- fail closed
+
+
+def _billing_charge(issuers: Issuers, **tokens: str) -> dict[str, Any]:
+    return {
+        "subject": {"type": "User", "id": "alice"},
+        "action": {"name": "charge"},
+        "resource": {"type": "Invoice", "id": "inv-1001"},
+        "context": {"channel": "orders-queue"},
+        "authorization_model": {
+            "principal": {"type": "Workload", "id": WORKER},
+            "tokens": {"attestation": issuers.attestation(WORKER), **tokens},
+        },
+    }
+
+
+def test_a_presented_token_that_does_not_verify_is_never_ignored(
+    runner: CliRunner, tmp_path: Path, issuers: Issuers
+) -> None:
+    """The billing elevation needs no consent; a forged consent used to be ignored (allow)."""
+    forger = jose.generate_key("EdDSA")
+    forged = jose.sign(
+        {"iss": IDP, "aud": ZTID, "sub": "alice", "act": WORKER, "scope": "charge",
+         "iat": int(NOW.timestamp()), "exp": int(NOW.timestamp()) + 3600},
+        forger.private_pem, alg=forger.alg, kid=issuers.idp.kid,
+    )  # fmt: skip
+    cases = {
+        "no extra token": (_billing_charge(issuers), (True, "allowed")),
+        "valid consent nobody needs": (
+            _billing_charge(issuers, consent=issuers.consent(WORKER, "charge")),
+            (True, "allowed"),
+        ),
+        "forged consent": (_billing_charge(issuers, consent=forged), (False, "invalid_consent")),
+        "forged subject token": (
+            _billing_charge(issuers, subject=forged),
+            (False, "invalid_token"),
+        ),
+        "consent by someone else": (
+            _billing_charge(issuers, consent=issuers.consent(WORKER, "charge", subject="bob")),
+            (False, "invalid_consent"),
+        ),
+    }
+    hop = {
+        "principal": {"type": "Workload", "id": GATEWAY},
+        "scope": ["charge"],
+        "tokens": {"attestation": issuers.attestation(GATEWAY), "consent": forged},
+    }
+    chained = _billing_charge(issuers)
+    chained["authorization_model"]["chain"] = [hop]
+    cases["forged consent in a chain hop"] = (chained, (False, "invalid_consent"))
+    unknown = _billing_charge(issuers)
+    unknown["authorization_model"]["tokens"]["id_token"] = forged
+    cases["unknown token kind"] = (unknown, (False, "invalid_request"))
+    stream = "\n".join(json.dumps(request) for request, _ in cases.values()) + "\n"
+    path = _write(tmp_path, "tokens.jsonl", stream)
+    result = _eval(runner, path, "--jwks", str(issuers.jwks))
+    assert result.exit_code == 0, result.stderr
+    responses = [json.loads(line) for line in result.stdout.splitlines()]
+    got = {
+        name: (r["decision"], r["context"]["reason_admin"]["code"])
+        for name, r in zip(cases, responses, strict=True)
+    }
+    assert got == {name: expected for name, (_, expected) in cases.items()}
+    forged_reason = responses[2]["context"]["reason_admin"]["message"]
+    assert forged_reason.startswith("consent token is not valid: ")

@@ -15,10 +15,11 @@ from datetime import datetime
 
 from ztauth_cli import jose
 from ztauth_cli.engine.request import Entity
-from ztauth_cli.engine.tokens import Keyring, act_of, scope_of
-from ztauth_cli.engine.trust import TrustModel, TrustResult, matches
+from ztauth_cli.engine.tokens import Keyring, VerifiedToken, act_of, scope_of
+from ztauth_cli.engine.trust import TrustModel, TrustResult
 from ztauth_cli.model.decision import ReasonCode
 from ztauth_cli.model.documents import ActorRef, Delegation, Elevation, EntitySelector
+from ztauth_cli.model.globs import glob_match, matches_any
 
 __all__ = ["Coverage", "Grant", "OnBehalfOf"]
 
@@ -61,7 +62,7 @@ def _actor_matches(ref: ActorRef, actor: str, trust: TrustResult) -> bool:
     if ref.group is not None:
         # Acting as a group member requires having proved the group's trust level.
         return ref.group in trust.groups
-    return ref.workload is not None and matches(actor, (ref.workload,))
+    return ref.workload is not None and glob_match(actor, ref.workload)
 
 
 def _selects(selector: EntitySelector | None, entity: Entity) -> bool:
@@ -69,7 +70,7 @@ def _selects(selector: EntitySelector | None, entity: Entity) -> bool:
         return True
     if selector.type is not None and selector.type != entity.type:
         return False
-    return not selector.ids or matches(entity.id, selector.ids)
+    return not selector.ids or matches_any(entity.id, selector.ids)
 
 
 class OnBehalfOf:
@@ -88,23 +89,19 @@ class OnBehalfOf:
         self.trust = trust
         self.keyring = keyring
 
+    @staticmethod
     def _consent_problem(
-        self,
-        token: str | None,
+        verified: VerifiedToken | None,
         *,
         issuer: str | None,
         subject: Entity,
         actor: str,
         action: str,
         granted: tuple[str, ...],
-        now: datetime,
     ) -> tuple[ReasonCode, str] | None:
-        if token is None:
+        # The token's signature, times, audience and kind were verified in step 2.
+        if verified is None:
             return ReasonCode.CONSENT_REQUIRED, f"no consent token from {subject.id}"
-        try:
-            verified = self.keyring.verify("consent", token, now=now)
-        except jose.TokenError as exc:
-            return ReasonCode.INVALID_CONSENT, f"consent token: {exc.message}"
         if issuer is not None and verified.issuer != issuer:
             return (
                 ReasonCode.INVALID_CONSENT,
@@ -150,7 +147,7 @@ class OnBehalfOf:
         trust: TrustResult,
         action: str,
         resource: Entity,
-        consent: str | None,
+        consent: VerifiedToken | None,
         condition: ConditionCheck,
         now: datetime,
     ) -> Coverage:
@@ -164,6 +161,14 @@ class OnBehalfOf:
             nonlocal best
             if best is None or stage > best[0]:
                 best = (stage, code, detail)
+
+        def consent_fails(name: str, issuer: str | None, granted: tuple[str, ...]) -> bool:
+            problem = self._consent_problem(
+                consent, issuer=issuer, subject=subject, actor=actor, action=action, granted=granted
+            )
+            if problem is not None:
+                fail(_CONSENT, problem[0], f"{name}: {problem[1]}")
+            return problem is not None
 
         actor_rank = trust.level.rank if trust.level is not None else 0
         for elevation in self.elevations:
@@ -209,19 +214,8 @@ class OnBehalfOf:
                         f"{name}: condition `{elevation.condition}` {why}",
                     )
                     continue
-            if elevation.consent:
-                problem = self._consent_problem(
-                    consent,
-                    issuer=None,
-                    subject=subject,
-                    actor=actor,
-                    action=action,
-                    granted=elevation.actions,
-                    now=now,
-                )
-                if problem is not None:
-                    fail(_CONSENT, problem[0], f"{name}: {problem[1]}")
-                    continue
+            if elevation.consent and consent_fails(name, None, elevation.actions):
+                continue
             return Coverage(
                 grant=Grant(
                     kind="elevation", id=elevation.id, actions=elevation.actions, max_depth=0
@@ -263,19 +257,10 @@ class OnBehalfOf:
                     f"{name} grants {', '.join(delegation.actions)}, not {action!r}",
                 )
                 continue
-            if delegation.consent_required:
-                problem = self._consent_problem(
-                    consent,
-                    issuer=delegation.consent_issuer,
-                    subject=subject,
-                    actor=actor,
-                    action=action,
-                    granted=delegation.actions,
-                    now=now,
-                )
-                if problem is not None:
-                    fail(_CONSENT, problem[0], f"{name}: {problem[1]}")
-                    continue
+            if delegation.consent_required and consent_fails(
+                name, delegation.consent_issuer, delegation.actions
+            ):
+                continue
             return Coverage(
                 grant=Grant(
                     kind="delegation",

@@ -74,9 +74,11 @@ ZTAUTH_FIELDS = (
 _CHUNK = 256
 _NO_TOKENS = TraceStep(step=Step.TOKENS, passed=True, detail="no tokens in the request")
 
-# Token kinds verified in step 2. Consent is verified in step 4 against the delegation that
-# needs it, so that a bad consent reads ``invalid_consent`` rather than ``invalid_token``.
-_STEP2_KINDS = ("txn", "subject", "attestation")
+# Every token a request presents is verified in step 2, whether or not a later step needs it:
+# a token that does not verify always denies (no presented token is ever ignored). A consent
+# that does not verify is ``invalid_consent``; any other kind ``invalid_token``. Step 4 then
+# checks a verified consent against the delegation or elevation that needs it.
+_STEP2_KINDS = ("txn", "subject", "attestation", "consent")
 
 
 class _Denied(Exception):
@@ -482,7 +484,16 @@ class Evaluator:
             "resource": cedar_uid(request.resource.type, request.resource.id),
         }
         grant = self._on_behalf_of(
-            request, action, trust, verified, cedar_request, context_base, entities, state, now
+            request,
+            action,
+            trust,
+            verified,
+            hop_tokens,
+            cedar_request,
+            context_base,
+            entities,
+            state,
+            now,
         )
 
         # Step 5: the chain.
@@ -504,7 +515,10 @@ class Evaluator:
         children: list[TraceStep] = []
         verified: dict[str, VerifiedToken] = {}
 
+        subject = request.subject.id
+
         def check(kind: str, token: str, where: str) -> VerifiedToken:
+            code = ReasonCode.INVALID_CONSENT if kind == "consent" else ReasonCode.INVALID_TOKEN
             try:
                 result = self.keyring.verify(kind, token, now=now)
             except jose.TokenError as exc:
@@ -512,12 +526,16 @@ class Evaluator:
                     TraceStep(step=Step.TOKENS, passed=False, detail=f"{where}: {exc.message}")
                 )
                 raise self._fail(
-                    state,
-                    ReasonCode.INVALID_TOKEN,
-                    Step.TOKENS,
-                    f"{where} is not valid: {exc.message}",
-                    children,
+                    state, code, Step.TOKENS, f"{where} is not valid: {exc.message}", children
                 ) from None
+            if kind == "consent" and result.claims.get("sub") != subject:
+                # Only the subject can consent to acting in its context, at any hop.
+                detail = (
+                    f"{where}: consent was given by {result.claims.get('sub')!r}, "
+                    f"not by {subject!r} (the subject)"
+                )
+                children.append(TraceStep(step=Step.TOKENS, passed=False, detail=detail))
+                raise self._fail(state, code, Step.TOKENS, detail, children)
             children.append(
                 TraceStep(
                     step=Step.TOKENS,
@@ -543,7 +561,6 @@ class Evaluator:
                         kind, hop.tokens[kind], where
                     )
 
-        subject = request.subject.id
         txn = verified.get("txn")
         if txn is None and self.require_txn_token:
             raise bad("this ledger requires a transaction token (settings.require_txn_token)")
@@ -559,14 +576,6 @@ class Evaluator:
         subject_token = verified.get("subject")
         if subject_token is not None and subject_token.claims.get("sub") != subject:
             raise bad(f"subject token is for {subject_token.claims.get('sub')!r}, not {subject!r}")
-        if "consent" in request.tokens:
-            children.append(
-                TraceStep(
-                    step=Step.TOKENS,
-                    passed=True,
-                    detail="consent token: checked with the delegation that needs it",
-                )
-            )
         detail = f"{len(children)} token(s) checked" if children else "no tokens in the request"
         self._pass(state, Step.TOKENS, detail, children)
         return verified, hop_tokens
@@ -597,6 +606,7 @@ class Evaluator:
         action: str,
         trust: TrustResult | None,
         verified: Mapping[str, VerifiedToken],
+        hop_tokens: Mapping[int, Mapping[str, VerifiedToken]],
         cedar_request: Mapping[str, Any],
         context_base: Mapping[str, Any],
         entities: Any,
@@ -658,13 +668,15 @@ class Evaluator:
             trust=trust,
             action=action,
             resource=request.resource,
-            consent=request.tokens.get("consent"),
+            consent=verified.get("consent"),
             condition=condition,
             now=now,
         )
         state.touched.update(coverage.touched)
         if coverage.grant is None and request.chain:
-            origin = self._origin_coverage(request, action, cedar_request, state, now, condition)
+            origin = self._origin_coverage(
+                request, action, verified, hop_tokens, state, now, condition
+            )
             if origin is not None and (origin.grant is not None or origin.stage > coverage.stage):
                 coverage = origin
         if coverage.grant is None:
@@ -680,7 +692,8 @@ class Evaluator:
         self,
         request: Request,
         action: str,
-        cedar_request: Mapping[str, Any],
+        verified: Mapping[str, VerifiedToken],
+        hop_tokens: Mapping[int, Mapping[str, VerifiedToken]],
         state: _State,
         now: datetime,
         condition: Any,
@@ -689,15 +702,11 @@ class Evaluator:
         origin = request.chain[0]
         if origin.principal.key == request.subject.key:
             return None
-        hop_attestation = None
-        if "attestation" in origin.tokens:
-            try:
-                hop_attestation = self.keyring.verify(
-                    "attestation", origin.tokens["attestation"], now=now
-                )
-            except jose.TokenError:
-                hop_attestation = None
-        trust = self.trust.assess(origin.principal.id, attestation=hop_attestation, now=now)
+        # Every hop token was verified in step 2 (a bad one has already denied).
+        origin_tokens = hop_tokens.get(origin.index, {})
+        trust = self.trust.assess(
+            origin.principal.id, attestation=origin_tokens.get("attestation"), now=now
+        )
         if not trust.trusted:
             return None
         coverage = self.on_behalf_of.cover(
@@ -706,7 +715,7 @@ class Evaluator:
             trust=trust,
             action=action,
             resource=request.resource,
-            consent=origin.tokens.get("consent", request.tokens.get("consent")),
+            consent=origin_tokens.get("consent", verified.get("consent")),
             condition=condition,
             now=now,
         )

@@ -1,7 +1,8 @@
 """Step 3 of the pipeline: is a workload trusted, and at which trust level?
 
 DESIGN.md "Workload governance": a workload is trusted through the security groups it is a
-member of (exact ids or ``fnmatch`` globs, matched case-sensitively). ``revoked`` in ANY group
+member of (exact ids or globs, :mod:`ztauth_cli.model.globs`: ``*`` stays within one path
+segment, ``**`` crosses segments, case-sensitive, never normalised). ``revoked`` in ANY group
 wins over every membership. The workload holds a group's trust level only when it proves that
 level's requirements in the request (an attestation token from the level's issuer, about this
 workload, no older than ``max_age``); its trust level is the highest-ranked level it proves.
@@ -12,18 +13,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from fnmatch import fnmatchcase
 
 from ztauth_cli import jose
 from ztauth_cli.engine.tokens import VerifiedToken
 from ztauth_cli.model.documents import SecurityGroup, TrustLevel
+from ztauth_cli.model.globs import matches_any
 
 __all__ = ["TrustModel", "TrustResult", "matches"]
 
 
 def matches(value: str, patterns: Sequence[str]) -> bool:
     """True when ``value`` equals one of ``patterns`` or matches one as a glob."""
-    return any(value == p or fnmatchcase(value, p) for p in patterns)
+    return matches_any(value, patterns)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
