@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -50,3 +51,20 @@ class LintContext:
             except DocumentError:
                 continue
         return result
+
+    def policies_with_effect(self, effect: str) -> Iterator[tuple[CedarPolicy, dict[str, Any]]]:
+        """Each parsed ``permit`` (or ``forbid``) policy with its Cedar JSON form, in order."""
+        for index, policy in enumerate(self.policies):
+            est = self.policy_json.get(index)
+            if est is not None and est.get("effect") == effect:
+                yield policy, est
+
+    @functools.cached_property
+    def schema_problem(self) -> DocumentError | None:
+        """Why the ledger's Cedar schema does not parse; ``None`` when it parses or is absent."""
+        from ztauth_cli.engine.cedar import check_schema
+
+        ledger = self.ledger
+        if ledger.schema_text is None or ledger.schema_path is None:
+            return None
+        return check_schema(ledger.schema_text, schema_path=ledger.schema_path)

@@ -6,9 +6,9 @@ SARIF reporter embeds it, and the README's rule table is generated from it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ztauth_cli.model.findings import RuleDoc, Severity
 from ztauth_cli.model.ids import RuleId
@@ -17,7 +17,9 @@ from ztauth_cli.model.span import Span
 if TYPE_CHECKING:
     from ztauth_cli.lint.context import LintContext
 
-__all__ = ["RULES", "Hit", "Rule", "RuleCheck", "get_rule", "rule"]
+_T = TypeVar("_T")
+
+__all__ = ["RULES", "Hit", "Rule", "RuleCheck", "get_rule", "repeats", "rule"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,3 +95,19 @@ def declare(rule_id: str, name: str, severity: Severity, *, summary: str, help: 
 def get_rule(rule_id: str) -> Rule | None:
     """The rule ``rule_id`` (case-insensitive), or ``None``."""
     return RULES.get(rule_id.strip().upper())
+
+
+def repeats(items: Iterable[_T], key: Callable[[_T], Hashable | None]) -> Iterator[tuple[_T, _T]]:
+    """``(item, first)`` for each item whose key an earlier item already had (``None``: no key).
+
+    Uniqueness rules report every repeat and point back at the first holder of the key.
+    """
+    first: dict[Hashable, _T] = {}
+    for item in items:
+        value = key(item)
+        if value is None:
+            continue
+        if value in first:
+            yield item, first[value]
+        else:
+            first[value] = item

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ztauth_cli.lint.context import LintContext
-from ztauth_cli.lint.registry import Hit, rule
+from ztauth_cli.lint.registry import Hit, repeats, rule
 from ztauth_cli.model.findings import Severity
 from ztauth_cli.model.ids import is_kebab_case
-from ztauth_cli.model.span import Span
 
 __all__ = [
     "cedar_schema_invalid",
@@ -81,17 +80,11 @@ def policy_id_format(ctx: LintContext) -> Iterator[Hit]:
 )
 def policy_id_duplicate(ctx: LintContext) -> Iterator[Hit]:
     """Policies whose ``@id`` was already used (reported at every repeat)."""
-    first: dict[str, Span] = {}
-    for policy in ctx.policies:
-        if policy.id is None:
-            continue
-        if policy.id in first:
-            yield Hit(
-                message=f"duplicate policy @id {policy.id!r} (first defined at {first[policy.id]})",
-                span=policy.span,
-            )
-        else:
-            first[policy.id] = policy.span
+    for policy, first in repeats(ctx.policies, lambda p: p.id):
+        yield Hit(
+            message=f"duplicate policy @id {policy.id!r} (first defined at {first.span})",
+            span=policy.span,
+        )
 
 
 @rule(
@@ -106,12 +99,7 @@ def policy_id_duplicate(ctx: LintContext) -> Iterator[Hit]:
 )
 def cedar_schema_invalid(ctx: LintContext) -> Iterator[Hit]:
     """The Cedar schema's parse error."""
-    from ztauth_cli.engine.cedar import check_schema
-
-    ledger = ctx.ledger
-    if ledger.schema_text is None or ledger.schema_path is None:
-        return
-    problem = check_schema(ledger.schema_text, schema_path=ledger.schema_path)
+    problem = ctx.schema_problem
     if problem is not None:
         yield Hit(message=problem.message, span=problem.span)
 
@@ -129,12 +117,10 @@ def cedar_schema_invalid(ctx: LintContext) -> Iterator[Hit]:
 )
 def cedar_validation(ctx: LintContext) -> Iterator[Hit]:
     """Cedar validator errors (skipped when the schema itself is broken: ZT205)."""
-    from ztauth_cli.engine.cedar import check_schema, validate_against_schema
+    from ztauth_cli.engine.cedar import validate_against_schema
 
     ledger = ctx.ledger
-    if ledger.schema_text is None or ledger.schema_path is None:
-        return
-    if check_schema(ledger.schema_text, schema_path=ledger.schema_path) is not None:
+    if ledger.schema_text is None or ledger.schema_path is None or ctx.schema_problem:
         return
     for error in validate_against_schema(
         ctx.policies, ledger.schema_text, schema_path=ledger.schema_path

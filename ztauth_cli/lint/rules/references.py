@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ztauth_cli.lint.context import LintContext
-from ztauth_cli.lint.registry import Hit, rule
+from ztauth_cli.lint.registry import Hit, repeats, rule
 from ztauth_cli.model.findings import Severity
 from ztauth_cli.model.ids import parse_ztid
 from ztauth_cli.model.span import Span
@@ -32,6 +32,26 @@ def _names(items: Any) -> str:
     return ", ".join(names) if names else "none defined"
 
 
+def _dangling(
+    refs: Iterable[tuple[str, str | None, Span]],
+    known: set[str],
+    *,
+    message: str,
+    listed: str = "defined",
+) -> Iterator[Hit]:
+    """One hit per reference ``(owner, name, span)`` whose name is set but not in ``known``.
+
+    ``message`` is formatted with ``owner`` and ``name``; the names that do exist follow it,
+    so a typo is one look away from its fix.
+    """
+    for owner, name, span in refs:
+        if name is not None and name not in known:
+            yield Hit(
+                message=message.format(owner=owner, name=name) + f" ({listed}: {_names(known)})",
+                span=span,
+            )
+
+
 @rule(
     "ZT101",
     "trust-level-unknown",
@@ -44,14 +64,11 @@ def _names(items: Any) -> str:
 )
 def trust_level_unknown(ctx: LintContext) -> Iterator[Hit]:
     """Groups whose ``trust_level`` is not a TrustLevel."""
-    levels = {t.name for t in ctx.ledger.trust_levels}
-    for group in ctx.ledger.groups:
-        if group.trust_level not in levels:
-            yield Hit(
-                message=f"security group {group.name!r} has unknown trust level "
-                f"{group.trust_level!r} (defined: {_names(levels)})",
-                span=group.span,
-            )
+    yield from _dangling(
+        ((g.name, g.trust_level, g.span) for g in ctx.ledger.groups),
+        {t.name for t in ctx.ledger.trust_levels},
+        message="security group {owner!r} has unknown trust level {name!r}",
+    )
 
 
 @rule(
@@ -67,22 +84,16 @@ def trust_level_unknown(ctx: LintContext) -> Iterator[Hit]:
 def actor_group_unknown(ctx: LintContext) -> Iterator[Hit]:
     """Elevation actors and delegation delegates that name no security group."""
     groups = {g.name for g in ctx.ledger.groups}
-    for elevation in ctx.ledger.elevations:
-        name = elevation.actor.group
-        if name is not None and name not in groups:
-            yield Hit(
-                message=f"elevation {elevation.id!r}: actor group {name!r} does not exist "
-                f"(defined: {_names(groups)})",
-                span=elevation.span,
-            )
-    for delegation in ctx.ledger.delegations:
-        name = delegation.delegate.group
-        if name is not None and name not in groups:
-            yield Hit(
-                message=f"delegation {delegation.id!r}: delegate group {name!r} does not exist "
-                f"(defined: {_names(groups)})",
-                span=delegation.span,
-            )
+    yield from _dangling(
+        ((e.id, e.actor.group, e.span) for e in ctx.ledger.elevations),
+        groups,
+        message="elevation {owner!r}: actor group {name!r} does not exist",
+    )
+    yield from _dangling(
+        ((d.id, d.delegate.group, d.span) for d in ctx.ledger.delegations),
+        groups,
+        message="delegation {owner!r}: delegate group {name!r} does not exist",
+    )
 
 
 @rule(
@@ -98,21 +109,24 @@ def actor_group_unknown(ctx: LintContext) -> Iterator[Hit]:
 def issuer_unknown(ctx: LintContext) -> Iterator[Hit]:
     """Consent and attestation issuers that are not Issuer documents."""
     issuers = {i.name for i in ctx.ledger.issuers}
-    for delegation in ctx.ledger.delegations:
-        issuer = delegation.consent_issuer
-        if issuer is not None and issuer not in issuers:
-            yield Hit(
-                message=f"delegation {delegation.id!r}: consent issuer {issuer!r} is not "
-                f"declared (issuers: {_names(issuers)})",
-                span=delegation.span,
-            )
+    yield from _dangling(
+        ((d.id, d.consent_issuer, d.span) for d in ctx.ledger.delegations),
+        issuers,
+        message="delegation {owner!r}: consent issuer {name!r} is not declared",
+        listed="issuers",
+    )
+    yield from _dangling(
+        _attestation_issuers(ctx),
+        issuers,
+        message="trust level {owner!r}: attestation issuer {name!r} is not declared",
+        listed="issuers",
+    )
+
+
+def _attestation_issuers(ctx: LintContext) -> Iterator[tuple[str, str, Span]]:
     for level in ctx.ledger.trust_levels:
-        if level.attestation is not None and level.attestation.issuer not in issuers:
-            yield Hit(
-                message=f"trust level {level.name!r}: attestation issuer "
-                f"{level.attestation.issuer!r} is not declared (issuers: {_names(issuers)})",
-                span=level.span,
-            )
+        if level.attestation is not None:
+            yield level.name, level.attestation.issuer, level.span
 
 
 @rule(
@@ -124,15 +138,11 @@ def issuer_unknown(ctx: LintContext) -> Iterator[Hit]:
 )
 def min_trust_level_unknown(ctx: LintContext) -> Iterator[Hit]:
     """Elevations whose ``min_trust_level`` is not a TrustLevel."""
-    levels = {t.name for t in ctx.ledger.trust_levels}
-    for elevation in ctx.ledger.elevations:
-        level = elevation.min_trust_level
-        if level is not None and level not in levels:
-            yield Hit(
-                message=f"elevation {elevation.id!r}: min trust level {level!r} does not exist "
-                f"(defined: {_names(levels)})",
-                span=elevation.span,
-            )
+    yield from _dangling(
+        ((e.id, e.min_trust_level, e.span) for e in ctx.ledger.elevations),
+        {t.name for t in ctx.ledger.trust_levels},
+        message="elevation {owner!r}: min trust level {name!r} does not exist",
+    )
 
 
 @rule(
@@ -147,17 +157,12 @@ def min_trust_level_unknown(ctx: LintContext) -> Iterator[Hit]:
 )
 def duplicate_rank(ctx: LintContext) -> Iterator[Hit]:
     """Trust levels sharing a rank (reported at every level after the first)."""
-    first: dict[int, Any] = {}
-    for level in ctx.ledger.trust_levels:
-        if level.rank in first:
-            other = first[level.rank]
-            yield Hit(
-                message=f"trust level {level.name!r} has rank {level.rank}, already used by "
-                f"{other.name!r} ({other.span})",
-                span=level.span,
-            )
-        else:
-            first[level.rank] = level
+    for level, other in repeats(ctx.ledger.trust_levels, lambda t: t.rank):
+        yield Hit(
+            message=f"trust level {level.name!r} has rank {level.rank}, already used by "
+            f"{other.name!r} ({other.span})",
+            span=level.span,
+        )
 
 
 @rule(
@@ -220,6 +225,13 @@ def key_file_missing(ctx: LintContext) -> Iterator[Hit]:
             yield Hit(message=f"{who}: key file {path!r} does not exist", span=span)
 
 
+def _keys(ctx: LintContext) -> Iterator[tuple[int, Any, str]]:
+    """Every key of every JWKS file: its index in the file, the JWK, and the file's path."""
+    for key_set in ctx.ledger.key_sets:
+        for index, jwk in enumerate(key_set.keys):
+            yield index, jwk, key_set.span.path
+
+
 def _key_span(ctx: LintContext, path: str, jwk: Any, index: int) -> Span:
     """The line of a key inside its JWKS file: where its ``kid`` is, else its opening brace."""
     key_set = ctx.ledger.key_set(path)
@@ -254,16 +266,15 @@ def invalid_public_key(ctx: LintContext) -> Iterator[Hit]:
     """Keys that ``jose.validate_public_jwk`` rejects (private material is ZT109)."""
     from ztauth_cli import jose
 
-    for key_set in ctx.ledger.key_sets:
-        for index, jwk in enumerate(key_set.keys):
-            if jose.is_private_jwk(jwk):
-                continue
-            problem = jose.validate_public_jwk(jwk)
-            if problem is not None:
-                yield Hit(
-                    message=f"key {index} ({jwk.get('kid', 'no kid')}): {problem}",
-                    span=_key_span(ctx, key_set.span.path, jwk, index),
-                )
+    for index, jwk, path in _keys(ctx):
+        if jose.is_private_jwk(jwk):
+            continue
+        problem = jose.validate_public_jwk(jwk)
+        if problem is not None:
+            yield Hit(
+                message=f"key {index} ({jwk.get('kid', 'no kid')}): {problem}",
+                span=_key_span(ctx, path, jwk, index),
+            )
 
 
 @rule(
@@ -281,15 +292,14 @@ def private_key_in_ledger(ctx: LintContext) -> Iterator[Hit]:
     """Keys with private members."""
     from ztauth_cli import jose
 
-    for key_set in ctx.ledger.key_sets:
-        for index, jwk in enumerate(key_set.keys):
-            if jose.is_private_jwk(jwk):
-                problem = jose.validate_public_jwk(jwk) or "private key material"
-                yield Hit(
-                    message=f"key {index} ({jwk.get('kid', 'no kid')}): {problem}",
-                    span=_key_span(ctx, key_set.span.path, jwk, index),
-                    hint="remove the key, rotate it, and publish only its public half",
-                )
+    for index, jwk, path in _keys(ctx):
+        if jose.is_private_jwk(jwk):
+            problem = jose.validate_public_jwk(jwk) or "private key material"
+            yield Hit(
+                message=f"key {index} ({jwk.get('kid', 'no kid')}): {problem}",
+                span=_key_span(ctx, path, jwk, index),
+                hint="remove the key, rotate it, and publish only its public half",
+            )
 
 
 @rule(
@@ -306,24 +316,22 @@ def private_key_in_ledger(ctx: LintContext) -> Iterator[Hit]:
 def issuer_role_missing(ctx: LintContext) -> Iterator[Hit]:
     """Consent/attestation issuers that do not declare that token type."""
     issuers = {i.name: i for i in ctx.ledger.issuers}
-    for delegation in ctx.ledger.delegations:
-        issuer = issuers.get(delegation.consent_issuer or "")
-        if issuer is not None and "consent" not in issuer.issues:
-            yield Hit(
-                message=f"delegation {delegation.id!r}: issuer {issuer.name!r} does not issue "
-                f"consent tokens (issues: {', '.join(sorted(issuer.issues))})",
-                span=delegation.span,
-            )
-    for level in ctx.ledger.trust_levels:
-        if level.attestation is None:
-            continue
-        issuer = issuers.get(level.attestation.issuer)
-        if issuer is not None and "attestation" not in issuer.issues:
-            yield Hit(
-                message=f"trust level {level.name!r}: issuer {issuer.name!r} does not issue "
-                f"attestation tokens (issues: {', '.join(sorted(issuer.issues))})",
-                span=level.span,
-            )
+    uses = (
+        (
+            "consent",
+            ((f"delegation {d.id!r}", d.consent_issuer, d.span) for d in ctx.ledger.delegations),
+        ),
+        ("attestation", ((f"trust level {o!r}", n, s) for o, n, s in _attestation_issuers(ctx))),
+    )
+    for kind, refs in uses:
+        for owner, name, span in refs:
+            issuer = issuers.get(name or "")
+            if issuer is not None and kind not in issuer.issues:
+                yield Hit(
+                    message=f"{owner}: issuer {issuer.name!r} does not issue {kind} tokens "
+                    f"(issues: {', '.join(sorted(issuer.issues))})",
+                    span=span,
+                )
 
 
 @rule(

@@ -150,6 +150,13 @@ def member_and_revoked(ctx: LintContext) -> Iterator[Hit]:
             )
 
 
+_SCOPE = ("principal", "action", "resource")
+
+
+def _name(policy: Any) -> str:
+    return policy.id or "(no @id)"
+
+
 def _unconstrained(scope: Any) -> bool:
     return isinstance(scope, dict) and scope.get("op") == "All"
 
@@ -166,14 +173,12 @@ def _unconstrained(scope: Any) -> bool:
 )
 def permit_unconstrained(ctx: LintContext) -> Iterator[Hit]:
     """Permits with an unconstrained scope and no condition."""
-    for index, policy in enumerate(ctx.policies):
-        est = ctx.policy_json.get(index)
-        if est is None or est.get("effect") != "permit" or est.get("conditions"):
+    for policy, est in ctx.policies_with_effect("permit"):
+        if est.get("conditions"):
             continue
-        if all(_unconstrained(est.get(part)) for part in ("principal", "action", "resource")):
+        if all(_unconstrained(est.get(part)) for part in _SCOPE):
             yield Hit(
-                message=f"policy {policy.id or '(no @id)'!r} permits every principal, action and "
-                "resource",
+                message=f"policy {_name(policy)!r} permits every principal, action and resource",
                 span=policy.span,
             )
 
@@ -222,22 +227,18 @@ def _scope_covers(outer: Any, inner: Any) -> bool:
 def policy_shadowed(ctx: LintContext) -> Iterator[Hit]:
     """Permits covered by an unconditional forbid."""
     forbids = [
-        (ctx.policies[i], est)
-        for i, est in sorted(ctx.policy_json.items())
-        if est.get("effect") == "forbid" and not est.get("conditions")
+        (forbid, est)
+        for forbid, est in ctx.policies_with_effect("forbid")
+        if not est.get("conditions")
     ]
     if not forbids:
         return
-    parts = ("principal", "action", "resource")
-    for index, policy in enumerate(ctx.policies):
-        est = ctx.policy_json.get(index)
-        if est is None or est.get("effect") != "permit":
-            continue
+    for policy, est in ctx.policies_with_effect("permit"):
         for forbid, fest in forbids:
-            if all(_scope_covers(fest.get(p), est.get(p)) for p in parts):
+            if all(_scope_covers(fest.get(p), est.get(p)) for p in _SCOPE):
                 yield Hit(
-                    message=f"policy {policy.id or '(no @id)'!r} can never permit: forbid "
-                    f"{forbid.id or '(no @id)'!r} ({forbid.span}) always applies to its scope",
+                    message=f"policy {_name(policy)!r} can never permit: forbid "
+                    f"{_name(forbid)!r} ({forbid.span}) always applies to its scope",
                     span=policy.span,
                 )
                 break
