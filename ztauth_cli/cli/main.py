@@ -21,6 +21,7 @@ from ztauth_cli.cli import (
     test_cmd,
     token,
 )
+from ztauth_cli.cli._common import reflow_help
 from ztauth_cli.errors import ZtauthError
 
 __all__ = ["app", "main"]
@@ -28,8 +29,34 @@ __all__ = ["app", "main"]
 _DEBUG_FLAG = "--debug"
 
 
+# The front door lists commands in the order a newcomer uses them, not alphabetically.
+_COMMAND_ORDER = ("policy", "eval", "test", "token", "keys", "audit")
+
+# Typer's rich help joins the lines of a paragraph: one paragraph per line here.
+_EPILOG = "\n\n".join(
+    (
+        "[bold]Examples[/bold]",
+        "[dim]# check a ledger (CI, pre-commit)[/dim]",
+        "  ztauth policy lint --ledger sample-ledger",
+        "[dim]# evaluate an AuthZEN request and show the decision trace[/dim]",
+        "  ztauth eval sample-ledger/requests/alice-reads-q3-report.json"
+        " --ledger sample-ledger --explain",
+        "[dim]# run the scenario suites with coverage, JUnit for CI[/dim]",
+        "  ztauth test sample-ledger --coverage -f junit -o report.xml",
+        "Exit codes: 0 success, 1 findings (lint errors, failing tests, failed verification,"
+        " --fail-on-deny, --fail-on-widening), 2 usage or input error.",
+        "Run 'ztauth COMMAND --help' for a command's options and examples.",
+    )
+)
+
+
 class ZtauthGroup(TyperGroup):
     """Turns every ztauth error into one line on stderr and exit 2 (STYLE.md rule 15)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = super().list_commands(ctx)
+        rank = {name: index for index, name in enumerate(_COMMAND_ORDER)}
+        return sorted(names, key=lambda name: (rank.get(name, len(rank)), name))
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -38,6 +65,12 @@ class ZtauthGroup(TyperGroup):
             raise
         except ZtauthError as exc:
             typer.echo(f"error: {exc.diagnostics()}", err=True)
+            raise typer.Exit(2) from None
+        except OSError as exc:
+            # A file the user named cannot be read or written (permissions, full disk): an
+            # input error with the file's name, not a bug.
+            where = f"{exc.filename}: " if exc.filename else ""
+            typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
             raise typer.Exit(2) from None
         except Exception as exc:
             # Anything else is a bug. Tracebacks may hold tokens or keys: only with --debug.
@@ -53,7 +86,9 @@ class ZtauthGroup(TyperGroup):
 app = typer.Typer(
     cls=ZtauthGroup,
     name="ztauth",
-    help="Lint, sign, version, diff and evaluate ZTAuth* policy ledgers, offline.",
+    help="ztauth: lint, sign, version, diff, test and evaluate ZTAuth* policy ledgers "
+    "(Cedar policies and trust documents in Git), offline.",
+    epilog=_EPILOG,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
@@ -80,7 +115,9 @@ def root(
     ),
     debug: bool = typer.Option(False, _DEBUG_FLAG, help="Show tracebacks of internal errors."),
 ) -> None:
-    """ztauth: ZTAuth* policy ledgers as code."""
+    """ztauth: lint, sign, version, diff, test and evaluate ZTAuth* policy ledgers (Cedar
+    policies and trust documents in Git), offline.
+    """
     ctx.obj = {"debug": debug}
 
 
@@ -92,6 +129,29 @@ app.add_typer(token.app, name="token")
 app.add_typer(keys.app, name="keys")
 # Imported for their side effect: they register their commands on the policy group.
 _COMMAND_MODULES = (policy_lifecycle, policy_diff)
+
+
+def _reflow(group: typer.Typer) -> None:
+    """Give every command's help to Typer reflowed (see ``reflow_help``), recursively."""
+    import inspect
+
+    info = group.registered_callback
+    if info is not None and info.callback is not None and info.help is None:
+        doc = inspect.getdoc(info.callback)
+        if doc:
+            info.help = reflow_help(doc)
+    if group.info.help is not None and isinstance(group.info.help, str):
+        group.info.help = reflow_help(group.info.help)
+    for command in group.registered_commands:
+        doc = command.help or (inspect.getdoc(command.callback) if command.callback else None)
+        if doc:
+            command.help = reflow_help(doc)
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _reflow(sub.typer_instance)
+
+
+_reflow(app)
 
 
 def main(argv: list[str] | None = None) -> int:

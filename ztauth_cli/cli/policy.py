@@ -11,16 +11,32 @@ from typing import Annotated
 
 import typer
 
+from ztauth_cli.cli._common import (
+    AtOption,
+    LedgerOption,
+    OutputOption,
+    RevOption,
+    check_output,
+    format_option,
+    parse_at,
+)
 from ztauth_cli.report.formats import OutputFormat
 
 app = typer.Typer(
-    help="Author and check a ledger: init, lint, fmt, version, sign, verify, diff, log.",
+    help="Author and check a ledger: init, lint, fmt, sign, verify, version, diff, log.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
 
-_LEDGER_HELP = "Ledger folder (default: the nearest folder upward holding ztauth.yaml)."
-LedgerOption = Annotated[Path | None, typer.Option("--ledger", help=_LEDGER_HELP)]
+# The formats `policy lint` renders (ztauth_cli.lint.command.LINT_FORMATS checks them).
+_LINT_FORMATS = (
+    OutputFormat.TEXT,
+    OutputFormat.JSON,
+    OutputFormat.SARIF,
+    OutputFormat.GITHUB,
+    OutputFormat.JUNIT,
+    OutputFormat.MARKDOWN,
+)
 
 
 @app.command("init")
@@ -32,25 +48,41 @@ def init_command(
         str | None,
         typer.Option("--name", help="Ledger name (kebab-case; default: the folder's name)."),
     ] = None,
-    ledger: Annotated[
+    ztid: Annotated[
         str | None,
         typer.Option(
-            "--ledger",
+            "--ztid",
             help="The ledger's ZTID (default: ztauth://example.internal/100000000000/ledgers/NAME).",
+            show_default=False,
         ),
+    ] = None,
+    legacy_ztid: Annotated[
+        str | None,
+        # Everywhere else --ledger is a folder; kept (hidden) for scripts written before --ztid.
+        typer.Option("--ledger", hidden=True),
     ] = None,
     template: Annotated[
         str, typer.Option("--template", help="Template: minimal or delegation.")
     ] = "minimal",
 ) -> None:
-    """Create a ledger: manifest, Cedar schema and policy, trust documents, keys folder,
-    an example test suite, a pre-commit config, and a Git repository when DIR is not in one.
+    """Create a ledger from a template, with a Git repository when DIR is not in one.
 
-    Refuses to overwrite an existing ledger (exit 2).
+    Writes the manifest, Cedar schema and policy, trust documents, a keys folder, an example
+    test suite and a pre-commit config. Refuses to overwrite an existing ledger.
+
+    Example:
+
+      $ ztauth policy init payments --template delegation
+      created ledger 'payments' (ztauth://...ledgers/payments) in payments
+
+    Exit codes: 0 created, 2 bad option or the folder already holds a ledger.
     """
+    from ztauth_cli.errors import UsageError
     from ztauth_cli.lint.init import run_init
 
-    raise typer.Exit(run_init(directory, name=name, ztid=ledger, template=template))
+    if ztid is not None and legacy_ztid is not None:
+        raise UsageError("--ztid and --ledger name the same thing; pass only --ztid")
+    raise typer.Exit(run_init(directory, name=name, ztid=ztid or legacy_ztid, template=template))
 
 
 @app.command("lint")
@@ -60,14 +92,9 @@ def lint_command(
         typer.Argument(help="Only report on these ledger files (as pre-commit passes them)."),
     ] = None,
     ledger: LedgerOption = None,
-    rev: Annotated[
-        str | None,
-        typer.Option("--rev", help="Lint the ledger as it is at this Git revision or tag."),
-    ] = None,
-    fmt: Annotated[
-        OutputFormat,
-        typer.Option("--format", "-f", help="text, json, sarif, github, junit or markdown."),
-    ] = OutputFormat.TEXT,
+    rev: RevOption = None,
+    fmt: Annotated[OutputFormat, format_option(*_LINT_FORMATS)] = OutputFormat.TEXT,
+    output: OutputOption = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
     explain: Annotated[
         str | None,
@@ -76,16 +103,18 @@ def lint_command(
     list_rules: Annotated[
         bool, typer.Option("--list-rules", help="List every rule and exit.")
     ] = False,
-    output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Write the report to FILE (atomically)."),
-    ] = None,
-    at: Annotated[
-        str | None,
-        typer.Option("--at", help="The clock for time-based rules (RFC 3339; default: now)."),
-    ] = None,
+    at: AtOption = None,
 ) -> None:
     """Check the ledger: schemas, Cedar, cross-references and risky configuration.
+
+    Anything wrong inside the ledger's files, syntax errors included, is a finding. --at sets
+    the clock of the time-based rules (expired keys, elevations).
+
+    Examples:
+
+      $ ztauth policy lint --ledger sample-ledger
+      $ ztauth policy lint -f sarif -o lint.sarif      # code scanning upload
+      $ ztauth policy lint --explain ZT101
 
     Exit codes: 0 clean (warnings allowed unless --strict), 1 findings, 2 usage error.
     """
@@ -95,6 +124,9 @@ def lint_command(
         raise typer.Exit(run_explain(explain, fmt=fmt))
     if list_rules:
         raise typer.Exit(run_list_rules(fmt=fmt))
+    check_output(output)
+    if at is not None:
+        parse_at(at)  # one message for a bad --at, before any work
     raise typer.Exit(
         run_lint(
             list(paths or ()),
@@ -120,7 +152,18 @@ def fmt_command(
     ] = False,
     ledger: LedgerOption = None,
 ) -> None:
-    """Format .cedar files with Cedar's own formatter (rewritten atomically)."""
+    """Format .cedar files with Cedar's own formatter (rewritten atomically).
+
+    File headers and blank lines between policies are kept. Works on the working tree only.
+
+    Examples:
+
+      $ ztauth policy fmt --check        # CI: exit 1 and list files that would change
+      $ ztauth policy fmt policies/billing.cedar
+
+    Exit codes: 0 formatted (or nothing to do), 1 --check found changes or a file cannot be
+    formatted, 2 usage error.
+    """
     from ztauth_cli.lint.command import run_fmt
 
     raise typer.Exit(run_fmt(list(paths or ()), ledger=ledger, check=check))

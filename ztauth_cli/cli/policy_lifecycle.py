@@ -9,19 +9,33 @@ and ``version bump major|minor|patch`` are its commands. ``bump`` is itself a gr
 
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ztauth_cli.cli._common import (
+    LedgerOption,
+    OutputOption,
+    RevOption,
+    check_format,
+    check_output,
+    emit,
+    emit_json,
+    emit_rich,
+    format_option,
+    parse_at,
+    resolve_ledger,
+    unverified_reason,
+)
 from ztauth_cli.cli.policy import app
 from ztauth_cli.report.formats import OutputFormat
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from ztauth_cli.ledger.history import LogEntry, VersionRow
     from ztauth_cli.ledger.signing import VerificationResult
     from ztauth_cli.ledger.versions import BumpPart, BumpResult, Gate, SemVer
@@ -55,29 +69,11 @@ bump_app = typer.Typer(
 version_app.add_typer(bump_app, name="bump")
 app.add_typer(version_app, name="version")
 
-_LEDGER_HELP = "Ledger folder (default: nearest folder holding ztauth.yaml)."
-_FORMAT_HELP = "text or json."
-
-
-def _root(ledger_path: Path | None) -> Path:
-    from ztauth_cli.ledger import find_ledger_root
-
-    return find_ledger_root(ledger_path if ledger_path is not None else Path.cwd())
+FormatOption = Annotated[OutputFormat, format_option(*_FORMATS)]
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _json_out(document: Any) -> None:
-    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
-
-
-def _console() -> Any:
-    from ztauth_cli.report.console import make_console
-
-    return make_console(sys.stdout)
+    return parse_at(None)
 
 
 # ----------------------------------------------------------------------------- sign
@@ -99,13 +95,21 @@ def sign_command(
     issuer: str | None = typer.Option(
         None, "--issuer", help="Signer identity in the payload's 'iss' (default: the kid)."
     ),
-    ledger: Path | None = typer.Option(None, "--ledger", help=_LEDGER_HELP),  # noqa: B008
+    ledger: LedgerOption = None,
 ) -> None:
     """Sign the ledger: add (or replace) this key's signature in .signatures.json.
 
     The signature covers the SHA-256 of the raw bytes of every file the evaluator loads
     (manifest, schema, policies, entities, trust, keys; not tests/). Other keys' signatures
-    are kept, so several signers can coexist. Exit codes: 0 signed, 2 bad key or ledger.
+    are kept, so several signers can coexist. Signs the working tree (commit the result).
+
+    Example:
+
+      $ ztauth keys generate --out ~/keys/release.pem --jwks keys/signers.jwks.json
+      $ ztauth policy sign --key ~/keys/release.pem
+      signed 14 files of ztauth://.../ledgers/payments with key 3Jx... (EdDSA); ...
+
+    Exit codes: 0 signed, 2 bad key or ledger.
     """
     raise typer.Exit(run_sign(key_path=key, kid=kid, alg=alg, issuer=issuer, ledger_path=ledger))
 
@@ -136,7 +140,7 @@ def run_sign(
     )
     from ztauth_cli.model import Span
 
-    loaded = load(_root(ledger_path))
+    loaded = load(resolve_ledger(ledger_path))
     try:
         data = key_path.read_bytes()
     except OSError as exc:
@@ -168,16 +172,13 @@ def run_sign(
 
 @app.command("verify")
 def verify_command(
-    rev: str | None = typer.Option(
-        None, "--rev", help="Git revision or tag to verify (default: the working tree)."
-    ),
-    jwks: Path | None = typer.Option(  # noqa: B008
+    rev: RevOption = None,
+    jwks: Path | None = typer.Option(  # noqa: B008 - Typer's declaration style
         None, "--jwks", help="Trust these signer keys instead of the manifest's 'signers'."
     ),
-    ledger: Path | None = typer.Option(None, "--ledger", help=_LEDGER_HELP),  # noqa: B008
-    fmt: OutputFormat = typer.Option(  # noqa: B008
-        OutputFormat.TEXT, "--format", "-f", help=_FORMAT_HELP
-    ),
+    ledger: LedgerOption = None,
+    fmt: FormatOption = OutputFormat.TEXT,
+    output: OutputOption = None,
 ) -> None:
     """Verify the ledger's signatures against its current content.
 
@@ -185,13 +186,26 @@ def verify_command(
     trusted key (the manifest's signers JWKS, or --jwks), allowed algorithm (never none or
     HMAC), this ledger's ZTID, and no file added, removed or changed since signing. The number
     of valid DISTINCT signer keys must reach settings.require_signatures (at least 1).
+
+    Examples:
+
+      $ ztauth policy verify
+      $ ztauth policy verify --rev v1.2.0 --jwks pinned-signers.jwks.json -f json
+
     Exit codes: 0 verified, 1 not verified, 2 usage or input error.
     """
-    raise typer.Exit(run_verify(rev=rev, jwks_path=jwks, ledger_path=ledger, fmt=fmt))
+    raise typer.Exit(
+        run_verify(rev=rev, jwks_path=jwks, ledger_path=ledger, fmt=fmt, output=output)
+    )
 
 
 def run_verify(
-    *, rev: str | None, jwks_path: Path | None, ledger_path: Path | None, fmt: OutputFormat
+    *,
+    rev: str | None,
+    jwks_path: Path | None,
+    ledger_path: Path | None,
+    fmt: OutputFormat,
+    output: Path | None = None,
 ) -> int:
     """Verify and report; returns 0 (verified) or 1 (not verified).
 
@@ -200,9 +214,9 @@ def run_verify(
     """
     from ztauth_cli.ledger import load
     from ztauth_cli.ledger.signing import load_jwks_file, verify_ledger
-    from ztauth_cli.report import require_format
 
-    require_format(fmt, _FORMATS, command="ztauth policy verify")
+    check_format(fmt, _FORMATS, command="ztauth policy verify")
+    check_output(output)
     jwks = load_jwks_file(jwks_path) if jwks_path is not None else None
     loaded = load(ledger_path, rev, tolerant=True)
     _require_manifest(loaded)
@@ -210,9 +224,9 @@ def run_verify(
         loaded, jwks=jwks, jwks_source=str(jwks_path) if jwks_path else "--jwks", now=_now()
     )
     if fmt is OutputFormat.JSON:
-        _json_out({"ledger": loaded.ztid, "revision": loaded.revision, **result.to_json()})
+        emit_json({"ledger": loaded.ztid, "revision": loaded.revision, **result.to_json()}, output)
     else:
-        _render_verify(loaded, result, rev=rev)
+        emit_rich(lambda console: _render_verify(console, loaded, result, rev=rev), output)
     return 0 if result.ok else 1
 
 
@@ -226,8 +240,9 @@ def _require_manifest(loaded: Ledger) -> None:
         raise DocumentError("the manifest is unusable")
 
 
-def _render_verify(loaded: Ledger, result: VerificationResult, *, rev: str | None) -> None:
-    console = _console()
+def _render_verify(
+    console: Console, loaded: Ledger, result: VerificationResult, *, rev: str | None
+) -> None:
     where = f"revision {rev} ({(loaded.revision or '')[:12]})" if rev else "working tree"
     console.print(f"ledger {loaded.ztid} ({where})", markup=False)
     console.print(
@@ -262,23 +277,31 @@ def _render_verify(loaded: Ledger, result: VerificationResult, *, rev: str | Non
 @version_app.callback()
 def version_command(
     ctx: typer.Context,
-    ledger: Path | None = typer.Option(None, "--ledger", help=_LEDGER_HELP),  # noqa: B008
-    fmt: OutputFormat = typer.Option(  # noqa: B008
-        OutputFormat.TEXT, "--format", "-f", help=_FORMAT_HELP
-    ),
+    ledger: LedgerOption = None,
+    fmt: FormatOption = OutputFormat.TEXT,
+    output: OutputOption = None,
 ) -> None:
     """Print the ledger's current version.
 
     v1.4.0 at a version tag; v1.4.0+3.g1a2b3c4 three commits past it; +dirty (or .dirty)
     when the ledger's files in the working tree differ from HEAD; v0.0.0+N.g<sha> before the
-    first release. Exit codes: 0, or 2 outside a Git repository.
+    first release.
+
+    Examples:
+
+      $ ztauth policy version
+      v1.4.0+3.g1a2b3c4
+      $ ztauth policy version list
+      $ ztauth policy version bump auto
+
+    Exit codes: 0, or 2 outside a Git repository.
     """
     if ctx.invoked_subcommand is not None:
         return
-    raise typer.Exit(run_version(ledger_path=ledger, fmt=fmt))
+    raise typer.Exit(run_version(ledger_path=ledger, fmt=fmt, output=output))
 
 
-def run_version(*, ledger_path: Path | None, fmt: OutputFormat) -> int:
+def run_version(*, ledger_path: Path | None, fmt: OutputFormat, output: Path | None = None) -> int:
     """Print the current version; returns 0.
 
     Raises:
@@ -286,58 +309,60 @@ def run_version(*, ledger_path: Path | None, fmt: OutputFormat) -> int:
     """
     from ztauth_cli.errors import GitError
     from ztauth_cli.ledger.versions import current_version
-    from ztauth_cli.report import require_format
 
-    require_format(fmt, _FORMATS, command="ztauth policy version")
-    current = current_version(_root(ledger_path))
+    check_format(fmt, _FORMATS, command="ztauth policy version")
+    check_output(output)
+    current = current_version(resolve_ledger(ledger_path))
     if current is None:
         raise GitError("the repository has no commit yet, so the ledger has no version")
     if fmt is OutputFormat.JSON:
-        _json_out(
+        emit_json(
             {
                 "version": current.version,
                 "tag": current.tag,
                 "distance": current.distance,
                 "commit": current.commit,
                 "dirty": current.dirty,
-            }
+            },
+            output,
         )
     else:
-        typer.echo(current.version)
+        emit(current.version + "\n", output)
     return 0
 
 
 @version_app.command("list")
 def version_list_command(
-    ledger: Path | None = typer.Option(None, "--ledger", help=_LEDGER_HELP),  # noqa: B008
-    fmt: OutputFormat = typer.Option(  # noqa: B008
-        OutputFormat.TEXT, "--format", "-f", help=_FORMAT_HELP
-    ),
+    ledger: LedgerOption = None,
+    fmt: FormatOption = OutputFormat.TEXT,
+    output: OutputOption = None,
 ) -> None:
     """List every version tag (v<semver>, by semver) with its date, commit and signatures.
 
     Signatures: verified, unsigned, or invalid with the first reason, checked on the ledger
     as it was at that tag. Exit codes: 0, or 2 outside a Git repository.
     """
-    raise typer.Exit(run_version_list(ledger_path=ledger, fmt=fmt))
+    raise typer.Exit(run_version_list(ledger_path=ledger, fmt=fmt, output=output))
 
 
-def run_version_list(*, ledger_path: Path | None, fmt: OutputFormat) -> int:
+def run_version_list(
+    *, ledger_path: Path | None, fmt: OutputFormat, output: Path | None = None
+) -> int:
     """List the version tags; returns 0.
 
     Raises:
         ZtauthError: no ledger or no repository (exit 2).
     """
     from ztauth_cli.ledger.history import version_rows
-    from ztauth_cli.report import require_format
 
-    require_format(fmt, _FORMATS, command="ztauth policy version list")
-    rows = version_rows(_root(ledger_path), now=_now())
+    check_format(fmt, _FORMATS, command="ztauth policy version list")
+    check_output(output)
+    rows = version_rows(resolve_ledger(ledger_path), now=_now())
     if fmt is OutputFormat.JSON:
-        _json_out({"versions": [_version_json(r) for r in rows]})
+        emit_json({"versions": [_version_json(r) for r in rows]}, output)
         return 0
     if not rows:
-        typer.echo("no version tags yet; create one with 'ztauth policy version bump minor'")
+        emit("no version tags yet; create one with 'ztauth policy version bump minor'\n", output)
         return 0
     _table(
         ("TAG", "DATE", "COMMIT", "SIGNATURES"),
@@ -350,6 +375,7 @@ def run_version_list(*, ledger_path: Path | None, fmt: OutputFormat) -> int:
             )
             for r in rows
         ],
+        output=output,
     )
     return 0
 
@@ -368,12 +394,16 @@ def _version_json(row: VersionRow) -> dict[str, Any]:
     }
 
 
-def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
+def _table(
+    header: tuple[str, ...], rows: Sequence[tuple[str, ...]], *, output: Path | None
+) -> None:
     # Plain aligned columns: stable, greppable, and identical on and off a terminal.
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header) - 1)]
+    lines = []
     for row in (header, *rows):
         cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
-        typer.echo("  ".join([*cells, row[-1]]).rstrip())
+        lines.append("  ".join([*cells, row[-1]]).rstrip() + "\n")
+    emit("".join(lines), output)
 
 
 # ----------------------------------------------------------------------------- version bump
@@ -421,7 +451,7 @@ def _test_gate(root: Path, head: str) -> str | None:
         evaluator = Evaluator.from_ledger(
             ledger,
             issuer_keys=keys.trusted_jwks(ledger),
-            unverified_reason=_unverified_reason(ledger),
+            unverified_reason=unverified_reason(ledger, now=now),
             revision=head,
         )
         run = run_suites(evaluator, suites, tokens=tokens, now=now)
@@ -435,18 +465,9 @@ def _test_gate(root: Path, head: str) -> str | None:
     return None
 
 
-def _unverified_reason(ledger: Ledger) -> str | None:
-    from ztauth_cli.ledger.signing import verify_ledger
-
-    if ledger.manifest is None or ledger.manifest.settings.require_signatures <= 0:
-        return None
-    result = verify_ledger(ledger, now=_now())
-    return None if result.ok else result.summary
-
-
 def _signature_gate(root: Path, head: str) -> str | None:
     ledger = _head_ledger(root, head)
-    reason = _unverified_reason(ledger)
+    reason = unverified_reason(ledger, now=_now())
     return f"signatures: {reason}" if reason is not None else None
 
 
@@ -455,18 +476,17 @@ def _bump(part: str) -> Callable[..., None]:
         message: str | None = typer.Option(
             None, "--message", "-m", help="Tag message (default: 'ledger vX.Y.Z')."
         ),
-        ledger: Path | None = typer.Option(None, "--ledger", help=_LEDGER_HELP),  # noqa: B008
-        fmt: OutputFormat = typer.Option(  # noqa: B008
-            OutputFormat.TEXT, "--format", "-f", help=_FORMAT_HELP
-        ),
+        ledger: LedgerOption = None,
+        fmt: FormatOption = OutputFormat.TEXT,
     ) -> None:
         raise typer.Exit(run_version_bump(part=part, message=message, ledger_path=ledger, fmt=fmt))
 
     command.__doc__ = (
         f"Tag HEAD with the next {part} version (annotated tag, never moved once made).\n\n"
         "Only when the ledger's working tree matches HEAD, lint passes at HEAD, the test "
-        "suites pass at HEAD and required signatures verify. Exit codes: 0 tagged, 1 refused, "
-        "2 usage or input error."
+        "suites pass at HEAD and required signatures verify. Prints the new tag on stdout.\n\n"
+        f"Example:\n\n  $ ztauth policy version bump {part} -m 'quarterly release'\n\n"
+        "Exit codes: 0 tagged, 1 refused, 2 usage or input error."
     )
     return command
 
@@ -493,10 +513,9 @@ def run_version_bump(
         ZtauthError: no ledger, no repository, no commit (exit 2).
     """
     from ztauth_cli.ledger.versions import bump_version
-    from ztauth_cli.report import require_format
 
-    require_format(fmt, _FORMATS, command="ztauth policy version bump")
-    root = _root(ledger_path)
+    check_format(fmt, _FORMATS, command="ztauth policy version bump")
+    root = resolve_ledger(ledger_path)
     result = bump_version(
         root, part, message=message, derive=derive, gates=release_gates(), now=_now
     )
@@ -506,7 +525,7 @@ def run_version_bump(
 
 def _render_bump(result: BumpResult, *, fmt: OutputFormat, explain: Sequence[str]) -> None:
     if fmt is OutputFormat.JSON:
-        _json_out(
+        emit_json(
             {
                 "created": result.tag is not None,
                 "tag": result.version,
@@ -514,7 +533,8 @@ def _render_bump(result: BumpResult, *, fmt: OutputFormat, explain: Sequence[str
                 "commit": result.tag.commit if result.tag is not None else None,
                 "refused": list(result.refused),
                 "reasons": list(explain),
-            }
+            },
+            None,
         )
         return
     for line in explain:
@@ -538,45 +558,55 @@ def _render_bump(result: BumpResult, *, fmt: OutputFormat, explain: Sequence[str
 @app.command("log")
 def log_command(
     limit: int | None = typer.Option(None, "--limit", "-n", min=1, help="At most N commits."),
-    ledger: Path | None = typer.Option(None, "--ledger", help=_LEDGER_HELP),  # noqa: B008
-    fmt: OutputFormat = typer.Option(  # noqa: B008
-        OutputFormat.TEXT, "--format", "-f", help=_FORMAT_HELP
-    ),
+    ledger: LedgerOption = None,
+    fmt: FormatOption = OutputFormat.TEXT,
+    output: OutputOption = None,
 ) -> None:
     """Show the commits that changed the ledger, newest first.
 
     Each with sha, author, date (RFC 3339), subject, the version tags naming it and the state
     of its signatures at that commit (verified / unsigned / invalid). Works on a ledger in a
-    subfolder of a larger repository and on shallow clones. Exit codes: 0, or 2 outside Git.
+    subfolder of a larger repository and on shallow clones.
+
+    Example:
+
+      $ ztauth policy log -n 5 -f json
+
+    Exit codes: 0, or 2 outside Git.
     """
-    raise typer.Exit(run_log(limit=limit, ledger_path=ledger, fmt=fmt))
+    raise typer.Exit(run_log(limit=limit, ledger_path=ledger, fmt=fmt, output=output))
 
 
-def run_log(*, limit: int | None, ledger_path: Path | None, fmt: OutputFormat) -> int:
+def run_log(
+    *, limit: int | None, ledger_path: Path | None, fmt: OutputFormat, output: Path | None = None
+) -> int:
     """Print the ledger's history; returns 0.
 
     Raises:
         ZtauthError: no ledger or no repository (exit 2).
     """
     from ztauth_cli.ledger.history import ledger_log
-    from ztauth_cli.report import require_format
 
-    require_format(fmt, _FORMATS, command="ztauth policy log")
-    entries = ledger_log(_root(ledger_path), limit=limit, now=_now())
+    check_format(fmt, _FORMATS, command="ztauth policy log")
+    check_output(output)
+    entries = ledger_log(resolve_ledger(ledger_path), limit=limit, now=_now())
     if fmt is OutputFormat.JSON:
-        _json_out({"commits": [_log_json(e) for e in entries]})
+        emit_json({"commits": [_log_json(e) for e in entries]}, output)
         return 0
     if not entries:
-        typer.echo("no commit has touched the ledger yet")
+        emit("no commit has touched the ledger yet\n", output)
         return 0
-    console = _console()
+    emit_rich(lambda console: _render_log(console, entries), output)
+    return 0
+
+
+def _render_log(console: Console, entries: Sequence[LogEntry]) -> None:
     for entry in entries:
         tags = f" ({', '.join(entry.tags)})" if entry.tags else ""
         console.print(entry.sha[:7], style="yellow", end="", markup=False)
         console.print(f"{tags} {entry.subject}", style=None, markup=False)
         state = entry.signature + (f": {entry.signature_reason}" if entry.signature_reason else "")
         console.print(f"    {entry.date}  {entry.author}  signatures {state}", markup=False)
-    return 0
 
 
 def _log_json(entry: LogEntry) -> dict[str, Any]:

@@ -1,0 +1,226 @@
+"""What every command shares: its options, its clock, its ledger and where its output goes.
+
+One place for the shell's conventions (DESIGN.md, "Conventions every command follows"):
+``--ledger PATH`` / ``--rev REV`` wherever a ledger is read, ``-f/--format`` naming only the
+formats the command supports, ``-o/--output FILE`` written atomically, ``--at`` in RFC 3339.
+Every failure here is a :class:`~ztauth_cli.errors.UsageError` (one line, exit 2).
+
+Light module: Typer evaluates option annotations at start-up, so only typer, the stdlib and
+``report.formats`` are imported at module level; core packages are imported inside functions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ztauth_cli.report.formats import OutputFormat, require_format
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ztauth_cli.model import Ledger
+
+__all__ = [
+    "AtOption",
+    "LedgerOption",
+    "OutputOption",
+    "RevOption",
+    "check_format",
+    "check_output",
+    "emit",
+    "emit_json",
+    "emit_rich",
+    "format_option",
+    "parse_at",
+    "reflow_help",
+    "resolve_ledger",
+    "unverified_reason",
+]
+
+_AT_EXAMPLE = "2026-06-01T12:00:00Z"
+
+LedgerOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--ledger",
+        help="Ledger folder (default: the nearest folder upward holding ztauth.yaml).",
+        show_default=False,
+    ),
+]
+RevOption = Annotated[
+    str | None,
+    typer.Option(
+        "--rev",
+        help="Read the ledger as it is at this Git revision or tag (default: the working tree).",
+        show_default=False,
+    ),
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write the result to FILE (atomically) instead of stdout.",
+        show_default=False,
+    ),
+]
+AtOption = Annotated[
+    str | None,
+    typer.Option(
+        "--at",
+        help=f"The clock, in RFC 3339 (e.g. {_AT_EXAMPLE}; default: now).",
+        show_default=False,
+    ),
+]
+
+
+def format_option(*formats: OutputFormat, text: str | None = None) -> Any:
+    """A ``-f/--format`` option whose help lists only ``formats``.
+
+    Click still parses every :class:`OutputFormat` value, so that a known but unsupported
+    format gets :func:`check_format`'s message (naming the supported ones) rather than
+    Click's generic choice error.
+    """
+    names = "|".join(f.value for f in formats)
+    return typer.Option(
+        "--format",
+        "-f",
+        metavar=f"[{names}]",
+        help=text or "Output format.",
+    )
+
+
+def reflow_help(text: str) -> str:
+    """A docstring made ready for Typer's rich help, which keeps every line break it is given.
+
+    Prose paragraphs are joined into one line each (the terminal wraps them); a paragraph with
+    an indented line (an example, a table) or a bullet list is kept as written.
+    """
+    import inspect
+
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    out: list[str] = []
+    for paragraph in paragraphs:
+        lines = paragraph.splitlines()
+        verbatim = any(line.startswith((" ", "-", "*", "$")) for line in lines)
+        out.append(paragraph if verbatim else " ".join(line.strip() for line in lines))
+    return "\n\n".join(out)
+
+
+def check_format(fmt: OutputFormat, formats: tuple[OutputFormat, ...], *, command: str) -> None:
+    """Refuse a format ``command`` does not support (UsageError, exit 2)."""
+    require_format(fmt, formats, command=command)
+
+
+def parse_at(text: str | None, *, option: str = "--at") -> datetime:
+    """The clock of a command: ``text`` (RFC 3339 with a zone) as aware UTC, or now.
+
+    The CLI reads the wall clock once, here; the core only ever gets the result.
+
+    Raises:
+        UsageError: ``text`` is not an RFC 3339 timestamp with a time zone.
+    """
+    from ztauth_cli.errors import UsageError
+    from ztauth_cli.ledger.load import parse_timestamp
+
+    if text is None:
+        return datetime.now(timezone.utc)
+    try:
+        return parse_timestamp(text)
+    except ValueError as exc:
+        raise UsageError(
+            f"{option}: {text!r} is not an RFC 3339 timestamp with a time zone ({exc})",
+            hint=f"for example {option} {_AT_EXAMPLE}",
+        ) from None
+
+
+def resolve_ledger(path: Path | None) -> Path:
+    """The ledger root for ``--ledger PATH`` (default: the nearest one above the current folder).
+
+    Raises:
+        UsageError: ``--ledger`` names nothing.
+        LedgerNotFound: no ``ztauth.yaml`` at or above the folder.
+    """
+    from ztauth_cli.errors import UsageError
+    from ztauth_cli.ledger import find_ledger_root
+
+    if path is not None and not path.exists():
+        raise UsageError(f"--ledger {path}: no such folder")
+    return find_ledger_root(path if path is not None else Path.cwd())
+
+
+def check_output(output: Path | None) -> None:
+    """Fail before any work when ``--output FILE`` cannot be written.
+
+    Raises:
+        UsageError: the folder is missing or read-only, or FILE is a folder.
+    """
+    from ztauth_cli.errors import UsageError
+
+    if output is None:
+        return
+    folder = output.parent if str(output.parent) else Path(".")
+    if output.is_dir():
+        raise UsageError(f"--output {output}: is a folder, expected a file path")
+    if not folder.is_dir():
+        raise UsageError(f"--output {output}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"--output {output}: folder {folder} is not writable")
+
+
+def emit(text: str, output: Path | None) -> None:
+    """Send a rendered result to stdout, or to ``--output`` atomically (never half-written).
+
+    Raises:
+        UsageError: the file cannot be written (nothing is left behind).
+    """
+    from ztauth_cli.errors import UsageError
+    from ztauth_cli.report.output import write_result
+
+    try:
+        write_result(text, output)
+    except OSError as exc:
+        raise UsageError(f"--output {output}: cannot write: {exc.strerror or exc}") from None
+
+
+def emit_json(document: Any, output: Path | None, *, sort_keys: bool = False) -> None:
+    """A JSON document (indented, UTF-8, newline-terminated) to stdout or ``--output``."""
+    emit(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=sort_keys) + "\n", output)
+
+
+def emit_rich(draw: Callable[[Console], None], output: Path | None) -> None:
+    """Text drawn with rich: coloured on a terminal, plain in pipes, files and NO_COLOR."""
+    import io
+
+    from ztauth_cli.report.console import make_console
+
+    if output is None:
+        draw(make_console(sys.stdout))
+        sys.stdout.flush()
+        return
+    buffer = io.StringIO()
+    draw(make_console(buffer))
+    emit(buffer.getvalue(), output)
+
+
+def unverified_reason(ledger: Ledger, *, now: datetime) -> str | None:
+    """Why the ledger must not be trusted, or None (DESIGN.md: eval and test verify first).
+
+    None when the manifest requires no signature; otherwise the verification summary unless
+    the required signatures verify against the manifest's signers.
+    """
+    manifest = ledger.manifest
+    if manifest is None or manifest.settings.require_signatures <= 0:
+        return None
+    from ztauth_cli.ledger.signing import verify_ledger
+
+    result = verify_ledger(ledger, now=now)
+    return None if result.ok else str(result.summary)
