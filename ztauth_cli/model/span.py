@@ -17,3 +17,7 @@ class Span:
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}:{self.column}"
+
+    def as_json(self) -> dict[str, str | int]:
+        """``{"path", "line", "column"}``: how every JSON output names a place."""
+        return {"path": self.path, "line": self.line, "column": self.column}

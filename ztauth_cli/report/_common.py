@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ztauth_cli.model.findings import CheckReport, CheckResult, Finding, Severity
+from ztauth_cli.model.span import Span
 
-__all__ = ["location", "sorted_checks", "sorted_findings", "summary_counts"]
+__all__ = ["location", "sorted_checks", "sorted_findings", "span_fields", "summary_counts"]
 
 _SEVERITY_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.NOTE: 2}
 
@@ -30,6 +31,13 @@ def sorted_checks(checks: tuple[CheckResult, ...]) -> list[CheckResult]:
     for check in checks:
         order.setdefault(check.group, len(order))
     return sorted(checks, key=lambda c: order[c.group])
+
+
+def span_fields(span: Span | None) -> dict[str, str | int | None]:
+    """``path``/``line``/``column`` of a place as flat JSON fields, all ``None`` without one."""
+    if span is None:
+        return {"path": None, "line": None, "column": None}
+    return {**span.as_json()}
 
 
 def location(finding: Finding) -> str:

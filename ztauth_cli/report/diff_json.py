@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import json
 from typing import Any, TextIO
 
@@ -21,37 +23,23 @@ __all__ = ["SCHEMA_VERSION", "render", "to_json"]
 SCHEMA_VERSION = 1
 
 
-def _where(span: Span | None) -> dict[str, Any] | None:
-    if span is None:
-        return None
-    return {"path": span.path, "line": span.line, "column": span.column}
-
-
-def _policy(change: PolicyChange) -> dict[str, Any]:
-    return {
-        "id": change.id,
-        "kind": change.kind,
-        "impact": change.impact.value,
-        "summary": change.summary,
-        "aspects": list(change.aspects),
-        "before": change.before,
-        "after": change.after,
-        "location": _where(change.span),
-    }
-
-
-def _change(change: Change) -> dict[str, Any]:
-    return {
-        "area": change.area,
-        "subject": change.subject,
-        "kind": change.kind,
-        "field": change.field,
-        "impact": change.impact.value,
-        "summary": change.summary,
-        "before": change.before,
-        "after": change.after,
-        "location": _where(change.span),
-    }
+def _record(value: PolicyChange | Change | DecisionFlip) -> dict[str, Any]:
+    """A diff record's fields in declaration order: enums as their value, tuples as lists,
+    ``span`` as ``location`` (``{path, line, column}`` or null), decision sides expanded."""
+    out: dict[str, Any] = {}
+    for field in dataclasses.fields(value):
+        item = getattr(value, field.name)
+        if field.name == "span":
+            out["location"] = item.as_json() if isinstance(item, Span) else None
+        elif isinstance(item, enum.Enum):
+            out[field.name] = item.value
+        elif isinstance(item, tuple):
+            out[field.name] = list(item)
+        elif isinstance(item, DecisionSide):
+            out[field.name] = _side(item)
+        else:
+            out[field.name] = item
+    return out
 
 
 def _side(side: DecisionSide) -> dict[str, Any]:
@@ -61,18 +49,6 @@ def _side(side: DecisionSide) -> dict[str, Any]:
         "message": side.message,
         "via": side.via,
         "policies": list(side.policies),
-    }
-
-
-def _flip(flip: DecisionFlip) -> dict[str, Any]:
-    return {
-        "source": flip.source,
-        "name": flip.name,
-        "request": flip.request,
-        "impact": flip.impact.value,
-        "base": _side(flip.base),
-        "target": _side(flip.target),
-        "location": _where(flip.span),
     }
 
 
@@ -95,9 +71,9 @@ def to_json(report: DiffReport) -> dict[str, Any]:
             "decision_flips": len(report.flips),
             "skipped": len(report.skipped),
         },
-        "decision_flips": [_flip(f) for f in report.flips],
-        "trust_changes": [_change(c) for c in report.changes],
-        "policy_changes": [_policy(p) for p in report.policies],
+        "decision_flips": [_record(f) for f in report.flips],
+        "trust_changes": [_record(c) for c in report.changes],
+        "policy_changes": [_record(p) for p in report.policies],
         "skipped": list(report.skipped),
     }
 

@@ -7,6 +7,7 @@ decision flips and the trust changes, and the structural policy changes folded i
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from typing import TextIO
 
 from ztauth_cli.diff.model import DecisionSide, DiffReport, Impact
@@ -53,6 +54,16 @@ def _label(report: DiffReport, which: str) -> str:
     return f"{_code(info.label)}{short}"
 
 
+def _table(
+    w: Callable[[str], object], title: str, header: Sequence[str], rows: Iterable[Sequence[str]]
+) -> None:
+    w(f"\n#### {title}\n\n")
+    w(f"| {' | '.join(header)} |\n")
+    w(f"|{'---|' * len(header)}\n")
+    for row in rows:
+        w(f"| {' | '.join(row)} |\n")
+
+
 def render(report: DiffReport, out: TextIO) -> None:
     """Write the Markdown comment."""
     w = out.write
@@ -66,27 +77,30 @@ def render(report: DiffReport, out: TextIO) -> None:
         f"{_plural(len(report.policies), 'policy change')}\n"
     )
     if report.flips:
-        w("\n#### Decision flips\n\n")
-        w("| Impact | Case / request | Base | Target | Determining policies |\n")
-        w("|---|---|---|---|---|\n")
-        for flip in report.flips:
-            before = ", ".join(flip.base.policies) or "—"
-            after = ", ".join(flip.target.policies) or "—"
-            w(
-                f"| {_MARK[flip.impact]} | {_code(flip.name)}<br>{_cell(flip.request)} | "
-                f"{_side(flip.base)} | {_side(flip.target)} | "
-                f"{_cell(before)} → {_cell(after)} |\n"
+        flips = [
+            (
+                _MARK[flip.impact],
+                f"{_code(flip.name)}<br>{_cell(flip.request)}",
+                _side(flip.base),
+                _side(flip.target),
+                f"{_cell(', '.join(flip.base.policies) or '—')} → "
+                f"{_cell(', '.join(flip.target.policies) or '—')}",
             )
+            for flip in report.flips
+        ]
+        header = ("Impact", "Case / request", "Base", "Target", "Determining policies")
+        _table(w, "Decision flips", header, flips)
     if report.changes:
-        w("\n#### Trust changes\n\n")
-        w("| Impact | Subject | Change | Where |\n")
-        w("|---|---|---|---|\n")
-        for change in report.changes:
-            where = _code(str(change.span)) if change.span else "—"
-            w(
-                f"| {_MARK[change.impact]} | {_code(change.subject)} | "
-                f"{_cell(change.summary)} | {where} |\n"
+        changes = [
+            (
+                _MARK[change.impact],
+                _code(change.subject),
+                _cell(change.summary),
+                _code(str(change.span)) if change.span else "—",
             )
+            for change in report.changes
+        ]
+        _table(w, "Trust changes", ("Impact", "Subject", "Change", "Where"), changes)
     if report.policies:
         w(f"\n<details><summary>Policy changes ({len(report.policies)})</summary>\n\n")
         for policy in report.policies:

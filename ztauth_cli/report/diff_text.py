@@ -56,18 +56,19 @@ def render(report: DiffReport, out: TextIO) -> None:
             p(f"  {_tag(flip.impact)} {escape(flip.name)}: {escape(flip.request)}")
             p(f"{indent}{escape(_side(flip.base))}")
             p(f"{indent}-> {escape(_side(flip.target))}")
-    if report.changes:
-        p("\n[bold]Trust changes[/]")
-        for change in report.changes:
-            where = f"  ({change.span})" if change.span else ""
-            text = escape(f"{change.subject}: {change.summary}{where}")
-            p(f"  {_tag(change.impact)} {text}")
-    if report.policies:
-        p("\n[bold]Policy changes[/]")
-        for policy in report.policies:
-            where = f"  ({policy.span})" if policy.span else ""
-            text = escape(f"policy/{policy.id}: {policy.summary}{where}")
-            p(f"  {_tag(policy.impact)} {text}")
+    sections = (
+        ("Trust changes", [(c.impact, c.subject, c.summary, c.span) for c in report.changes]),
+        (
+            "Policy changes",
+            [(c.impact, f"policy/{c.id}", c.summary, c.span) for c in report.policies],
+        ),
+    )
+    for title, rows in sections:
+        if rows:
+            p(f"\n[bold]{title}[/]")
+        for impact, subject, summary, span in rows:
+            where = f"  ({span})" if span else ""
+            p(f"  {_tag(impact)} {escape(f'{subject}: {summary}{where}')}")
     if report.skipped:
         p("\n[bold]Skipped test cases[/]")
         for reason in report.skipped:

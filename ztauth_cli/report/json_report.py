@@ -7,34 +7,33 @@ from typing import Any, TextIO
 
 from ztauth_cli import __version__
 from ztauth_cli.model.findings import CheckReport, CheckResult, Finding
-from ztauth_cli.report._common import sorted_checks, sorted_findings, summary_counts
+from ztauth_cli.report._common import (
+    sorted_checks,
+    sorted_findings,
+    span_fields,
+    summary_counts,
+)
 
 __all__ = ["render", "to_json"]
 
 
 def _finding(finding: Finding) -> dict[str, Any]:
-    span = finding.span
     return {
         "rule": finding.rule_id,
         "severity": finding.severity.value,
         "message": finding.message,
-        "path": span.path if span else None,
-        "line": span.line if span else None,
-        "column": span.column if span else None,
+        **span_fields(finding.span),
         "hint": finding.hint,
         "suppressed": finding.suppressed,
     }
 
 
 def _check(check: CheckResult) -> dict[str, Any]:
-    span = check.span
     return {
         "group": check.group,
         "name": check.name,
         "passed": check.passed,
-        "path": span.path if span else None,
-        "line": span.line if span else None,
-        "column": span.column if span else None,
+        **span_fields(check.span),
         "message": check.message,
         "details": check.details,
     }

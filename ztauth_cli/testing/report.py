@@ -102,13 +102,10 @@ def _actual_json(decision: Decision) -> dict[str, Any]:
 
 
 def _case_json(result: CaseResult) -> dict[str, Any]:
-    span = result.case.span
     return {
         "id": result.id,
         "name": result.case.name,
-        "path": span.path,
-        "line": span.line,
-        "column": span.column,
+        **result.case.span.as_json(),
         "passed": result.passed,
         "expected": _expected_json(result.case.expect),
         "actual": _actual_json(result.decision),
