@@ -156,36 +156,28 @@ def diff_policies(
     out: list[PolicyChange] = []
     for key in sorted(base.keys() | target.keys()):
         old, new = base.get(key), target.get(key)
-        if new is not None and old is None:
-            permit = new.est.get("effect") == "permit"
-            out.append(
-                PolicyChange(
-                    id=key,
-                    kind="added",
-                    impact=_W if permit else _N,
-                    summary=f"added: {_describe(new.est)}",
-                    aspects=(),
-                    before=None,
-                    after=new.policy.text.strip(),
-                    span=new.policy.span,
-                )
+        if old is not None and new is not None:
+            if old.est != new.est:
+                out.append(_changed(key, old, new))
+            continue
+        # Only on one side: a permit added (or a forbid removed) widens access.
+        kind, only = ("added", new) if old is None else ("removed", old)
+        if only is None:
+            continue
+        widens = (only.est.get("effect") == "permit") == (kind == "added")
+        text = only.policy.text.strip()
+        out.append(
+            PolicyChange(
+                id=key,
+                kind=kind,
+                impact=_W if widens else _N,
+                summary=f"{kind}: {_describe(only.est)}",
+                aspects=(),
+                before=text if kind == "removed" else None,
+                after=text if kind == "added" else None,
+                span=only.policy.span,
             )
-        elif old is not None and new is None:
-            permit = old.est.get("effect") == "permit"
-            out.append(
-                PolicyChange(
-                    id=key,
-                    kind="removed",
-                    impact=_N if permit else _W,
-                    summary=f"removed: {_describe(old.est)}",
-                    aspects=(),
-                    before=old.policy.text.strip(),
-                    after=None,
-                    span=old.policy.span,
-                )
-            )
-        elif old is not None and new is not None and old.est != new.est:
-            out.append(_changed(key, old, new))
+        )
     return tuple(out)
 
 
