@@ -329,7 +329,9 @@ def load_private_key_pem(data: bytes) -> PrivateKeyHandle:
     except TypeError as exc:
         raise TokenError("the private key is encrypted; provide an unencrypted PEM key") from exc
     except (ValueError, UnsupportedAlgorithm) as exc:
-        raise TokenError(f"not a PEM private key: {exc}") from exc
+        raise TokenError(
+            "not a PEM private key (expected an unencrypted PKCS#8, PKCS#1 or SEC1 PEM)"
+        ) from exc
     handle = PrivateKeyHandle(key)
     alg_for_private_key(handle)  # rejects unsupported key types now, not at signing time
     return handle

@@ -5,11 +5,24 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ztauth_cli.cli._common import (
+    OutputOption,
+    check_format,
+    check_output,
+    emit,
+    emit_rich,
+    format_option,
+)
 from ztauth_cli.report.formats import OutputFormat
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ztauth_cli.audit import AuditVerification
 
 __all__ = ["app", "run_show", "run_verify", "show_command", "verify_command"]
 
@@ -20,21 +33,26 @@ app = typer.Typer(
 )
 
 _FORMATS = (OutputFormat.TEXT, OutputFormat.JSON)
+FormatOption = Annotated[OutputFormat, format_option(*_FORMATS)]
 
 
 @app.command("verify")
 def verify_command(
     file: Path = typer.Argument(..., help="The audit log (JSON Lines)."),  # noqa: B008
-    fmt: OutputFormat = typer.Option(  # noqa: B008 - Typer's declaration style
-        OutputFormat.TEXT, "--format", "-f", help="text or json."
-    ),
+    fmt: FormatOption = OutputFormat.TEXT,
+    output: OutputOption = None,
 ) -> None:
     """Check the log's hash chain and report the first broken line.
+
+    Example:
+
+      $ ztauth eval requests/stream.jsonl --audit-log decisions.jsonl
+      $ ztauth audit verify decisions.jsonl
 
     Exit codes: 0 intact, 1 broken (edited, deleted, reordered or incomplete line), 2 the file
     cannot be read.
     """
-    raise typer.Exit(run_verify(path=file, fmt=fmt))
+    raise typer.Exit(run_verify(path=file, fmt=fmt, output=output))
 
 
 @app.command("show")
@@ -43,49 +61,53 @@ def show_command(
     limit: int | None = typer.Option(
         None, "--limit", "-n", min=1, help="Show only the last N entries."
     ),
-    fmt: OutputFormat = typer.Option(  # noqa: B008
-        OutputFormat.TEXT, "--format", "-f", help="text or json."
-    ),
+    fmt: FormatOption = OutputFormat.TEXT,
+    output: OutputOption = None,
 ) -> None:
     """Show the logged decisions as a table (does not check the chain: use 'audit verify').
 
+    Example:
+
+      $ ztauth audit show decisions.jsonl -n 20
+
     Exit codes: 0 shown, 2 the file cannot be read or holds a line that is not an entry.
     """
-    raise typer.Exit(run_show(path=file, limit=limit, fmt=fmt))
+    raise typer.Exit(run_show(path=file, limit=limit, fmt=fmt, output=output))
 
 
-def run_verify(*, path: Path, fmt: OutputFormat) -> int:
+def run_verify(*, path: Path, fmt: OutputFormat, output: Path | None = None) -> int:
     """Verify the chain of the log at ``path`` and print the result. Returns 0 or 1.
 
     Raises:
         ZtauthError: unreadable file or bad format option (exit 2).
     """
     from ztauth_cli.audit import verify_log
-    from ztauth_cli.report import require_format
-    from ztauth_cli.report.console import make_console
 
-    require_format(fmt, _FORMATS, command="ztauth audit verify")
+    check_format(fmt, _FORMATS, command="ztauth audit verify")
+    check_output(output)
     result = verify_log(path)
     if fmt is OutputFormat.JSON:
-        json.dump(result.to_json(), sys.stdout, indent=2, sort_keys=True)
-        sys.stdout.write("\n")
+        emit(json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n", output)
     else:
-        console = make_console(sys.stdout)
-        if result.ok:
-            console.print(
-                f"ok: {path}: {result.lines} lines, chain intact, head {result.head}",
-                style="green",
-                markup=False,
-            )
-        else:
-            console.print(
-                f"broken: {path}:{result.first_broken_line}: {result.reason}",
-                style="bold red",
-                markup=False,
-            )
-            intact = f"lines 1-{result.lines} are intact" if result.lines else "no line is intact"
-            console.print(f"{intact} (head {result.head})", markup=False)
+        emit_rich(lambda console: _render_verify(console, result, path), output)
     return 0 if result.ok else 1
+
+
+def _render_verify(console: Console, result: AuditVerification, path: Path) -> None:
+    if result.ok:
+        console.print(
+            f"ok: {path}: {result.lines} lines, chain intact, head {result.head}",
+            style="green",
+            markup=False,
+        )
+        return
+    console.print(
+        f"broken: {path}:{result.first_broken_line}: {result.reason}",
+        style="bold red",
+        markup=False,
+    )
+    intact = f"lines 1-{result.lines} are intact" if result.lines else "no line is intact"
+    console.print(f"{intact} (head {result.head})", markup=False)
 
 
 def _entity(value: Any) -> str:
@@ -118,7 +140,9 @@ def _row(entry: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def run_show(*, path: Path, limit: int | None, fmt: OutputFormat) -> int:
+def run_show(
+    *, path: Path, limit: int | None, fmt: OutputFormat, output: Path | None = None
+) -> int:
     """Print the entries of the log at ``path`` (the last ``limit`` ones). Returns 0.
 
     Raises:
@@ -127,16 +151,15 @@ def run_show(*, path: Path, limit: int | None, fmt: OutputFormat) -> int:
     from collections import deque
 
     from ztauth_cli.audit import read_log
-    from ztauth_cli.report import require_format
 
-    require_format(fmt, _FORMATS, command="ztauth audit show")
+    check_format(fmt, _FORMATS, command="ztauth audit show")
+    check_output(output)
     # A deque keeps memory bounded by --limit, however long the log.
     entries = list(deque(read_log(path), maxlen=limit))
     if fmt is OutputFormat.JSON:
-        json.dump(entries, sys.stdout, indent=2, sort_keys=True)
-        sys.stdout.write("\n")
+        emit(json.dumps(entries, indent=2, sort_keys=True) + "\n", output)
         return 0
-    _table(entries, path)
+    _table(entries, path, output=output)
     return 0
 
 
@@ -154,18 +177,17 @@ _COLUMNS = (
 )
 
 
-def _table(entries: list[dict[str, Any]], path: Path) -> None:
-    from ztauth_cli.report.console import make_console, plain_output
+def _table(entries: list[dict[str, Any]], path: Path, *, output: Path | None) -> None:
+    from ztauth_cli.report.console import plain_output
 
     rows = [_row(entry) for entry in entries]
-    if plain_output(sys.stdout):
+    if output is not None or plain_output(sys.stdout):
         # Off a terminal: aligned columns at their natural width, one entry per line, so the
         # output can be grepped and diffed (rich would wrap cells at 80 columns).
         widths = {c: max([len(c), *(len(r[c]) for r in rows)]) for c in _COLUMNS}
         lines = ["  ".join(c.ljust(widths[c]) for c in _COLUMNS).rstrip()]
         lines += ["  ".join(r[c].ljust(widths[c]) for c in _COLUMNS).rstrip() for r in rows]
-        sys.stdout.write("\n".join(lines) + "\n")
-        sys.stdout.write(f"{path}: {len(rows)} entries\n")
+        emit("\n".join(lines) + f"\n{path}: {len(rows)} entries\n", output)
         return
     from rich import box
     from rich.table import Table
@@ -176,4 +198,4 @@ def _table(entries: list[dict[str, Any]], path: Path) -> None:
     for row in rows:
         style = "green" if row["decision"] == "allow" else "red"
         table.add_row(*(row[c] for c in _COLUMNS), style=style)
-    make_console(sys.stdout).print(table)
+    emit_rich(lambda console: console.print(table), None)

@@ -39,8 +39,15 @@ def generate_command(
 ) -> None:
     """Generate a key pair: private PEM to --out, public JWK into --jwks; prints the kid.
 
-    A key with the same kid in the JWKS is replaced. Exit codes: 0 written, 2 bad option or
-    the private key file exists (without --force).
+    A key with the same kid in the JWKS is replaced. Keep the private key out of the ledger
+    (a warning says so when --out is inside one).
+
+    Examples:
+
+      $ ztauth keys generate --out ~/keys/release.pem --jwks keys/signers.jwks.json
+      $ ztauth keys generate --alg ES256 --out idp.pem --jwks keys/idp.jwks.json --kid idp-2026
+
+    Exit codes: 0 written, 2 bad option or the private key file exists (without --force).
     """
     raise typer.Exit(run_generate(out=out, alg=alg, kid=kid, jwks=jwks, force=force))
 

@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ztauth_cli.cli._common import (
+    AtOption,
+    LedgerOption,
+    OutputOption,
+    check_format,
+    check_output,
+    emit,
+    format_option,
+    parse_at,
+)
 from ztauth_cli.cli.policy import app
 from ztauth_cli.cli.policy_lifecycle import bump_app
 from ztauth_cli.report.formats import OutputFormat
@@ -32,33 +41,30 @@ def diff_command(
     target: str | None = typer.Argument(
         None, help="Target revision or tag (default: the working tree).", show_default=False
     ),
-    ledger: Path | None = typer.Option(  # noqa: B008 - Typer's declaration style
-        None, "--ledger", help="Ledger folder (default: nearest folder holding ztauth.yaml)."
-    ),
-    requests: Path | None = typer.Option(  # noqa: B008
+    ledger: LedgerOption = None,
+    requests: Path | None = typer.Option(  # noqa: B008 - Typer's declaration style
         None,
         "--requests",
         help="A .jsonl of AuthZEN requests (or an 'eval --audit-log') to replay on both sides.",
     ),
-    fmt: OutputFormat = typer.Option(  # noqa: B008
-        OutputFormat.TEXT, "--format", "-f", help="text, json or markdown."
-    ),
+    fmt: Annotated[OutputFormat, format_option(*_FORMATS)] = OutputFormat.TEXT,
     fail_on_widening: bool = typer.Option(
         False, "--fail-on-widening", help="Exit 1 when any decision, trust or policy change widens."
     ),
-    at: str | None = typer.Option(
-        None,
-        "--at",
-        help="Clock (RFC 3339) for suites without 'at' and requests without a time (default: now).",
-    ),
-    output: Path | None = typer.Option(  # noqa: B008
-        None, "--output", "-o", help="Write the report to this file (atomically), not stdout."
-    ),
+    at: AtOption = None,
+    output: OutputOption = None,
 ) -> None:
     """Compare two revisions of the ledger: policies, trust model and decisions.
 
     Every test case of both revisions, and every request of --requests, is evaluated against
-    both; decisions that flip are listed (deny -> allow is WIDENING).
+    both; decisions that flip are listed (deny -> allow is WIDENING). --at is the clock of
+    suites without 'at' and requests without a time.
+
+    Examples:
+
+      $ ztauth policy diff v1.2.0                      # last release -> working tree
+      $ ztauth policy diff HEAD~1 HEAD -f markdown -o diff.md --fail-on-widening
+      $ ztauth policy diff v1.2.0 --requests audit.jsonl
 
     Exit codes: 0 done, 1 widening under --fail-on-widening, 2 bad revision, ledger or
     requests file.
@@ -93,20 +99,12 @@ def run_diff(
         ZtauthError: a bad revision, ledger, requests file or option (exit 2).
     """
     from ztauth_cli.diff import WORKING_TREE, diff_ledgers, load_requests
-    from ztauth_cli.errors import UsageError
     from ztauth_cli.ledger import load
-    from ztauth_cli.ledger.load import parse_timestamp
-    from ztauth_cli.report import require_format
 
-    require_format(fmt, _FORMATS, command="ztauth policy diff")
-    if at is not None:
-        try:
-            now = parse_timestamp(at)
-        except ValueError as exc:
-            raise UsageError(f"--at: {exc}") from exc
-    else:
-        # One clock, read once: the engine itself never reads the clock.
-        now = datetime.now(timezone.utc)
+    check_format(fmt, _FORMATS, command="ztauth policy diff")
+    check_output(output)
+    # One clock, read once: the engine itself never reads the clock.
+    now = parse_at(at)
     items = load_requests(requests_path) if requests_path is not None else ()
     base_ledger = load(ledger_path, base)
     target_ledger = load(ledger_path, target)
@@ -163,7 +161,7 @@ def _progress(total: int) -> _Tick | None:
 
 def _write(report: DiffReport, fmt: OutputFormat, *, output: Path | None) -> None:
     from ztauth_cli.report import diff_json, diff_markdown, diff_text
-    from ztauth_cli.report.output import render_to_text, write_result
+    from ztauth_cli.report.output import render_to_text
 
     if fmt is OutputFormat.TEXT and output is None:
         # Straight to the terminal, so rich can colour it.
@@ -176,7 +174,7 @@ def _write(report: DiffReport, fmt: OutputFormat, *, output: Path | None) -> Non
         text = render_to_text(diff_markdown.render, report)
     else:
         text = render_to_text(diff_text.render, report)
-    write_result(text, output)
+    emit(text, output)
 
 
 # ------------------------------------------------------------------------- version bump auto
@@ -187,12 +185,10 @@ def bump_auto_command(
     message: str | None = typer.Option(
         None, "--message", "-m", help="Tag message (default: 'ledger vX.Y.Z')."
     ),
-    ledger: Path | None = typer.Option(  # noqa: B008 - Typer's declaration style
-        None, "--ledger", help="Ledger folder (default: nearest folder holding ztauth.yaml)."
-    ),
-    fmt: OutputFormat = typer.Option(  # noqa: B008
-        OutputFormat.TEXT, "--format", "-f", help="text or json."
-    ),
+    ledger: LedgerOption = None,
+    fmt: Annotated[
+        OutputFormat, format_option(OutputFormat.TEXT, OutputFormat.JSON)
+    ] = OutputFormat.TEXT,
 ) -> None:
     """Tag HEAD with the next version, the part derived from the decision diff.
 
@@ -226,9 +222,7 @@ def run_bump_auto(*, message: str | None, ledger_path: Path | None, fmt: OutputF
         if base is None:
             reasons.append("no previous version tag: first release, minor")
             return "minor"
-        decision = derive_bump(
-            load(root, rev=str(base)), load(root, rev=head), now=datetime.now(timezone.utc)
-        )
+        decision = derive_bump(load(root, rev=str(base)), load(root, rev=head), now=parse_at(None))
         reasons.append(f"{decision.part} (since {base}):")
         reasons.extend(f"- {reason}" for reason in decision.reasons)
         return decision.part

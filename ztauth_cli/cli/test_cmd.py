@@ -8,12 +8,24 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from ztauth_cli.cli._common import (
+    AtOption,
+    LedgerOption,
+    OutputOption,
+    RevOption,
+    check_format,
+    check_output,
+    emit,
+    format_option,
+    parse_at,
+    unverified_reason,
+)
 from ztauth_cli.report.formats import OutputFormat
 
 if TYPE_CHECKING:
@@ -41,20 +53,14 @@ def test_command(
         "ledger's tests/).",
         show_default=False,
     ),
-    ledger: Path | None = typer.Option(  # noqa: B008
-        None, "--ledger", help="Ledger folder (default: nearest folder holding ztauth.yaml)."
-    ),
-    rev: str | None = typer.Option(
-        None, "--rev", help="Git revision or tag of the ledger (default: the working tree)."
-    ),
+    ledger: LedgerOption = None,
+    rev: RevOption = None,
     select: str | None = typer.Option(
         None,
         "-k",
         help="Run only cases whose 'suite/case' name contains this text (case-insensitive).",
     ),
-    fmt: OutputFormat = typer.Option(  # noqa: B008
-        OutputFormat.TEXT, "--format", "-f", help="text, json, junit, sarif or github."
-    ),
+    fmt: Annotated[OutputFormat, format_option(*_FORMATS)] = OutputFormat.TEXT,
     coverage: bool = typer.Option(
         False, "--coverage", help="Report which policies and trust documents were exercised."
     ),
@@ -65,15 +71,22 @@ def test_command(
         max=100,
         help="Exit 1 when overall coverage is below this percentage (implies --coverage).",
     ),
-    output: Path | None = typer.Option(  # noqa: B008
-        None, "--output", "-o", help="Write the report to this file (atomically), not stdout."
-    ),
+    output: OutputOption = None,
+    at: AtOption = None,
 ) -> None:
     """Run test suites: every case's decision must match its expectation.
 
-    Tokens declared by a suite are minted for this run with fresh keys (never committed). Exit
-    codes: 0 all cases pass, 1 a case fails or coverage is below --threshold, 2 malformed suite
-    or usage error.
+    Tokens declared by a suite are minted for this run with fresh keys (never committed).
+    --at is the clock of cases without their own 'at' (default: now).
+
+    Examples:
+
+      $ ztauth test sample-ledger --coverage
+      $ ztauth test -k billing --rev v1.2.0
+      $ ztauth test --threshold 90 -f junit -o junit.xml       # CI
+
+    Exit codes: 0 all cases pass, 1 a case fails or coverage is below --threshold, 2 malformed
+    suite or usage error.
     """
     code = run_test(
         suites=tuple(suites or ()),
@@ -84,6 +97,7 @@ def test_command(
         coverage=coverage or threshold is not None,
         threshold=threshold,
         output=output,
+        at=at,
     )
     raise typer.Exit(code)
 
@@ -98,6 +112,7 @@ def run_test(
     coverage: bool,
     threshold: float | None,
     output: Path | None,
+    at: str | None = None,
 ) -> int:
     """Run the suites and write the report; returns the exit code (0, 1).
 
@@ -106,10 +121,12 @@ def run_test(
     """
     from ztauth_cli.errors import UsageError
     from ztauth_cli.ledger import load
-    from ztauth_cli.report import require_format
     from ztauth_cli.testing import IssuerKeys, discover_suites, mint_suite_tokens, select_cases
 
-    require_format(fmt, _FORMATS, command="ztauth test")
+    check_format(fmt, _FORMATS, command="ztauth test")
+    check_output(output)
+    # One clock for suites without 'at', read once: the engine itself never reads the clock.
+    now = parse_at(at)
     ledger = load(ledger_path or _ledger_near(suites), rev)
     found = discover_suites(ledger, suites)
     where = ", ".join(str(s) for s in suites) if suites else f"{ledger.root}/tests"
@@ -122,11 +139,9 @@ def run_test(
     if not chosen:
         raise UsageError(f"-k {select!r} selects none of the {deselected} test cases")
 
-    # One clock for suites without 'at', read once: the engine itself never reads the clock.
-    now = datetime.now(timezone.utc)
     keys = IssuerKeys.for_suites(chosen, ledger=ledger)
     tokens = mint_suite_tokens(chosen, ledger, keys=keys, now=now)
-    evaluator = _evaluator(ledger, keys)
+    evaluator = _evaluator(ledger, keys, now=now)
     total = sum(len(s.cases) for s in chosen)
     run = _run(evaluator, chosen, tokens=tokens, now=now, total=total)
     run = dataclasses.replace(run, deselected=deselected)
@@ -159,27 +174,13 @@ def _ledger_near(suites: tuple[Path, ...]) -> Path | None:
         return None
 
 
-def _unverified_reason(ledger: Ledger) -> str | None:
-    """Why the ledger must not be trusted, or None (DESIGN.md: eval and test verify first)."""
-    manifest = ledger.manifest
-    if manifest is None or manifest.settings.require_signatures <= 0:
-        return None
-    try:
-        from ztauth_cli.ledger.signing.verify import verify_ledger
-    except ImportError:
-        # Fail closed: signatures are required and cannot be checked.
-        return "the ledger requires signatures but signature verification is unavailable"
-    result = verify_ledger(ledger)
-    return None if result.ok else str(result.summary)
-
-
-def _evaluator(ledger: Ledger, keys: IssuerKeys) -> Evaluator:
+def _evaluator(ledger: Ledger, keys: IssuerKeys, *, now: datetime) -> Evaluator:
     from ztauth_cli.engine import Evaluator
 
     return Evaluator.from_ledger(
         ledger,
         issuer_keys=keys.trusted_jwks(ledger),
-        unverified_reason=_unverified_reason(ledger),
+        unverified_reason=unverified_reason(ledger, now=now),
         revision=ledger.revision,
     )
 
@@ -249,7 +250,7 @@ def _write(
     coverage: Coverage | None,
 ) -> None:
     from ztauth_cli.report import render
-    from ztauth_cli.report.output import render_to_text, write_result
+    from ztauth_cli.report.output import render_to_text
     from ztauth_cli.testing.report import render_json, render_text, to_check_report, to_json
 
     if fmt is OutputFormat.TEXT:
@@ -264,4 +265,4 @@ def _write(
     else:
         report = to_check_report(run, coverage=coverage, display_path=_repo_path(ledger))
         text = render_to_text(lambda r, out: render(r, fmt, out), report)
-    write_result(text, output)
+    emit(text, output)

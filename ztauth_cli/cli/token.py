@@ -5,15 +5,28 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ztauth_cli.cli._common import (
+    LedgerOption,
+    OutputOption,
+    RevOption,
+    check_format,
+    check_output,
+    emit,
+    emit_rich,
+    format_option,
+    parse_at,
+)
 from ztauth_cli.report.formats import OutputFormat
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from ztauth_cli.model.ledger import Ledger
 
 __all__ = ["app", "inspect_command", "mint_command", "run_inspect", "run_mint"]
@@ -31,22 +44,29 @@ _TIME_CLAIMS = ("iat", "nbf", "exp")
 @app.command("inspect")
 def inspect_command(
     token: str = typer.Argument(..., help="The JWT, or '-' to read it from stdin."),
-    ledger: Path | None = typer.Option(  # noqa: B008 - Typer's declaration style
-        None, "--ledger", help="Ledger folder (default: nearest folder holding ztauth.yaml)."
+    ledger: LedgerOption = None,
+    rev: RevOption = None,
+    at: str | None = typer.Option(
+        None, "--at", help="Clock (RFC 3339) to check exp/nbf/iat against (default: now)."
     ),
-    rev: str | None = typer.Option(None, "--rev", help="Git revision or tag of the ledger."),
-    at: str | None = typer.Option(None, "--at", help="Clock (RFC 3339) to check times against."),
-    fmt: OutputFormat = typer.Option(  # noqa: B008
-        OutputFormat.TEXT, "--format", "-f", help="text or json."
-    ),
+    fmt: Annotated[OutputFormat, format_option(*_FORMATS)] = OutputFormat.TEXT,
+    output: OutputOption = None,
 ) -> None:
     """Decode a token and check it against the ledger issuer named by its 'iss'.
 
     Checks the issuer's JWKS (by kid), its allowed algorithms, its audience and the token's
-    exp/nbf/iat. Exit codes: 0 verifies, 1 does not verify (or no ledger), 2 malformed token
-    or bad option.
+    exp/nbf/iat. Outside a ledger (and without --ledger) the token is only decoded.
+
+    Examples:
+
+      $ ztauth token inspect eyJhbGciOiJFZERTQSIs... --ledger sample-ledger
+      $ pbpaste | ztauth token inspect - -f json
+
+    Exit codes: 0 verifies, 1 does not verify (or no ledger), 2 malformed token or bad option.
     """
-    raise typer.Exit(run_inspect(token=token, ledger_path=ledger, rev=rev, at=at, fmt=fmt))
+    raise typer.Exit(
+        run_inspect(token=token, ledger_path=ledger, rev=rev, at=at, fmt=fmt, output=output)
+    )
 
 
 @app.command("mint")
@@ -71,6 +91,12 @@ def mint_command(
 ) -> None:
     """Mint a signed JWT (for tests and demos) and print it on stdout.
 
+    Example:
+
+      $ ztauth keys generate --out idp.pem --jwks keys/idp.jwks.json
+      $ ztauth token mint --issuer https://idp.acme.internal --key idp.pem \\
+          --claim sub=alice --scope "reports:read" --expires-in 10m
+
     Exit codes: 0 printed, 2 bad key, algorithm, claim or option.
     """
     raise typer.Exit(
@@ -89,18 +115,6 @@ def mint_command(
 
 
 # --------------------------------------------------------------------------------------------
-
-
-def _now(at: str | None) -> datetime:
-    from ztauth_cli.errors import UsageError
-    from ztauth_cli.ledger.load import parse_timestamp
-
-    if at is None:
-        return datetime.now(timezone.utc)
-    try:
-        return parse_timestamp(at)
-    except ValueError as exc:
-        raise UsageError(f"--at: {exc}") from exc
 
 
 def _relative(seconds: float) -> str:
@@ -144,7 +158,13 @@ class _Inspection:
 
 
 def run_inspect(
-    *, token: str, ledger_path: Path | None, rev: str | None, at: str | None, fmt: OutputFormat
+    *,
+    token: str,
+    ledger_path: Path | None,
+    rev: str | None,
+    at: str | None,
+    fmt: OutputFormat,
+    output: Path | None = None,
 ) -> int:
     """Decode and verify ``token``; print the result. Returns 0 (verifies) or 1.
 
@@ -154,15 +174,15 @@ def run_inspect(
     from ztauth_cli import jose
     from ztauth_cli.errors import LedgerNotFound, UsageError
     from ztauth_cli.ledger import load
-    from ztauth_cli.report import require_format
 
-    require_format(fmt, _FORMATS, command="ztauth token inspect")
+    check_format(fmt, _FORMATS, command="ztauth token inspect")
+    check_output(output)
     if token == "-":  # noqa: S105 - the stdin marker, not a secret
         token = sys.stdin.read()
     token = token.strip()
     if not token:
         raise UsageError("no token given (pass the JWT or '-' with the JWT on stdin)")
-    now = _now(at)
+    now = parse_at(at)
     header, claims = jose.decode_unverified(token)
     times = {
         name: {
@@ -184,7 +204,7 @@ def run_inspect(
             raise  # asked for a ledger explicitly: that is an input error
         ledger = None
     result = base if ledger is None else _verify_with_ledger(token, ledger, now=now, base=base)
-    _render(result, fmt, now=now)
+    _render(result, fmt, now=now, output=output)
     return 0 if result.verified else 1
 
 
@@ -228,15 +248,16 @@ def _verify_with_ledger(
     return replace(base, verified=True, checks=tuple(checks))
 
 
-def _render(result: _Inspection, fmt: OutputFormat, *, now: datetime) -> None:
-    from ztauth_cli import jose
-    from ztauth_cli.report.console import make_console
-
+def _render(result: _Inspection, fmt: OutputFormat, *, now: datetime, output: Path | None) -> None:
     if fmt is OutputFormat.JSON:
-        json.dump(result.to_json(), sys.stdout, indent=2, sort_keys=True)
-        sys.stdout.write("\n")
+        emit(json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n", output)
         return
-    console = make_console(sys.stdout)
+    emit_rich(lambda console: _render_text(console, result, now=now), output)
+
+
+def _render_text(console: Console, result: _Inspection, *, now: datetime) -> None:
+    from ztauth_cli import jose
+
     console.print("header", style="bold")
     for name, value in sorted(result.header.items()):
         console.print(f"  {name}: {json.dumps(value)}", markup=False)
@@ -297,7 +318,7 @@ def run_mint(
     from ztauth_cli.ledger.load import parse_duration
     from ztauth_cli.model.span import Span
 
-    now = _now(at)
+    now = parse_at(at)
     try:
         lifetime = parse_duration(expires_in)
     except ValueError as exc:
@@ -311,7 +332,11 @@ def run_mint(
     try:
         handle = jose.load_private_key_pem(pem)
     except jose.TokenError as exc:
-        raise jose.TokenError(exc.message, span=Span(path=str(key_path))) from exc
+        raise jose.TokenError(
+            exc.message,
+            span=Span(path=str(key_path)),
+            hint="generate one with 'ztauth keys generate' (EdDSA by default)",
+        ) from exc
     alg = alg or jose.alg_for_private_key(handle)
     if kid is None:
         kid = jose.public_jwk_for(handle, alg=alg)["kid"]
