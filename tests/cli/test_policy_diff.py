@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tests.diff.ledgers import MAIL, SUITE, base_files, changed_files, public_jwks
+from tests.diff.ledgers import MAIL, SUITE, base_files, changed_files
+from tests.support.ledgers import public_jwks
 from tests.support.repo import LedgerRepo
 from ztauth_cli.cli.main import app
 

@@ -11,19 +11,15 @@ from xml.etree import ElementTree as ET
 import pytest
 from typer.testing import CliRunner
 
+from tests.support import ledgers
+from tests.support.ledgers import issuer_doc, manifest, public_jwks
 from tests.support.repo import LedgerRepo, write_files
-from ztauth_cli import jose
 from ztauth_cli.cli.main import app
 
 ZTID = "ztauth://example.test/123456789012/ledgers/docs"
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
-MANIFEST = f"""\
-apiVersion: ztauth/v1
-kind: Ledger
-metadata: {{name: docs}}
-ledger: {ZTID}
-"""
+MANIFEST = manifest(ZTID, name="docs")
 
 POLICIES = """\
 @id("owner-can-read")
@@ -88,13 +84,12 @@ actions: [export]
 resources: {type: Document}
 requires: {min_trust_level: trusted}
 ---
-apiVersion: ztauth/v1
-kind: Issuer
-name: https://idp.example.test
-jwks: keys/idp.jwks.json
-algorithms: [EdDSA]
-issues: [consent, txn, subject]
-"""
+""" + issuer_doc(
+    "https://idp.example.test",
+    jwks="keys/idp.jwks.json",
+    algorithms=["EdDSA"],
+    issues=["consent", "txn", "subject"],
+)
 
 SUITE = """\
 apiVersion: ztauth/v1
@@ -175,15 +170,14 @@ cases:
 
 def ledger_files() -> dict[str, str | bytes]:
     # A real public key for the committed JWKS; the run replaces it with its own fresh key.
-    public = jose.generate_key("EdDSA").public_jwk
-    return {
-        "ztauth.yaml": MANIFEST,
-        "policies/docs.cedar": POLICIES,
-        "entities/docs.json": json.dumps(ENTITIES),
-        "trust/trust.yaml": TRUST,
-        "keys/idp.jwks.json": json.dumps({"keys": [public]}),
-        "tests/docs.yaml": SUITE,
-    }
+    return ledgers.ledger_files(
+        manifest=MANIFEST,
+        policies={"docs": POLICIES},
+        entities={"docs": json.dumps(ENTITIES)},
+        trust={"trust": TRUST},
+        keys={"idp": public_jwks()},
+        suites={"docs": SUITE},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -453,8 +447,10 @@ def test_no_suites_is_a_usage_error(ledger: Path, tmp_path: Path) -> None:
 
 def test_required_signatures_fail_closed(ledger: Path, tmp_path: Path) -> None:
     root = _copy(ledger, tmp_path / "l")
-    manifest = MANIFEST + "signers: keys/idp.jwks.json\nsettings: {require_signatures: 1}\n"
-    (root / "ztauth.yaml").write_text(manifest)
+    signed = manifest(
+        ZTID, name="docs", signers="keys/idp.jwks.json", settings={"require_signatures": 1}
+    )
+    (root / "ztauth.yaml").write_text(signed)
     result = run("--ledger", root, "--format", "json")
     assert result.exit_code == 1
     document = json.loads(result.stdout)

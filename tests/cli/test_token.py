@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.support.repo import LedgerRepo, write_files
+from tests.support.ledgers import issuer_doc, manifest, write_ledger
+from tests.support.repo import LedgerRepo
 from ztauth_cli import jose
 from ztauth_cli.cli.main import app
 
@@ -17,22 +18,15 @@ ZTID = "ztauth://acme.internal/273165098782/ledgers/tokens"
 IDP = "https://idp.acme.internal"
 AT = "2026-06-01T12:00:00Z"
 
-MANIFEST = f"""\
-apiVersion: ztauth/v1
-kind: Ledger
-metadata: {{name: tokens}}
-ledger: {ZTID}
-"""
+MANIFEST = manifest(ZTID, name="tokens")
 
-ISSUER = f"""\
-apiVersion: ztauth/v1
-kind: Issuer
-name: {IDP}
-jwks: keys/idp.jwks.json
-algorithms: [EdDSA, ES256]
-audience: {ZTID}
-issues: [txn, consent, subject]
-"""
+ISSUER = issuer_doc(
+    IDP,
+    jwks="keys/idp.jwks.json",
+    algorithms=["EdDSA", "ES256"],
+    audience=ZTID,
+    issues=["txn", "consent", "subject"],
+)
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +34,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A ledger whose issuer JWKS was filled by `ztauth keys generate`; keys kept outside."""
     base = tmp_path_factory.mktemp("tokens")
     ledger = base / "ledger"
-    write_files(ledger, {"ztauth.yaml": MANIFEST, "trust/issuers.yaml": ISSUER})
+    write_ledger(ledger, manifest=MANIFEST, trust={"issuers": ISSUER})
     secrets = base / "secrets"
     secrets.mkdir()
     runner = CliRunner()

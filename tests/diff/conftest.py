@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.diff.ledgers import base_files, changed_files, public_jwks
+from tests.diff.ledgers import base_files, changed_files
+from tests.support.ledgers import public_jwks
 from tests.support.repo import LedgerRepo
 
 

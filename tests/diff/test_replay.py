@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.diff.conftest import History
-from tests.diff.ledgers import CHAT, IDP, base_files, public_jwks
+from tests.diff.ledgers import CHAT, IDP, base_files
+from tests.support.ledgers import public_jwks
 from tests.support.repo import LedgerRepo, write_files
 from ztauth_cli.diff import derive_bump, diff_ledgers, load_requests
 from ztauth_cli.diff.model import DecisionFlip, Impact

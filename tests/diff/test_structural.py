@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.diff.conftest import History
-from tests.diff.ledgers import CHAT, MAIL, base_files, public_jwks
+from tests.diff.ledgers import CHAT, MAIL, base_files
+from tests.support.ledgers import public_jwks
 from tests.support.repo import write_files
 from ztauth_cli.diff.model import Change, Impact
 from ztauth_cli.diff.policies import diff_policies, parse_ledger_policies

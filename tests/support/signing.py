@@ -7,11 +7,12 @@ same core functions ``ztauth policy sign`` uses.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
+from tests.support import ledgers
+from tests.support.ledgers import jwks
 from ztauth_cli import jose
 from ztauth_cli.ledger import load
 from ztauth_cli.ledger.signing import load_signing_key, merge_signatures, sign_ledger
@@ -37,21 +38,12 @@ cases:
 
 def manifest(*, ztid: str = ZTID, require: int = 0, signers: bool = True) -> str:
     """A valid ``ztauth.yaml``."""
-    lines = [
-        "apiVersion: ztauth/v1",
-        "kind: Ledger",
-        "metadata: {name: mini}",
-        f"ledger: {ztid}",
-    ]
-    if signers:
-        lines.append("signers: keys/signers.jwks.json")
-    lines.append(f"settings: {{require_signatures: {require}}}")
-    return "\n".join(lines) + "\n"
-
-
-def jwks(*keys: Mapping[str, Any]) -> str:
-    """A JWKS document holding ``keys``."""
-    return json.dumps({"keys": [dict(k) for k in keys]}, indent=2) + "\n"
+    return ledgers.manifest(
+        ztid,
+        name="mini",
+        signers="keys/signers.jwks.json" if signers else None,
+        settings={"require_signatures": require},
+    )
 
 
 def minimal_ledger(

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.repo import write_files
+from tests.support.ledgers import issuer_doc, manifest, write_ledger
 from ztauth_cli import jose
 from ztauth_cli.errors import SuiteError
 from ztauth_cli.ledger import load
@@ -15,29 +15,25 @@ from ztauth_cli.testing import IssuerKeys, mint_suite_tokens, resolve_request
 AT = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
 ZTID = "ztauth://acme.internal/273165098782/ledgers/demo"
 
-MANIFEST = f"""\
-apiVersion: ztauth/v1
-kind: Ledger
-metadata: {{name: demo}}
-ledger: {ZTID}
-"""
+MANIFEST = manifest(ZTID, name="demo")
 
-ISSUERS = """\
-apiVersion: ztauth/v1
-kind: Issuer
-name: https://idp.example
-jwks: keys/idp.jwks.json
-algorithms: [ES256, EdDSA]
-audience: https://api.example
-issues: [consent, txn]
----
-apiVersion: ztauth/v1
-kind: Issuer
-name: https://attest.example
-jwks: keys/attest.jwks.json
-algorithms: [ES384]
-issues: [attestation]
-"""
+ISSUERS = "---\n".join(
+    (
+        issuer_doc(
+            "https://idp.example",
+            jwks="keys/idp.jwks.json",
+            algorithms=["ES256", "EdDSA"],
+            audience="https://api.example",
+            issues=["consent", "txn"],
+        ),
+        issuer_doc(
+            "https://attest.example",
+            jwks="keys/attest.jwks.json",
+            algorithms=["ES384"],
+            issues=["attestation"],
+        ),
+    )
+)
 
 SUITE = """\
 apiVersion: ztauth/v1
@@ -83,9 +79,7 @@ cases:
 @pytest.fixture(scope="module")
 def ledger(tmp_path_factory: pytest.TempPathFactory) -> Ledger:
     root: Path = tmp_path_factory.mktemp("ledger")
-    write_files(
-        root, {"ztauth.yaml": MANIFEST, "trust/issuers.yaml": ISSUERS, "tests/t.yaml": SUITE}
-    )
+    write_ledger(root, manifest=MANIFEST, trust={"issuers": ISSUERS}, suites={"t": SUITE})
     return load(root)
 
 
