@@ -34,6 +34,7 @@ __all__ = [
     "OutputOption",
     "RevOption",
     "check_format",
+    "check_ledger_option",
     "check_output",
     "emit",
     "emit_json",
@@ -142,6 +143,18 @@ def parse_at(text: str | None, *, option: str = "--at") -> datetime:
         ) from None
 
 
+def check_ledger_option(path: Path | None) -> None:
+    """Refuse a ``--ledger`` that names nothing, before Git or the loader guess why.
+
+    Raises:
+        UsageError: the path does not exist.
+    """
+    from ztauth_cli.errors import UsageError
+
+    if path is not None and not path.exists():
+        raise UsageError(f"--ledger {path}: no such folder")
+
+
 def resolve_ledger(path: Path | None) -> Path:
     """The ledger root for ``--ledger PATH`` (default: the nearest one above the current folder).
 
@@ -149,11 +162,9 @@ def resolve_ledger(path: Path | None) -> Path:
         UsageError: ``--ledger`` names nothing.
         LedgerNotFound: no ``ztauth.yaml`` at or above the folder.
     """
-    from ztauth_cli.errors import UsageError
     from ztauth_cli.ledger import find_ledger_root
 
-    if path is not None and not path.exists():
-        raise UsageError(f"--ledger {path}: no such folder")
+    check_ledger_option(path)
     return find_ledger_root(path if path is not None else Path.cwd())
 
 

@@ -15,6 +15,7 @@ from ztauth_cli.cli._common import (
     LedgerOption,
     OutputOption,
     check_format,
+    check_ledger_option,
     check_output,
     emit,
     format_option,
@@ -103,6 +104,7 @@ def run_diff(
 
     check_format(fmt, _FORMATS, command="ztauth policy diff")
     check_output(output)
+    check_ledger_option(ledger_path)
     # One clock, read once: the engine itself never reads the clock.
     now = parse_at(at)
     items = load_requests(requests_path) if requests_path is not None else ()

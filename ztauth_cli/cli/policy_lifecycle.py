@@ -21,6 +21,7 @@ from ztauth_cli.cli._common import (
     OutputOption,
     RevOption,
     check_format,
+    check_ledger_option,
     check_output,
     emit,
     emit_json,
@@ -217,6 +218,7 @@ def run_verify(
 
     check_format(fmt, _FORMATS, command="ztauth policy verify")
     check_output(output)
+    check_ledger_option(ledger_path)
     jwks = load_jwks_file(jwks_path) if jwks_path is not None else None
     loaded = load(ledger_path, rev, tolerant=True)
     _require_manifest(loaded)

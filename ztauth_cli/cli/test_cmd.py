@@ -20,6 +20,7 @@ from ztauth_cli.cli._common import (
     OutputOption,
     RevOption,
     check_format,
+    check_ledger_option,
     check_output,
     emit,
     format_option,
@@ -125,6 +126,7 @@ def run_test(
 
     check_format(fmt, _FORMATS, command="ztauth test")
     check_output(output)
+    check_ledger_option(ledger_path)
     # One clock for suites without 'at', read once: the engine itself never reads the clock.
     now = parse_at(at)
     ledger = load(ledger_path or _ledger_near(suites), rev)

@@ -16,6 +16,7 @@ from ztauth_cli.cli._common import (
     OutputOption,
     RevOption,
     check_format,
+    check_ledger_option,
     check_output,
     emit,
     emit_rich,
@@ -177,6 +178,7 @@ def run_inspect(
 
     check_format(fmt, _FORMATS, command="ztauth token inspect")
     check_output(output)
+    check_ledger_option(ledger_path)
     if token == "-":  # noqa: S105 - the stdin marker, not a secret
         token = sys.stdin.read()
     token = token.strip()
