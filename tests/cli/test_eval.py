@@ -615,3 +615,40 @@ def test_a_presented_token_that_does_not_verify_is_never_ignored(
     assert got == {name: expected for name, (_, expected) in cases.items()}
     forged_reason = responses[2]["context"]["reason_admin"]["message"]
     assert forged_reason.startswith("consent token is not valid: ")
+
+
+def test_explain_without_format_is_text_off_a_terminal(runner: CliRunner) -> None:
+    request = str(SAMPLE_LEDGER / "requests/alice-reads-q3-report.json")
+    result = _eval(runner, request, "--explain")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == 'ALLOW User::"alice" read Document::"q3-report"'
+    assert "trace" in lines
+    assert lines[-1].startswith("└── pass policy: permitted by")
+    as_json = _eval(runner, request, "--explain", "-f", "json")
+    assert as_json.exit_code == 0
+    trace = json.loads(as_json.stdout)["context"]["ztauth"]["trace"]
+    assert [step["step"] for step in trace][-1] == "policy"
+
+
+def test_jsonl_line_with_a_duplicate_key_is_invalid_request(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # json.loads keeps the last "action" (share), other parsers the first: refuse the line.
+    line = (
+        '{"subject": {"type": "User", "id": "alice"}, "action": {"name": "read"}, '
+        '"action": {"name": "share"}, "resource": {"type": "Document", "id": "q3-report"}}'
+    )
+    path = _write(tmp_path, "dup.jsonl", line + "\n" + json.dumps(ALICE_READS) + "\n")
+    result = _eval(runner, path)
+    assert result.exit_code == 0, result.stderr
+    first, second = (json.loads(x) for x in result.stdout.splitlines())
+    assert first["context"]["reason_admin"] == {
+        "code": "invalid_request",
+        "message": "line 1: duplicate key 'action'",
+    }
+    assert second["decision"] is True
+    single = _write(tmp_path, "dup.json", line)
+    refused = _eval(runner, single)
+    assert refused.exit_code == 2
+    assert "duplicate key 'action'" in refused.stderr

@@ -50,11 +50,14 @@ def eval_command(
         None,
         "--format",
         "-f",
-        help="text or json (default: text on a terminal, json otherwise).",
+        help="text or json (default: text on a terminal or with --explain, json otherwise).",
         show_default=False,
     ),
     explain: bool = typer.Option(
-        False, "--explain", help="Show the decision trace, step by step (text format)."
+        False,
+        "--explain",
+        help="Show the decision trace as a tree (text unless --format json, whose output "
+        "carries the trace anyway).",
     ),
     fail_on_deny: bool = typer.Option(False, "--fail-on-deny", help="Exit 1 on any deny."),
     audit_log: Path | None = typer.Option(  # noqa: B008
@@ -76,7 +79,9 @@ def eval_command(
 
     chosen = fmt
     if chosen is None:
-        chosen = OutputFormat.JSON if plain_output(sys.stdout) else OutputFormat.TEXT
+        # Asking for an explanation means text, terminal or not; otherwise JSON off a terminal.
+        plain = not explain and plain_output(sys.stdout)
+        chosen = OutputFormat.JSON if plain else OutputFormat.TEXT
     code = run_eval(
         request_file=request_file,
         ledger_path=ledger,
@@ -369,6 +374,19 @@ def _run_stream(
     return denied
 
 
+class _DuplicateKey(ValueError):
+    """A JSON object names a key twice: parsers disagree on which wins, so it is refused."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
 def _evaluate_chunk(
     evaluator: Evaluator, chunk: Sequence[tuple[int, str]], *, now: datetime
 ) -> list[tuple[int, tuple[Decision, ...], bool, list[Any]]]:
@@ -376,9 +394,11 @@ def _evaluate_chunk(
     parsed: list[tuple[int, Any, str | None]] = []
     for number, text in chunk:
         try:
-            parsed.append((number, json.loads(text), None))
+            parsed.append((number, json.loads(text, object_pairs_hook=_unique_keys), None))
         except json.JSONDecodeError as exc:
             parsed.append((number, None, f"line {number}: invalid JSON: {exc.msg}"))
+        except _DuplicateKey as exc:
+            parsed.append((number, None, f"line {number}: duplicate key {exc.args[0]!r}"))
     plain = [
         (n, r) for n, r, e in parsed if e is None and isinstance(r, dict) and "evaluations" not in r
     ]

@@ -750,6 +750,15 @@ class Evaluator:
             raise broken(
                 f"chain depth {depth} exceeds settings.max_chain_depth {self.max_chain_depth}"
             )
+        # A workload appearing twice on one path is a loop (or a replayed hop): never valid.
+        seen: dict[tuple[str, str], int] = {}
+        for position, entity in enumerate([*(h.principal for h in request.chain), request.actor]):
+            if entity.key in seen:
+                raise broken(
+                    f"{entity} appears at hop {seen[entity.key] + 1} and again at hop "
+                    f"{position + 1}; a chain may not loop"
+                )
+            seen[entity.key] = position
         previous_scope: set[str] | None = (
             set(grant.actions) if grant is not None and grant.origin else None
         )

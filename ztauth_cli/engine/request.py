@@ -275,8 +275,14 @@ def action_uid(name: str) -> dict[str, str]:
 
 
 def action_id(name: str) -> str:
-    """The id part of an action name (``read`` for both ``read`` and ``Action::"read"``)."""
-    return action_uid(name)["id"] if "::" in name else name
+    """The name scopes and grants know an action by: ``read`` for both ``read`` and
+    ``Action::"read"``; a namespaced uid (``Ns::Action::"read"``) keeps its full text, so a
+    grant of ``read`` never covers an action of another namespace.
+    """
+    if "::" not in name:
+        return name
+    uid = action_uid(name)
+    return uid["id"] if uid["type"] == "Action" else name
 
 
 _SEMANTICS = ("execute_all", "deny_on_first_deny", "permit_on_first_permit")

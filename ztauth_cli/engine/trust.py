@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from ztauth_cli import jose
 from ztauth_cli.engine.tokens import VerifiedToken
 from ztauth_cli.model.documents import SecurityGroup, TrustLevel
-from ztauth_cli.model.globs import matches_any
+from ztauth_cli.model.globs import matches_any, revoked_by
 
 __all__ = ["TrustModel", "TrustResult", "matches"]
 
@@ -89,7 +89,7 @@ class TrustModel:
         self, workload: str, *, attestation: VerifiedToken | None, now: datetime
     ) -> TrustResult:
         """Decide whether ``workload`` is trusted, and at which level. Never raises."""
-        revoked_in = sorted(g.name for g in self.groups if matches(workload, g.revoked))
+        revoked_in = sorted(g.name for g in self.groups if revoked_by(workload, g.revoked))
         if revoked_in:
             return TrustResult(
                 workload=workload,

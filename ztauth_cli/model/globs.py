@@ -8,18 +8,24 @@ Semantics (docs/readme/30-eval.md "Glob semantics"), chosen for SPIFFE-style ids
   the set, never ``/``; every other character matches itself only.
 * Matching is exact and case-sensitive; ids are never normalised (no Unicode normalisation, no
   case folding, no percent-decoding, no ``..`` resolution).
-* A value with a ``.``, ``..`` or empty path segment never matches a pattern holding a
-  wildcard (only an exactly equal pattern): ``spiffe://acme/assistant/*`` matches neither
-  ``spiffe://acme/assistant/x/../../billing/w`` nor ``spiffe://acme/assistant/a/b``.
+* A value with a ``.``, ``..`` or empty path segment, or one that Unicode compatibility
+  normalisation (NFKC) would change (look-alikes such as U+217C, which folds to ``l``),
+  never matches
+  a pattern holding a wildcard (only an exactly equal pattern): ``spiffe://acme/assistant/*``
+  matches neither ``spiffe://acme/assistant/x/../../billing/w`` nor
+  ``spiffe://acme/assistant/a/b``.
+* :func:`revoked_by` is the one place where a look-alike is folded (NFKC), and only to DENY:
+  a value whose NFKC form matches a revocation is revoked too.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from collections.abc import Iterable
 
-__all__ = ["glob_covers", "glob_match", "has_wildcard", "matches_any"]
+__all__ = ["glob_covers", "glob_match", "has_wildcard", "matches_any", "revoked_by"]
 
 _WILDCARDS = frozenset("*?[")
 
@@ -72,7 +78,9 @@ def _segments(value: str) -> list[str]:
     return value.split("/")
 
 
-def _unsafe_path(value: str) -> bool:
+def _unsafe(value: str) -> bool:
+    if not value.isascii() and unicodedata.normalize("NFKC", value) != value:
+        return True
     return any(s in ("", ".", "..") for s in _segments(value))
 
 
@@ -80,7 +88,7 @@ def glob_match(value: str, pattern: str) -> bool:
     """True when ``value`` equals ``pattern`` or matches it as a glob (see module doc)."""
     if value == pattern:
         return True
-    if not has_wildcard(pattern) or _unsafe_path(value):
+    if not has_wildcard(pattern) or _unsafe(value):
         return False
     return _compile(pattern).fullmatch(value) is not None
 
@@ -88,6 +96,15 @@ def glob_match(value: str, pattern: str) -> bool:
 def matches_any(value: str, patterns: Iterable[str]) -> bool:
     """True when ``value`` matches one of ``patterns`` (:func:`glob_match`)."""
     return any(glob_match(value, p) for p in patterns)
+
+
+def revoked_by(value: str, patterns: Iterable[str]) -> bool:
+    """True when ``value`` (or its NFKC look-alike fold) matches one of the revocations."""
+    patterns = tuple(patterns)
+    if matches_any(value, patterns):
+        return True
+    folded = unicodedata.normalize("NFKC", value)
+    return folded != value and matches_any(folded, patterns)
 
 
 def glob_covers(outer: str, inner: str) -> bool:
