@@ -195,3 +195,18 @@ def test_console_example_prints_what_the_docs_show(
     actual = _VERSION_SUFFIX.sub(r"\1 (VERSION)", result.output).rstrip("\n")
     expected = _VERSION_SUFFIX.sub(r"\1 (VERSION)", shown).rstrip("\n")
     assert actual == expected
+
+
+def test_documented_hooks_exist_and_run_real_commands() -> None:
+    import yaml
+
+    hooks = yaml.safe_load((REPO_ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    by_id = {hook["id"]: hook for hook in hooks}
+    text = "\n".join(path.read_text(encoding="utf-8") for path in sorted(DOCS.glob("*.md")))
+    documented = set(re.findall(r"\bid:\s*(ztauth-[a-z-]+)", text))
+    assert documented, "the docs show how to use the pre-commit hooks"
+    assert documented <= set(by_id), f"documented hooks missing: {documented - set(by_id)}"
+    for hook in hooks:
+        argv = shlex.split(hook["entry"])
+        assert argv[0] == "ztauth"
+        assert _walk(argv[1:], hook["entry"]) == tuple(argv[1:]), hook["id"]
