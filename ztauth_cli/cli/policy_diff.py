@@ -199,8 +199,13 @@ def bump_auto_command(
     permission (added permit policy, elevation or delegation, widening trust change) is minor;
     otherwise patch. The flips and changes that decided it are printed.
 
-    Same release gates as 'bump major|minor|patch'. Exit codes: 0 tagged, 1 refused, 2 usage
-    or input error.
+    Same release gates as 'bump major|minor|patch'.
+
+    Example:
+
+      $ ztauth policy version bump auto -m "billing: refunds need an attested workload"
+
+    Exit codes: 0 tagged, 1 refused, 2 usage or input error.
     """
     raise typer.Exit(run_bump_auto(message=message, ledger_path=ledger, fmt=fmt))
 

@@ -342,7 +342,15 @@ def version_list_command(
     """List every version tag (v<semver>, by semver) with its date, commit and signatures.
 
     Signatures: verified, unsigned, or invalid with the first reason, checked on the ledger
-    as it was at that tag. Exit codes: 0, or 2 outside a Git repository.
+    as it was at that tag.
+
+    Example:
+
+      $ ztauth policy version list
+      TAG     DATE                  COMMIT   SIGNATURES
+      v1.0.0  2026-06-01T12:00:00Z  1a2b3c4  verified
+
+    Exit codes: 0, or 2 outside a Git repository.
     """
     raise typer.Exit(run_version_list(ledger_path=ledger, fmt=fmt, output=output))
 

@@ -1,0 +1,400 @@
+"""The shell's shared conventions (cli/_common.py) across every command: the front door, one
+``-f/--format`` naming only what a command renders, ``-o/--output`` written atomically or
+refused in one line, ``--ledger`` and ``--at`` errors, reflowed help with examples."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from tests.support.repo import LedgerRepo
+from ztauth_cli.cli._common import reflow_help
+from ztauth_cli.cli.main import app
+from ztauth_cli.report.formats import OutputFormat
+
+SAMPLE_LEDGER = Path(__file__).resolve().parents[2] / "sample-ledger"
+AT = "2026-06-01T12:00:00Z"
+TEXT_JSON = ("text", "json")
+# (command words, the formats it renders): the table of DESIGN.md's conventions.
+FORMATS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("policy", "lint"), ("text", "json", "sarif", "github", "junit", "markdown")),
+    (("test",), ("text", "json", "junit", "sarif", "github")),
+    (("policy", "diff"), ("text", "json", "markdown")),
+    (("policy", "verify"), TEXT_JSON),
+    (("policy", "version"), TEXT_JSON),
+    (("policy", "version", "list"), TEXT_JSON),
+    (("policy", "version", "bump", "minor"), TEXT_JSON),
+    (("policy", "version", "bump", "auto"), TEXT_JSON),
+    (("policy", "log"), TEXT_JSON),
+    (("token", "inspect"), TEXT_JSON),
+    (("audit", "verify"), TEXT_JSON),
+    (("audit", "show"), TEXT_JSON),
+)
+# Positional arguments a command needs before its options are looked at.
+ARGS = {("token", "inspect"): ("a.b.c",), ("audit", "verify"): ("log.jsonl",)}
+ARGS[("audit", "show")] = ("log.jsonl",)
+# Commands with -o/--output.
+OUTPUT_COMMANDS = (
+    ("policy", "lint"),
+    ("test",),
+    ("policy", "diff"),
+    ("policy", "verify"),
+    ("policy", "version"),
+    ("policy", "version", "list"),
+    ("policy", "log"),
+    ("token", "inspect"),
+    ("audit", "verify"),
+    ("audit", "show"),
+)
+
+
+def _ids(words: tuple[str, ...]) -> str:
+    return " ".join(words)
+
+
+def _command(words: tuple[str, ...]) -> click.Command:
+    command: click.Command = typer.main.get_command(app)
+    ctx = click.Context(command)
+    for word in words:
+        assert isinstance(command, click.Group)
+        found = command.get_command(ctx, word)
+        assert found is not None, word
+        command = found
+    return command
+
+
+def _leaves(
+    command: click.Command, words: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], click.Command]]:
+    if isinstance(command, click.Group):
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            sub = command.get_command(ctx, name)
+            assert sub is not None
+            yield from _leaves(sub, (*words, name))
+    else:
+        yield words, command
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LedgerRepo]:
+    """The sample ledger committed once and tagged v1.0.0 (shared: the tests only read it)."""
+    repo = LedgerRepo(tmp_path_factory.mktemp("common") / "repo")
+    shutil.copytree(SAMPLE_LEDGER, repo.root, dirs_exist_ok=True)
+    repo.commit("initial ledger")
+    repo.tag("v1.0.0")
+    yield repo
+    repo.close()
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run from a folder holding no ledger."""
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    return folder
+
+
+# ----------------------------------------------------------------------------- front door
+
+
+def test_root_help_lists_commands_in_order_with_examples(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    names = re.findall(r"^│ (\w+) ", result.stdout, flags=re.MULTILINE)
+    assert [n for n in names if n in {"policy", "eval", "test", "token", "keys", "audit"}] == [
+        "policy",
+        "eval",
+        "test",
+        "token",
+        "keys",
+        "audit",
+    ]
+    assert "ZTAuth* policy ledgers" in result.stdout
+    assert "Examples" in result.stdout
+    assert "ztauth policy lint --ledger sample-ledger" in result.stdout
+    assert "ztauth test sample-ledger --coverage -f junit -o report.xml" in result.stdout
+    assert "2 usage or input error" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("One line.", "One line."),
+        ("Summary\n    continued.\n\n    A paragraph\n    on two lines.", None),
+        (
+            "Summary.\n\nExample:\n\n  $ ztauth x\n  $ ztauth y",
+            "Summary.\n\nExample:\n\n  $ ztauth x\n  $ ztauth y",
+        ),
+    ],
+    ids=["one-line", "prose", "example-kept"],
+)
+def test_reflow_help(text: str, expected: str | None) -> None:
+    if expected is None:
+        expected = "Summary continued.\n\nA paragraph on two lines."
+    assert reflow_help(text) == expected
+
+
+def test_every_command_help_has_a_summary_line_and_exit_codes() -> None:
+    for words, command in _leaves(typer.main.get_command(app)):
+        help_text = command.help or ""
+        summary = help_text.split("\n\n")[0]
+        assert summary, words
+        assert "\n" not in summary, words
+        assert "Exit codes" in help_text, words
+        if words != ("eval",):  # eval_cmd.py belongs to the engine owner this wave
+            assert "$ ztauth " in help_text, f"{_ids(words)}: no example in the long help"
+
+
+# ----------------------------------------------------------------------------- --format
+
+
+@pytest.mark.parametrize(("words", "formats"), FORMATS, ids=[_ids(w) for w, _ in FORMATS])
+def test_format_help_names_only_the_supported_formats(
+    words: tuple[str, ...], formats: tuple[str, ...]
+) -> None:
+    options = [p for p in _command(words).params if "--format" in getattr(p, "opts", ())]
+    assert len(options) == 1
+    assert options[0].opts == ["--format", "-f"]
+    assert options[0].metavar == f"[{'|'.join(formats)}]"
+
+
+@pytest.mark.parametrize(("words", "formats"), FORMATS, ids=[_ids(w) for w, _ in FORMATS])
+def test_unsupported_format_is_one_usage_error(
+    runner: CliRunner, elsewhere: Path, words: tuple[str, ...], formats: tuple[str, ...]
+) -> None:
+    for other in sorted(f.value for f in OutputFormat if f.value not in formats):
+        args = [*words, *ARGS.get(words, ()), "--format", other]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (args, result.stderr)
+        assert f"does not support --format {other}; use one of: " in result.stderr
+        assert ", ".join(sorted(formats)) in result.stderr
+        assert result.stderr.count("\n") == 1
+        assert result.stdout == ""
+
+
+# ----------------------------------------------------------------------------- --output
+
+
+@pytest.mark.parametrize("words", OUTPUT_COMMANDS, ids=_ids)
+def test_output_in_a_missing_folder_is_refused_before_any_work(
+    runner: CliRunner, elsewhere: Path, words: tuple[str, ...]
+) -> None:
+    target = elsewhere / "missing" / "report.out"
+    result = runner.invoke(app, [*words, *ARGS.get(words, ()), "-o", str(target)])
+    assert result.exit_code == 2
+    assert result.stderr == (f"error: --output {target}: folder {target.parent} does not exist\n")
+    assert result.stdout == ""
+    assert not target.parent.exists()
+
+
+@pytest.mark.parametrize("words", OUTPUT_COMMANDS, ids=_ids)
+def test_output_naming_a_folder_is_refused(
+    runner: CliRunner, elsewhere: Path, words: tuple[str, ...]
+) -> None:
+    result = runner.invoke(app, [*words, *ARGS.get(words, ()), "--output", str(elsewhere)])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: --output {elsewhere}: is a folder, expected a file path\n"
+    assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("policy", "log", "-f", "json"),
+        ("policy", "log"),
+        ("policy", "version", "list", "-f", "json"),
+        ("policy", "version", "list"),
+        ("policy", "version", "-f", "json"),
+        ("policy", "verify", "-f", "json"),
+        ("policy", "verify"),
+    ],
+    ids=_ids,
+)
+def test_output_file_holds_exactly_what_stdout_would(
+    runner: CliRunner, repo: LedgerRepo, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    ledger = ["--ledger", str(repo.root)]
+    plain = runner.invoke(app, [*args, *ledger])
+    target = tmp_path / "result.out"
+    written = runner.invoke(app, [*args, *ledger, "-o", str(target)])
+    assert written.exit_code == plain.exit_code
+    assert plain.exit_code in (0, 1), plain.stderr
+    assert written.stdout == ""
+    assert target.read_text(encoding="utf-8") == plain.stdout
+    assert plain.stdout
+    if "json" in args:
+        json.loads(plain.stdout)
+    assert [p.name for p in tmp_path.iterdir()] == ["result.out"]  # no temp file left
+
+
+def test_version_list_output(runner: CliRunner, repo: LedgerRepo, tmp_path: Path) -> None:
+    target = tmp_path / "versions.json"
+    result = runner.invoke(
+        app,
+        ["policy", "version", "list", "--ledger", str(repo.root), "-f", "json", "-o", str(target)],
+    )
+    assert result.exit_code == 0, result.stderr
+    versions = json.loads(target.read_text(encoding="utf-8"))["versions"]
+    assert [v["tag"] for v in versions] == ["v1.0.0"]
+
+
+def test_audit_outputs_to_file(runner: CliRunner, repo: LedgerRepo, tmp_path: Path) -> None:
+    log = tmp_path / "decisions.jsonl"
+    request = str(repo.root / "requests" / "alice-reads-q3-report.json")
+    evaluated = runner.invoke(
+        app,
+        [
+            "eval",
+            request,
+            "--ledger",
+            str(repo.root),
+            "--at",
+            AT,
+            "-f",
+            "json",
+            "--audit-log",
+            str(log),
+        ],
+    )
+    assert evaluated.exit_code == 0, evaluated.stderr
+    for args in (["audit", "verify", str(log)], ["audit", "show", str(log)]):
+        for fmt in TEXT_JSON:
+            target = tmp_path / f"{args[1]}.{fmt}"
+            plain = runner.invoke(app, [*args, "-f", fmt])
+            written = runner.invoke(app, [*args, "-f", fmt, "-o", str(target)])
+            assert (plain.exit_code, written.exit_code) == (0, 0), written.stderr
+            assert written.stdout == ""
+            assert target.read_text(encoding="utf-8") == plain.stdout
+
+
+def test_token_inspect_output(runner: CliRunner, elsewhere: Path) -> None:
+    from ztauth_cli import jose
+
+    pair = jose.generate_key("EdDSA", kid="k1")
+    token = jose.sign(
+        {"iss": "x", "sub": "alice", "iat": 1, "exp": 2}, pair.private_pem, alg="EdDSA", kid="k1"
+    )
+    target = elsewhere / "inspect.json"
+    plain = runner.invoke(app, ["token", "inspect", token, "-f", "json", "--at", AT])
+    written = runner.invoke(
+        app, ["token", "inspect", token, "-f", "json", "--at", AT, "-o", str(target)]
+    )
+    assert plain.exit_code == written.exit_code == 1  # no ledger here: decoded, not verified
+    assert written.stdout == ""
+    assert json.loads(target.read_text(encoding="utf-8")) == json.loads(plain.stdout)
+    assert json.loads(plain.stdout)["reason"] == "no ledger"
+
+
+# ----------------------------------------------------------------------------- --ledger, --at
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("policy", "diff", "HEAD"),
+        ("test",),
+        ("policy", "verify"),
+        ("policy", "version"),
+        ("policy", "version", "list"),
+        ("policy", "log"),
+        ("policy", "sign", "--key", "k.pem"),
+        ("policy", "lint"),
+        ("token", "inspect", "a.b.c"),
+    ],
+    ids=_ids,
+)
+def test_ledger_naming_nothing_is_one_error(
+    runner: CliRunner, elsewhere: Path, args: tuple[str, ...]
+) -> None:
+    missing = elsewhere / "no-such-ledger"
+    result = runner.invoke(app, [*args, "--ledger", str(missing)])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: --ledger {missing}: no such folder\n"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("policy", "lint"),
+        ("test",),
+        ("policy", "diff", "HEAD"),
+        ("token", "inspect", "a.b.c"),
+        ("token", "mint", "--issuer", "x", "--key", "k.pem"),
+    ],
+    ids=_ids,
+)
+def test_bad_at_is_one_error_with_an_example(
+    runner: CliRunner, repo: LedgerRepo, args: tuple[str, ...]
+) -> None:
+    result = (
+        runner.invoke(app, [*args, "--ledger", str(repo.root), "--at", "soon"])
+        if args[0] != "token"
+        else runner.invoke(app, [*args, "--at", "soon"])
+    )
+    assert result.exit_code == 2
+    first, hint = result.stderr.splitlines()
+    assert first.startswith("error: --at: 'soon' is not an RFC 3339 timestamp with a time zone")
+    assert hint == "hint: for example --at 2026-06-01T12:00:00Z"
+
+
+def test_test_at_is_the_clock_of_suites_without_at(runner: CliRunner, sample_copy: Path) -> None:
+    suite = sample_copy / "tests" / "direct-access.yaml"
+    text = suite.read_text(encoding="utf-8")
+    suite.write_text(re.sub(r"^at: .*\n", "", text, flags=re.MULTILINE), encoding="utf-8")
+    clock = "2026-07-04T09:30:00Z"
+    result = runner.invoke(
+        app, ["test", "--ledger", str(sample_copy), "--at", clock, "-f", "json", "-k", "direct"]
+    )
+    assert result.exit_code in (0, 1), result.stderr
+    suites = {s["name"]: s["at"] for s in json.loads(result.stdout)["suites"]}
+    assert suites == {"direct-access": clock}
+
+
+# ----------------------------------------------------------------------------- keys, init
+
+
+def test_mint_with_a_file_that_is_not_a_key(runner: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "ztauth.yaml"
+    bad.write_text("kind: Ledger\n", encoding="utf-8")
+    result = runner.invoke(app, ["token", "mint", "--issuer", "x", "--key", str(bad)])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {bad}:1:1: not a PEM private key (expected an unencrypted PKCS#8, PKCS#1 "
+        "or SEC1 PEM)\nhint: generate one with 'ztauth keys generate' (EdDSA by default)\n"
+    )
+
+
+def test_an_unwritable_file_name_is_one_error_not_an_internal_error(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    target = tmp_path / ("k" * 300 + ".pem")
+    result = runner.invoke(app, ["keys", "generate", "--out", str(target)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ")
+    assert "File name too long" in result.stderr
+    assert "internal error" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_init_takes_the_ztid_as_ztid(runner: CliRunner, tmp_path: Path) -> None:
+    ztid = "ztauth://example.internal/100000000000/ledgers/payments"
+    target = tmp_path / "payments"
+    result = runner.invoke(app, ["policy", "init", str(target), "--ztid", ztid])
+    assert result.exit_code == 0, result.stderr
+    assert ztid in (target / "ztauth.yaml").read_text(encoding="utf-8")
+    both = runner.invoke(
+        app, ["policy", "init", str(tmp_path / "other"), "--ztid", ztid, "--ledger", ztid]
+    )
+    assert both.exit_code == 2
+    assert both.stderr == "error: --ztid and --ledger name the same thing; pass only --ztid\n"
+    assert not (tmp_path / "other").exists()
