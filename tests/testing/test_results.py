@@ -17,8 +17,8 @@ from ztauth_cli.model import (
     TestCase,
     TraceStep,
 )
+from ztauth_cli.report.test_run import render_text, to_check_report, to_json
 from ztauth_cli.testing import CaseResult, TestRun, compute_coverage, expectation_mismatches
-from ztauth_cli.testing.report import render_text, to_check_report, to_json
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 AT = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)

@@ -1,8 +1,10 @@
-"""Turn a :class:`TestRun` into its reports: stable JSON, human text, and a ``CheckReport``.
+"""Turn a ``ztauth test`` run (:class:`TestRun`) into its reports: stable JSON, human text, and a
+``CheckReport``.
 
-JUnit, SARIF and GitHub annotations come from the shared reporter layer (``ztauth_cli.report``)
-through :func:`to_check_report`; the JSON shape is ``schemas/test-report.schema.json`` (and its
-``coverage`` member ``schemas/coverage.schema.json``).
+The run is a result model of :mod:`ztauth_cli.testing`; rendering it lives here, in the reporter
+layer, so the testing core never imports rich. JUnit, SARIF and GitHub annotations come from the
+shared reporters through :func:`to_check_report`; the JSON shape is
+``schemas/test-report.schema.json`` (and its ``coverage`` member ``schemas/coverage.schema.json``).
 """
 
 from __future__ import annotations

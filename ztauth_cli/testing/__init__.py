@@ -8,7 +8,7 @@ with the same tokens):
 * :meth:`IssuerKeys.generate` makes the run's fresh keys; :func:`mint_suite_tokens` mints every
   declared token once; :func:`resolve_request` substitutes ``{$token: name}``;
 * :func:`run_suites` evaluates the cases and compares them with their expectations;
-* :func:`compute_coverage` measures what was exercised; :mod:`ztauth_cli.testing.report` renders.
+* :func:`compute_coverage` measures what was exercised; :mod:`ztauth_cli.report.test_run` renders.
 """
 
 from __future__ import annotations
