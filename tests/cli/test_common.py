@@ -398,3 +398,53 @@ def test_init_takes_the_ztid_as_ztid(runner: CliRunner, tmp_path: Path) -> None:
     assert both.exit_code == 2
     assert both.stderr == "error: --ztid and --ledger name the same thing; pass only --ztid\n"
     assert not (tmp_path / "other").exists()
+
+
+# ----------------------------------------------------------------------------- usage errors
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["polcy", "lint"],
+            "error: No such command 'polcy'. Did you mean 'policy'?\n"
+            "hint: run 'ztauth -h' for its options and examples\n",
+        ),
+        (
+            ["policy", "lint", "--formt", "json"],
+            "error: No such option '--formt'. Did you mean '--format'?\n"
+            "hint: run 'ztauth policy lint -h' for its options and examples\n",
+        ),
+        (
+            ["--bogus"],
+            "error: No such option '--bogus'.\n"
+            "hint: run 'ztauth -h' for its options and examples\n",
+        ),
+        (
+            ["token", "mint", "--key", "k.pem"],
+            "error: Missing option '--issuer'.\n"
+            "hint: run 'ztauth token mint -h' for its options and examples\n",
+        ),
+        (
+            ["audit", "verify"],
+            "error: Missing argument 'FILE'.\n"
+            "hint: run 'ztauth audit verify -h' for its options and examples\n",
+        ),
+    ],
+    ids=["command", "option", "root-option", "missing-option", "missing-argument"],
+)
+def test_bad_command_line_is_one_error_line_and_a_hint(
+    runner: CliRunner, args: list[str], expected: str
+) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stderr == expected
+    assert result.stdout == ""
+
+
+def test_group_without_a_command_shows_its_help(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["policy", "version", "bump"])
+    assert result.exit_code == 2
+    assert "Usage: ztauth policy version bump" in result.stdout
+    assert "error:" not in result.stderr

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import traceback
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 import typer
@@ -58,9 +59,23 @@ class ZtauthGroup(TyperGroup):
         rank = {name: index for index, name in enumerate(_COMMAND_ORDER)}
         return sorted(names, key=lambda name: (rank.get(name, len(rank)), name))
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            _usage_error(exc)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            _usage_error(exc)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
         except ZtauthError as exc:
@@ -81,6 +96,19 @@ class ZtauthGroup(TyperGroup):
                 err=True,
             )
             raise typer.Exit(2) from None
+
+
+def _usage_error(exc: click.UsageError) -> NoReturn:
+    """A bad command line, in the same one-line shape as every other error (exit 2)."""
+    if not exc.format_message():
+        # A group run without a command has printed its help (no_args_is_help): nothing to add.
+        raise exc
+    # Typer and Click both append the "Did you mean" suggestion: keep one.
+    message = re.sub(r"( Did you mean [^?]*\?)(?:\1)+", r"\1", exc.format_message())
+    typer.echo(f"error: {message}", err=True)
+    if exc.ctx is not None:
+        typer.echo(f"hint: run '{exc.ctx.command_path} -h' for its options and examples", err=True)
+    raise typer.Exit(2)
 
 
 app = typer.Typer(
