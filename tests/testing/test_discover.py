@@ -4,17 +4,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ledgers import manifest
 from tests.support.repo import write_files
 from ztauth_cli.errors import DocumentError, SuiteError, UsageError
 from ztauth_cli.ledger import load
 from ztauth_cli.testing import ledger_suites, load_suite_paths, select_cases
 
-MANIFEST = """\
-apiVersion: ztauth/v1
-kind: Ledger
-metadata: {name: demo}
-ledger: ztauth://acme.internal/273165098782/ledgers/demo
-"""
+MANIFEST = manifest("ztauth://acme.internal/273165098782/ledgers/demo", name="demo")
 
 
 def suite(name: str, *cases: str, extra: str = "") -> str:
@@ -65,6 +61,14 @@ def test_unknown_token_reference_is_refused_before_running(tmp_path: Path) -> No
     with pytest.raises(
         SuiteError, match=r"case 'x': unknown token 'nope' \(suite 's' declares: none\)"
     ):
+        ledger_suites(load(tmp_path))
+
+
+def test_a_token_reference_with_other_keys_is_refused_before_running(tmp_path: Path) -> None:
+    # The same check as when the request is resolved: found at discovery, not mid-run.
+    text = suite("s", "x").replace("id: a}", "id: a}, tokens: {txn: {$token: t, alg: none}}")
+    write_files(tmp_path, {"ztauth.yaml": MANIFEST, "tests/a.yaml": text})
+    with pytest.raises(SuiteError, match=r"case 'x': a token reference must be exactly"):
         ledger_suites(load(tmp_path))
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ztauth_cli.errors import DocumentError, SuiteError, UsageError
-from ztauth_cli.testing.tokens import token_references
+from ztauth_cli.testing.tokens import check_token_reference, token_references
 
 if TYPE_CHECKING:
     from ztauth_cli.model import Ledger, Span, TestSuite
@@ -164,18 +164,7 @@ def check_suites(suites: Iterable[TestSuite]) -> None:
                 )
             first_case[case.name] = case.span
             for ref in token_references(case.request):
-                if not isinstance(ref, str):
-                    raise SuiteError(
-                        f"case {case.name!r}: a token reference must be {{$token: <name>}}",
-                        span=case.span,
-                    )
-                if ref not in declared:
-                    names = ", ".join(sorted(declared)) or "none"
-                    raise SuiteError(
-                        f"case {case.name!r}: unknown token {ref!r} "
-                        f"(suite {suite.name!r} declares: {names})",
-                        span=case.span,
-                    )
+                check_token_reference(ref, declared, case, suite=suite.name)
 
 
 def select_cases(

@@ -8,7 +8,7 @@ signed with a second fresh key the engine is never told about. Tokens are minted
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ __all__ = [
     "IssuerKey",
     "IssuerKeys",
     "MintedTokens",
+    "check_token_reference",
     "mint_suite_tokens",
     "mint_token",
     "resolve_request",
@@ -207,11 +208,11 @@ def mint_suite_tokens(
     return MintedTokens(by_suite=by_suite)
 
 
-def token_references(value: Any) -> Iterable[Any]:
-    """Every ``{$token: name}`` value found (recursively) in ``value``, in document order."""
+def token_references(value: Any) -> Iterable[Mapping[str, Any]]:
+    """Every ``{$token: name}`` mapping found (recursively) in ``value``, in document order."""
     if isinstance(value, Mapping):
         if TOKEN_REF in value:
-            yield value[TOKEN_REF]
+            yield value
             return
         for item in value.values():
             yield from token_references(item)
@@ -231,22 +232,38 @@ def resolve_request(case: TestCase, tokens: Mapping[str, str]) -> dict[str, Any]
     return dict(resolved)
 
 
+def check_token_reference(
+    ref: Mapping[str, Any], declared: Collection[str], case: TestCase, *, suite: str | None = None
+) -> str:
+    """The token name of a ``{$token: name}`` reference, checked against the suite's tokens.
+
+    One check for both moments a reference is read: when suites are discovered (``suite`` names
+    the suite in the message) and when a request is resolved (a request can come from elsewhere,
+    e.g. a replayed diff, so the check is repeated there and fails closed).
+
+    Raises:
+        SuiteError: a reference with other keys or a non-string name, or an undeclared name.
+    """
+    name = ref[TOKEN_REF]
+    if len(ref) != 1 or not isinstance(name, str):
+        raise SuiteError(
+            f"case {case.name!r}: a token reference must be exactly {{$token: <name>}}",
+            span=case.span,
+        )
+    if name not in declared:
+        names = ", ".join(sorted(declared)) or "none"
+        owner = f"suite {suite!r}" if suite is not None else "this suite"
+        raise SuiteError(
+            f"case {case.name!r}: unknown token {name!r} ({owner} declares: {names})",
+            span=case.span,
+        )
+    return name
+
+
 def _resolve(value: Any, tokens: Mapping[str, str], case: TestCase) -> Any:
     if isinstance(value, Mapping):
         if TOKEN_REF in value:
-            name = value[TOKEN_REF]
-            if len(value) != 1 or not isinstance(name, str):
-                raise SuiteError(
-                    f"case {case.name!r}: a token reference must be exactly {{$token: <name>}}",
-                    span=case.span,
-                )
-            if name not in tokens:
-                declared = ", ".join(sorted(tokens)) or "none"
-                raise SuiteError(
-                    f"case {case.name!r}: unknown token {name!r} (this suite declares: {declared})",
-                    span=case.span,
-                )
-            return tokens[name]
+            return tokens[check_token_reference(value, tokens.keys(), case)]
         return {key: _resolve(item, tokens, case) for key, item in value.items()}
     if isinstance(value, list):
         return [_resolve(item, tokens, case) for item in value]
