@@ -179,3 +179,10 @@ def test_require_format_refuses_unsupported() -> None:
         UsageError, match=r"x does not support --format sarif; use one of: json, text"
     ):
         require_format(OutputFormat.SARIF, (OutputFormat.TEXT, OutputFormat.JSON), command="x")
+
+
+def test_check_report_formats_are_every_format_render_writes() -> None:
+    from ztauth_cli.report.formats import CHECK_REPORT_FORMATS
+
+    assert sorted(CHECK_REPORT_FORMATS) == sorted(OutputFormat)
+    assert len(set(CHECK_REPORT_FORMATS)) == len(CHECK_REPORT_FORMATS)

@@ -17,18 +17,11 @@ from typing import TextIO
 from ztauth_cli.errors import UsageError
 from ztauth_cli.model.findings import CheckReport, Finding, Severity
 from ztauth_cli.model.span import Span
-from ztauth_cli.report.formats import OutputFormat
+from ztauth_cli.report.formats import CHECK_REPORT_FORMATS, OutputFormat
 
 __all__ = ["run_explain", "run_fmt", "run_lint", "run_list_rules"]
 
-LINT_FORMATS = (
-    OutputFormat.TEXT,
-    OutputFormat.JSON,
-    OutputFormat.SARIF,
-    OutputFormat.GITHUB,
-    OutputFormat.JUNIT,
-    OutputFormat.MARKDOWN,
-)
+LINT_FORMATS = CHECK_REPORT_FORMATS
 
 
 def _clock(at: str | None) -> datetime:

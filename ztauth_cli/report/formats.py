@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from ztauth_cli.errors import UsageError
 
-__all__ = ["OutputFormat", "require_format"]
+__all__ = ["CHECK_REPORT_FORMATS", "OutputFormat", "require_format"]
 
 
 @enum.unique
@@ -20,6 +20,18 @@ class OutputFormat(str, enum.Enum):
     SARIF = "sarif"
     GITHUB = "github"
     MARKDOWN = "markdown"
+
+
+# Every format ``ztauth_cli.report.render`` writes a ``CheckReport`` in (``policy lint`` offers
+# them all); here, in the light module, so the CLI can name them in its option annotations.
+CHECK_REPORT_FORMATS: tuple[OutputFormat, ...] = (
+    OutputFormat.TEXT,
+    OutputFormat.JSON,
+    OutputFormat.SARIF,
+    OutputFormat.GITHUB,
+    OutputFormat.JUNIT,
+    OutputFormat.MARKDOWN,
+)
 
 
 def require_format(fmt: OutputFormat, allowed: Iterable[OutputFormat], *, command: str) -> None:
