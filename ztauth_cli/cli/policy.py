@@ -20,22 +20,12 @@ from ztauth_cli.cli._common import (
     format_option,
     parse_at,
 )
-from ztauth_cli.report.formats import OutputFormat
+from ztauth_cli.report.formats import CHECK_REPORT_FORMATS, OutputFormat
 
 app = typer.Typer(
     help="Author and check a ledger: init, lint, fmt, sign, verify, version, diff, log.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-)
-
-# The formats `policy lint` renders (ztauth_cli.lint.command.LINT_FORMATS checks them).
-_LINT_FORMATS = (
-    OutputFormat.TEXT,
-    OutputFormat.JSON,
-    OutputFormat.SARIF,
-    OutputFormat.GITHUB,
-    OutputFormat.JUNIT,
-    OutputFormat.MARKDOWN,
 )
 
 
@@ -93,7 +83,7 @@ def lint_command(
     ] = None,
     ledger: LedgerOption = None,
     rev: RevOption = None,
-    fmt: Annotated[OutputFormat, format_option(*_LINT_FORMATS)] = OutputFormat.TEXT,
+    fmt: Annotated[OutputFormat, format_option(*CHECK_REPORT_FORMATS)] = OutputFormat.TEXT,
     output: OutputOption = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
     explain: Annotated[
