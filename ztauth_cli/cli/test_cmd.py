@@ -253,7 +253,7 @@ def _write(
 ) -> None:
     from ztauth_cli.report import render
     from ztauth_cli.report.output import render_to_text
-    from ztauth_cli.testing.report import render_json, render_text, to_check_report, to_json
+    from ztauth_cli.report.test_run import render_json, render_text, to_check_report, to_json
 
     if fmt is OutputFormat.TEXT:
         if output is None:
