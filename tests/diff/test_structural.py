@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.diff.conftest import History
-from tests.diff.ledgers import CHAT, MAIL, base_files
+from tests.diff.ledgers import CHAT, IDP, MAIL, ZTID, base_files
 from tests.support.ledgers import public_jwks
 from tests.support.repo import write_files
 from ztauth_cli.diff.model import Change, Impact
@@ -352,6 +352,59 @@ TRUST_CASES = {
                 "max_chain_depth raised from 4 to 6",
             ),
         ],
+    ),
+    "delegation-window-starts": (
+        {
+            "trust/delegations.yaml": (
+                "max_depth: 0",
+                "max_depth: 0\nvalid: {from: 2026-01-01T00:00:00Z}",
+            )
+        },
+        [
+            (
+                "delegation/user-assistant-read",
+                "valid.from",
+                "narrowing",
+                "validity window starts later",
+            )
+        ],
+    ),
+    "delegation-consent-issuer-changed": (
+        {"trust/delegations.yaml": (f"issuer: {IDP}", "issuer: https://other.example")},
+        [
+            (
+                "delegation/user-assistant-read",
+                "consent.issuer",
+                "neutral",
+                f"consent issuer changed: {IDP} -> https://other.example",
+            )
+        ],
+    ),
+    "elevation-consent-required": (
+        {"trust/elevations.yaml": ("consent: false", "consent: true")},
+        [
+            (
+                "elevation/billing-acts-for-customer",
+                "requires.consent",
+                "narrowing",
+                "consent now required",
+            )
+        ],
+    ),
+    "issuer-audience-dropped": (
+        {"trust/issuers.yaml": (f"audience: {ZTID}\n", "")},
+        [
+            (
+                f"issuer/{IDP}",
+                "audience",
+                "widening",
+                f"audience changed: {ZTID} -> None",
+            )
+        ],
+    ),
+    "manifest-ztid": (
+        {"ztauth.yaml": (f"ledger: {ZTID}", f"ledger: {ZTID}-next")},
+        [("manifest", "ledger", "neutral", f"ledger ZTID changed: {ZTID} -> {ZTID}-next")],
     ),
 }
 
