@@ -38,13 +38,23 @@ schema: schema.cedarschema
 settings: {{require_txn_token: false, require_signatures: 0, max_chain_depth: 4}}
 """
 
-SCHEMA = """entity Role;
+# context.ztauth as a schema declares it (docs/readme/30-eval.md).
+ZTAUTH_TYPE = (
+    "{ actor: String, actor_type: String, delegated: Bool, trust_level: String, "
+    "trust_rank: Long, groups: Set<String>, via: String, chain: Set<String>, depth: Long }"
+)
+
+# Cedar validates every request against the schema: the context each action accepts is declared.
+SCHEMA = """type Context = { channel?: String, ticket?: { approved?: Bool } };
+entity Role;
 entity User in [Role] { department: String };
 entity Workload;
 entity Document { owner: User, classification: String };
 entity Invoice { customer: User };
-action read, summarize, share, archive appliesTo { principal: [User], resource: [Document] };
-action charge, refund appliesTo { principal: [User], resource: [Invoice] };
+action read, summarize, share, archive appliesTo {
+  principal: [User], resource: [Document], context: Context
+};
+action charge, refund appliesTo { principal: [User], resource: [Invoice], context: Context };
 """
 
 POLICIES = """@id("owner-can-read")

@@ -22,7 +22,9 @@ from tests.engine.ledger import (
     LEGACY,
     MANIFEST,
     NOW,
+    SCHEMA,
     STRANGER,
+    ZTAUTH_TYPE,
     ZTID,
     Keys,
     attestation,
@@ -593,6 +595,11 @@ def test_properties_override_ledger_entities(evaluator: Evaluator) -> None:
 
 def test_context_ztauth_is_set_by_the_engine_not_the_caller(tmp_path: Path, keys: Keys) -> None:
     root = write_ledger(tmp_path / "ctx", keys)
+    # With a schema, context.ztauth reaches Cedar only when the schema declares it.
+    (root / "schema.cedarschema").write_text(
+        SCHEMA.replace("channel?: String,", f"channel?: String, ztauth?: {ZTAUTH_TYPE},"),
+        encoding="utf-8",
+    )
     (root / "policies/main.cedar").write_text(
         '@id("assistants-only")\npermit (principal, action, resource)\n'
         'when { context.ztauth.delegated && context.ztauth.trust_level == "attested" && '

@@ -328,11 +328,28 @@ class CedarEngine:
         *,
         conditions: Mapping[str, tuple[str, Span]] | None = None,
         entities_span: Span | None = None,
+        schema: tuple[str, str] | None = None,
     ) -> None:
         import cedarpy
 
+        # The ledger's Cedar schema ``(text, path)``: when given, Cedar validates every request
+        # (principal/resource types for the action, the context's shape) and the entities
+        # (those of the ledger once, a request's overrides with the request), and adds the
+        # schema's action entities (action groups) to the entity store.
+        self.schema: Any = None
+        self.schema_text = ""
+        if schema is not None:
+            self.schema_text, schema_path = schema
+            problem = check_schema(self.schema_text, schema_path=schema_path)
+            if problem is not None:
+                raise problem
+            self.schema = _parse_schema(self.schema_text, schema_path)
+        self._no_policies = cedarpy.PolicySet.from_str("")
+
         static: dict[str, Any] = {}
         templates: dict[str, Any] = {}
+        # The action scopes of the policies that mention ztauth (see may_read_ztauth).
+        self._ztauth_scopes: list[Mapping[str, Any]] = []
         self.effects: dict[str, str] = {}
         seen: dict[str, Span] = {}
         for policy in policies:
@@ -346,6 +363,8 @@ class CedarEngine:
             kind, est = _single_policy(policy.text)
             (static if kind == "static" else templates)[key] = est
             self.effects[key] = policy.effect
+            if "ztauth" in _WORD.findall(policy.text):
+                self._ztauth_scopes.append(est.get("action") or {})
         # Every identifier-like word of the policies and conditions. Cedar cannot reach an
         # attribute by a computed name, so an attribute whose name never appears here cannot
         # be read by any policy: the engine leaves such context attributes out (each context
@@ -364,11 +383,12 @@ class CedarEngine:
             self.base_entities[(str(uid["type"]), str(uid["id"]))] = dict(entity)
         try:
             self.entities = cedarpy.Entities.from_json_str(
-                json.dumps(list(self.base_entities.values()))
+                json.dumps(list(self.base_entities.values())), schema=self.schema
             )
         except ValueError as exc:
+            against = " (validated against the schema)" if self.schema is not None else ""
             raise DocumentError(
-                f"Cedar rejected the ledger's entities: {exc}", span=entities_span
+                f"Cedar rejected the ledger's entities{against}: {exc}", span=entities_span
             ) from exc
         self._without: OrderedDict[frozenset[tuple[str, str]], Any] = OrderedDict()
 
@@ -393,7 +413,7 @@ class CedarEngine:
             self._without.move_to_end(uids)
             return cached
         rest = [e for k, e in self.base_entities.items() if k not in uids]
-        handle = cedarpy.Entities.from_json_str(json.dumps(rest))
+        handle = cedarpy.Entities.from_json_str(json.dumps(rest), schema=self.schema)
         self._without[uids] = handle
         # Each cached handle is a copy of (most of) the base entities: keep only a few.
         if len(self._without) > 32:
@@ -427,7 +447,7 @@ class CedarEngine:
             if "tags" in base or "tags" in override:
                 entity["tags"] = {**(base.get("tags") or {}), **(override.get("tags") or {})}
             delta.append(entity)
-        return self._base_without(replaced).with_added_json_str(json.dumps(delta))
+        return self._base_without(replaced).with_added_json_str(json.dumps(delta), self.schema)
 
     def _outcome(self, result: Any) -> CedarOutcome:
         errors = tuple(str(e) for e in result.diagnostics.errors)
@@ -453,9 +473,32 @@ class CedarEngine:
         import cedarpy
 
         results = cedarpy.is_authorized_batch(
-            [dict(r) for r in requests], self.policy_set, entities
+            [dict(r) for r in requests], self.policy_set, entities, self.schema
         )
         return [self._outcome(r) for r in results]
+
+    def may_read_ztauth(self, action: Mapping[str, str]) -> bool:
+        """Whether a policy that mentions ``ztauth`` may apply to ``action`` (conservative:
+        only a policy scoped ``action == <another action>`` is known not to apply).
+        """
+        for scope in self._ztauth_scopes:
+            entity = scope.get("entity")
+            other = (
+                scope.get("op") == "=="
+                and isinstance(entity, Mapping)
+                and (entity.get("type"), entity.get("id")) != (action["type"], action["id"])
+            )
+            if not other:
+                return True
+        return False
+
+    def request_error(self, request: Mapping[str, Any], entities: Any) -> str | None:
+        """Cedar's objection to a request under the schema (None when it is valid)."""
+        import cedarpy
+
+        result = cedarpy.is_authorized(dict(request), self._no_policies, entities, self.schema)
+        errors = [str(e) for e in result.diagnostics.errors]
+        return next((e for e in errors if e.startswith("failed to build request")), None)
 
     def condition_holds(self, name: str, request: Mapping[str, Any], entities: Any) -> CedarOutcome:
         """Evaluate the elevation condition ``name`` (a one-policy permit set) on a request."""

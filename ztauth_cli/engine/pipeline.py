@@ -72,6 +72,7 @@ ZTAUTH_FIELDS = (
 # Requests prepared and sent to Cedar together: large enough to amortise the Cedar call,
 # small enough to keep the live object graph (and the garbage collector's work) small.
 _CHUNK = 256
+_UNKNOWN: Any = object()
 _NO_TOKENS = TraceStep(step=Step.TOKENS, passed=True, detail="no tokens in the request")
 
 # Every token a request presents is verified in step 2, whether or not a later step needs it:
@@ -142,6 +143,14 @@ class Evaluator:
         self.ztauth_fields: tuple[str, ...] | None = (
             tuple(f for f in ZTAUTH_FIELDS if f in words) if "ztauth" in words else None
         )
+        # With a schema, Cedar validates each request's context against the action's declared
+        # context type (closed records): context.ztauth is sent only in the shape the schema
+        # declares for the action. A schema that never names ztauth gets no context.ztauth;
+        # otherwise the shape per action is found once, by asking Cedar (see _fields_for).
+        self._probing = cedar.schema is not None and "ztauth" in cedar.schema_text
+        if cedar.schema is not None and not self._probing:
+            self.ztauth_fields = None
+        self._action_fields: dict[tuple[str, str], tuple[str, ...] | None] = {}
 
     @classmethod
     def from_ledger(
@@ -174,6 +183,11 @@ class Evaluator:
             entities,
             conditions=conditions,
             entities_span=ledger.entity_files[0].span if ledger.entity_files else None,
+            schema=(
+                (ledger.schema_text, ledger.schema_path)
+                if ledger.schema_text is not None and ledger.schema_path is not None
+                else None
+            ),
         )
         keys: dict[str, Sequence[Mapping[str, Any]]] = {}
         for issuer in ledger.issuers:
@@ -387,6 +401,11 @@ class Evaluator:
             return None
         if "::" in name:
             return None
+        fields = self.ztauth_fields
+        if self._probing:
+            fields = self._action_fields.get(("Action", name), _UNKNOWN)
+            if fields is _UNKNOWN:
+                return None  # the general path finds the action's context shape
         who = uid_text(s_type, s_id)
         trace = state.trace
         trace.append(
@@ -404,7 +423,8 @@ class Evaluator:
             )
         )
         cedar_context = dict(context)
-        if self.ztauth_fields is not None:
+        cedar_context.pop("ztauth", None)  # the engine owns context.ztauth
+        if fields is not None:
             full: dict[str, Any] = {
                 "actor": s_id,
                 "actor_type": s_type,
@@ -416,7 +436,7 @@ class Evaluator:
                 "chain": [],
                 "depth": 1,
             }
-            cedar_context["ztauth"] = {f: full[f] for f in self.ztauth_fields}
+            cedar_context["ztauth"] = {f: full[f] for f in fields}
         return _Pending(
             state=state,
             cedar_request={
@@ -499,12 +519,57 @@ class Evaluator:
         # Step 5: the chain.
         self._chain(request, grant, hop_tokens, state, now)
 
-        if self.ztauth_fields is not None:
-            context_base["ztauth"] = _ztauth_context(
-                request, trust, state.via, fields=self.ztauth_fields
-            )
+        context_base.pop("ztauth", None)  # the engine owns context.ztauth
         cedar_request["context"] = context_base
+        fields = self._fields_for(cedar_request, request, trust, state.via, entities)
+        if fields is not None:
+            context_base["ztauth"] = _ztauth_context(request, trust, state.via, fields=fields)
         return _Pending(state=state, cedar_request=cedar_request, entities=entities)
+
+    def _fields_for(
+        self,
+        cedar_request: dict[str, Any],
+        request: Request,
+        trust: TrustResult | None,
+        via: str | None,
+        entities: Any,
+    ) -> tuple[str, ...] | None:
+        """The context.ztauth attributes to send with this request's action (None: none).
+
+        Without a schema: those some policy reads. With a schema declaring ztauth: the first
+        shape Cedar accepts for the action — those the policies read, all attributes, none;
+        none first when no policy that mentions ztauth can apply to the action (omitting
+        what nobody reads changes no decision and saves Cedar the work) — learnt from the
+        first valid request of each action and reused. When Cedar accepts none of them the
+        request itself is invalid: the full shape is sent and step 6 reports Cedar's
+        objection (``invalid_request``).
+        """
+        if not self._probing:
+            return self.ztauth_fields
+        action = cedar_request["action"]
+        key = (action["type"], action["id"])
+        if key in self._action_fields:
+            return self._action_fields[key]
+        candidates: list[tuple[str, ...] | None] = []
+        if self.ztauth_fields is not None and self.ztauth_fields != ZTAUTH_FIELDS:
+            candidates.append(self.ztauth_fields)
+        candidates.append(ZTAUTH_FIELDS)
+        if self.cedar.may_read_ztauth(action):
+            candidates.append(None)
+        else:
+            candidates.insert(0, None)
+        base = cedar_request["context"]
+        for fields in candidates:
+            probe = dict(cedar_request)
+            if fields is not None:
+                probe["context"] = {
+                    **base,
+                    "ztauth": _ztauth_context(request, trust, via, fields=fields),
+                }
+            if self.cedar.request_error(probe, entities) is None:
+                self._action_fields[key] = fields
+                return fields
+        return ZTAUTH_FIELDS
 
     def _tokens(
         self, request: Request, state: _State, now: datetime
