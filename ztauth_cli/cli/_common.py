@@ -26,7 +26,6 @@ from ztauth_cli.report.formats import OutputFormat, require_format
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from ztauth_cli.model import Ledger
 
 __all__ = [
     "AtOption",
@@ -43,7 +42,6 @@ __all__ = [
     "parse_at",
     "reflow_help",
     "resolve_ledger",
-    "unverified_reason",
 ]
 
 _AT_EXAMPLE = "2026-06-01T12:00:00Z"
@@ -220,18 +218,3 @@ def emit_rich(draw: Callable[[Console], None], output: Path | None) -> None:
     buffer = io.StringIO()
     draw(make_console(buffer))
     emit(buffer.getvalue(), output)
-
-
-def unverified_reason(ledger: Ledger, *, now: datetime) -> str | None:
-    """Why the ledger must not be trusted, or None (DESIGN.md: eval and test verify first).
-
-    None when the manifest requires no signature; otherwise the verification summary unless
-    the required signatures verify against the manifest's signers.
-    """
-    manifest = ledger.manifest
-    if manifest is None or manifest.settings.require_signatures <= 0:
-        return None
-    from ztauth_cli.ledger.signing import verify_ledger
-
-    result = verify_ledger(ledger, now=now)
-    return None if result.ok else str(result.summary)

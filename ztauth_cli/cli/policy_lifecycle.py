@@ -29,7 +29,6 @@ from ztauth_cli.cli._common import (
     format_option,
     parse_at,
     resolve_ledger,
-    unverified_reason,
 )
 from ztauth_cli.cli.policy import app
 from ztauth_cli.report.formats import OutputFormat
@@ -39,13 +38,12 @@ if TYPE_CHECKING:
 
     from ztauth_cli.ledger.history import LogEntry, VersionRow
     from ztauth_cli.ledger.signing import VerificationResult
-    from ztauth_cli.ledger.versions import BumpPart, BumpResult, Gate, SemVer
+    from ztauth_cli.ledger.versions import BumpPart, BumpResult, SemVer
     from ztauth_cli.model import Ledger
 
 __all__ = [
     "app",
     "bump_app",
-    "release_gates",
     "run_log",
     "run_sign",
     "run_verify",
@@ -419,68 +417,6 @@ def _table(
 # ----------------------------------------------------------------------------- version bump
 
 
-def release_gates() -> tuple[Gate, ...]:
-    """The checks HEAD must pass before it is released: lint, test suites, signatures."""
-    return (_lint_gate, _test_gate, _signature_gate)
-
-
-def _head_ledger(root: Path, head: str) -> Ledger:
-    from ztauth_cli.ledger import load
-
-    return load(root, rev=head, tolerant=True)
-
-
-def _lint_gate(root: Path, head: str) -> str | None:
-    # The same rules as `ztauth policy lint` (warnings allowed, as there), on HEAD's content.
-    from ztauth_cli.lint import exit_code, lint_ledger
-    from ztauth_cli.model.findings import Severity
-
-    result = lint_ledger(_head_ledger(root, head), now=_now())
-    if exit_code(result) == 0:
-        return None
-    errors = sorted(
-        (f for f in result.report.active if f.severity is Severity.ERROR),
-        key=lambda f: (str(f.span or ""), f.rule_id),
-    )
-    first = errors[0]
-    where = f"{first.span}: " if first.span is not None else ""
-    return f"lint: {len(errors)} error(s) at HEAD, first: {where}{first.rule_id} {first.message}"
-
-
-def _test_gate(root: Path, head: str) -> str | None:
-    from ztauth_cli.engine import Evaluator
-    from ztauth_cli.errors import ZtauthError
-    from ztauth_cli.testing import IssuerKeys, ledger_suites, mint_suite_tokens, run_suites
-
-    ledger = _head_ledger(root, head)
-    try:
-        suites = ledger_suites(ledger)
-        keys = IssuerKeys.for_suites(suites, ledger=ledger)
-        now = _now()
-        tokens = mint_suite_tokens(suites, ledger, keys=keys, now=now)
-        evaluator = Evaluator.from_ledger(
-            ledger,
-            issuer_keys=keys.trusted_jwks(ledger),
-            unverified_reason=unverified_reason(ledger, now=now),
-            revision=head,
-        )
-        run = run_suites(evaluator, suites, tokens=tokens, now=now)
-    except ZtauthError as exc:
-        return f"tests: cannot run the suites at HEAD: {exc.diagnostics()}"
-    if run.failed:
-        failing = sorted(f"{r.suite}/{r.case.name}" for r in run.results if r.mismatches)
-        return f"tests: {run.failed} case(s) fail at HEAD: {', '.join(failing[:5])}" + (
-            " ..." if len(failing) > 5 else ""
-        )
-    return None
-
-
-def _signature_gate(root: Path, head: str) -> str | None:
-    ledger = _head_ledger(root, head)
-    reason = unverified_reason(ledger, now=_now())
-    return f"signatures: {reason}" if reason is not None else None
-
-
 def _bump(part: str) -> Callable[..., None]:
     def command(
         message: str | None = typer.Option(
@@ -522,12 +458,13 @@ def run_version_bump(
     Raises:
         ZtauthError: no ledger, no repository, no commit (exit 2).
     """
+    from ztauth_cli.gates import release_gates
     from ztauth_cli.ledger.versions import bump_version
 
     check_format(fmt, _FORMATS, command="ztauth policy version bump")
     root = resolve_ledger(ledger_path)
     result = bump_version(
-        root, part, message=message, derive=derive, gates=release_gates(), now=_now
+        root, part, message=message, derive=derive, gates=release_gates(now=_now), now=_now
     )
     _render_bump(result, fmt=fmt, explain=explain)
     return 0 if result.tag is not None else 1

@@ -25,14 +25,13 @@ from ztauth_cli.cli._common import (
     emit,
     format_option,
     parse_at,
-    unverified_reason,
 )
 from ztauth_cli.report.formats import OutputFormat
 
 if TYPE_CHECKING:
     from ztauth_cli.engine import Evaluator
     from ztauth_cli.model import Ledger, TestSuite
-    from ztauth_cli.testing import CaseResult, Coverage, IssuerKeys, MintedTokens, TestRun
+    from ztauth_cli.testing import CaseResult, Coverage, MintedTokens, TestRun
 
 __all__ = ["run_test", "test_command"]
 
@@ -121,6 +120,7 @@ def run_test(
         ZtauthError: usage errors, an unusable ledger, malformed suites (exit 2).
     """
     from ztauth_cli.errors import UsageError
+    from ztauth_cli.gates import suite_evaluator
     from ztauth_cli.ledger import load
     from ztauth_cli.testing import IssuerKeys, discover_suites, mint_suite_tokens, select_cases
 
@@ -143,7 +143,7 @@ def run_test(
 
     keys = IssuerKeys.for_suites(chosen, ledger=ledger)
     tokens = mint_suite_tokens(chosen, ledger, keys=keys, now=now)
-    evaluator = _evaluator(ledger, keys, now=now)
+    evaluator = suite_evaluator(ledger, keys, now=now, revision=ledger.revision)
     total = sum(len(s.cases) for s in chosen)
     run = _run(evaluator, chosen, tokens=tokens, now=now, total=total)
     run = dataclasses.replace(run, deselected=deselected)
@@ -174,17 +174,6 @@ def _ledger_near(suites: tuple[Path, ...]) -> Path | None:
         return find_ledger_root(suites[0])
     except LedgerNotFound:
         return None
-
-
-def _evaluator(ledger: Ledger, keys: IssuerKeys, *, now: datetime) -> Evaluator:
-    from ztauth_cli.engine import Evaluator
-
-    return Evaluator.from_ledger(
-        ledger,
-        issuer_keys=keys.trusted_jwks(ledger),
-        unverified_reason=unverified_reason(ledger, now=now),
-        revision=ledger.revision,
-    )
 
 
 def _run(

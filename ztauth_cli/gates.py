@@ -1,0 +1,127 @@
+"""What must hold before a ledger is trusted (``eval``, ``test``) or released (``version bump``).
+
+* The signature gate (DESIGN.md, "Signing and versions"): whenever the manifest requires
+  signatures, ``eval`` and ``test`` verify them first, and every decision on a ledger that fails
+  is deny ``ledger_unverified``.
+* The release gates: HEAD is tagged only when lint passes, the test suites pass and required
+  signatures verify, all on HEAD's content (never the working tree).
+
+The command-line shell asks these questions; it does not answer them itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ztauth_cli.engine import Evaluator
+    from ztauth_cli.ledger.versions import Gate
+    from ztauth_cli.model import Ledger
+    from ztauth_cli.testing import IssuerKeys
+
+__all__ = ["release_gates", "suite_evaluator", "unverified_reason"]
+
+# How many failing cases a refused release names before '...'.
+_FAILING_SHOWN = 5
+
+
+def unverified_reason(ledger: Ledger, *, now: datetime) -> str | None:
+    """Why ``ledger`` must not be trusted, or None.
+
+    None when the manifest requires no signature; otherwise the verification summary unless
+    the required signatures verify against the manifest's signers. Never raises for a bad
+    signature: that is the reason returned.
+    """
+    from ztauth_cli.ledger.signing import verify_ledger
+
+    manifest = ledger.manifest
+    if manifest is None or manifest.settings.require_signatures <= 0:
+        return None
+    result = verify_ledger(ledger, now=now)
+    return None if result.ok else str(result.summary)
+
+
+def suite_evaluator(
+    ledger: Ledger, keys: IssuerKeys, *, now: datetime, revision: str | None
+) -> Evaluator:
+    """The engine a test run uses: the ledger with its issuers' keys replaced by the run's
+    freshly generated ones, behind the signature gate.
+
+    Raises:
+        DocumentError: the ledger's policies, schema or entities are unusable.
+    """
+    from ztauth_cli.engine import Evaluator
+
+    return Evaluator.from_ledger(
+        ledger,
+        issuer_keys=keys.trusted_jwks(ledger),
+        unverified_reason=unverified_reason(ledger, now=now),
+        revision=revision,
+    )
+
+
+def release_gates(*, now: Callable[[], datetime]) -> tuple[Gate, ...]:
+    """The checks HEAD must pass before it is released: lint, test suites, signatures.
+
+    Each gate returns None when it passes, else one line saying why the release is refused.
+    HEAD's ledger is loaded once and shared by the three gates.
+    """
+    loaded: dict[tuple[Path, str], Ledger] = {}
+
+    def head_ledger(root: Path, head: str) -> Ledger:
+        from ztauth_cli.ledger import load
+
+        if (root, head) not in loaded:
+            loaded[(root, head)] = load(root, rev=head, tolerant=True)
+        return loaded[(root, head)]
+
+    def lint_gate(root: Path, head: str) -> str | None:
+        return _lint_problem(head_ledger(root, head), now=now())
+
+    def test_gate(root: Path, head: str) -> str | None:
+        return _test_problem(head_ledger(root, head), head=head, now=now())
+
+    def signature_gate(root: Path, head: str) -> str | None:
+        reason = unverified_reason(head_ledger(root, head), now=now())
+        return f"signatures: {reason}" if reason is not None else None
+
+    return (lint_gate, test_gate, signature_gate)
+
+
+def _lint_problem(ledger: Ledger, *, now: datetime) -> str | None:
+    # The same rules as `ztauth policy lint` (warnings allowed, as there), on HEAD's content.
+    from ztauth_cli.lint import exit_code, lint_ledger
+    from ztauth_cli.model.findings import Severity
+
+    result = lint_ledger(ledger, now=now)
+    if exit_code(result) == 0:
+        return None
+    errors = sorted(
+        (f for f in result.report.active if f.severity is Severity.ERROR),
+        key=lambda f: (str(f.span or ""), f.rule_id),
+    )
+    first = errors[0]
+    where = f"{first.span}: " if first.span is not None else ""
+    return f"lint: {len(errors)} error(s) at HEAD, first: {where}{first.rule_id} {first.message}"
+
+
+def _test_problem(ledger: Ledger, *, head: str, now: datetime) -> str | None:
+    from ztauth_cli.errors import ZtauthError
+    from ztauth_cli.testing import IssuerKeys, ledger_suites, mint_suite_tokens, run_suites
+
+    try:
+        suites = ledger_suites(ledger)
+        keys = IssuerKeys.for_suites(suites, ledger=ledger)
+        tokens = mint_suite_tokens(suites, ledger, keys=keys, now=now)
+        evaluator = suite_evaluator(ledger, keys, now=now, revision=head)
+        run = run_suites(evaluator, suites, tokens=tokens, now=now)
+    except ZtauthError as exc:
+        return f"tests: cannot run the suites at HEAD: {exc.diagnostics()}"
+    if not run.failed:
+        return None
+    failing = sorted(f"{r.suite}/{r.case.name}" for r in run.results if r.mismatches)
+    more = " ..." if len(failing) > _FAILING_SHOWN else ""
+    return f"tests: {run.failed} case(s) fail at HEAD: {', '.join(failing[:_FAILING_SHOWN])}{more}"
