@@ -97,8 +97,6 @@ REPORT_MAY_READ = (
     "ztauth_cli.testing.runner",
     "ztauth_cli.testing.coverage",
 )
-# Moved to report/test_run.py; re-exports it while cli/test_cmd.py still imports it from here.
-TESTING_REPORT_SHIM = "ztauth_cli.testing.report"
 
 
 def _module_name(path: Path) -> str:
@@ -177,8 +175,6 @@ def test_module_respects_the_layering(path: Path) -> None:
 
 
 def _core_problems(module: str, name: str, line: int) -> list[str]:
-    if module == TESTING_REPORT_SHIM:
-        return []
     for package, allowed in CORE_ALLOWED.items():
         if not _matches(module, package):
             continue
@@ -206,6 +202,7 @@ def _report_problems(module: str, name: str, line: int) -> list[str]:
         ("ztauth_cli.diff.compare", "ztauth_cli.report.diff_json", True),
         ("ztauth_cli.diff.compare", "ztauth_cli.ledger.git", True),
         ("ztauth_cli.testing.runner", "rich.markup", True),
+        ("ztauth_cli.testing.runner", "ztauth_cli.report.console", True),
         ("ztauth_cli.testing.runner", "typer", True),
         ("ztauth_cli.testing.runner", "ztauth_cli.lint", True),
         ("ztauth_cli.testing.runner", "ztauth_cli.audit", True),
@@ -241,19 +238,6 @@ def test_every_heavy_library_has_one_existing_wrapper() -> None:
     assert {lib for libs in WRAPPERS.values() for lib in libs} == HEAVY
     for module in WRAPPERS:
         assert (PACKAGE.parent / (module.replace(".", "/") + ".py")).is_file(), module
-
-
-def test_the_testing_report_shim_is_still_needed() -> None:
-    """Delete ztauth_cli/testing/report.py (and TESTING_REPORT_SHIM) once nothing imports it."""
-    if not (PACKAGE / "testing" / "report.py").exists():
-        return
-    users = []
-    for path in MODULES:
-        module = _module_name(path)
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        names = _imports(tree, module, is_package=path.name == "__init__.py")
-        users += [module for name, _, _ in names if name == TESTING_REPORT_SHIM]
-    assert users, "nothing imports ztauth_cli.testing.report any more: delete it"
 
 
 def test_the_walker_sees_imports() -> None:
