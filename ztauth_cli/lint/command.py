@@ -21,8 +21,6 @@ from ztauth_cli.report.formats import CHECK_REPORT_FORMATS, OutputFormat
 
 __all__ = ["run_explain", "run_fmt", "run_lint", "run_list_rules"]
 
-LINT_FORMATS = CHECK_REPORT_FORMATS
-
 
 def _clock(at: str | None) -> datetime:
     from ztauth_cli.ledger.load import parse_timestamp
@@ -102,7 +100,7 @@ def run_lint(
     from ztauth_cli.report.output import render_to_text, write_result
     from ztauth_cli.report.text import summary
 
-    require_format(fmt, LINT_FORMATS, command="policy lint")
+    require_format(fmt, CHECK_REPORT_FORMATS, command="policy lint")
     now = _clock(at)
     if ledger is not None and not ledger.exists() and rev is None:
         raise UsageError(f"--ledger {ledger}: no such folder")
