@@ -182,6 +182,18 @@ def test_unsupported_format_is_one_usage_error(
         assert result.stdout == ""
 
 
+@pytest.mark.parametrize(("words", "formats"), FORMATS, ids=[_ids(w) for w, _ in FORMATS])
+def test_unknown_format_names_the_supported_ones(
+    runner: CliRunner, elsewhere: Path, words: tuple[str, ...], formats: tuple[str, ...]
+) -> None:
+    result = runner.invoke(app, [*words, *ARGS.get(words, ()), "-f", "xml"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        "error: Invalid value for '--format' / '-f': 'xml' is not a format; "
+        f"use one of: {', '.join(sorted(formats))}"
+    )
+
+
 # ----------------------------------------------------------------------------- --output
 
 

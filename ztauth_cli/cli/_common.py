@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+import click
 import typer
 
 from ztauth_cli.report.formats import OutputFormat, require_format
@@ -81,17 +82,33 @@ AtOption = Annotated[
 ]
 
 
-def format_option(*formats: OutputFormat, text: str | None = None) -> Any:
-    """A ``-f/--format`` option whose help lists only ``formats``.
+class _FormatType(click.ParamType):  # type: ignore[type-arg]
+    """``--format``: any :class:`OutputFormat` value parses (so that a known but unsupported one
+    gets :func:`check_format`'s message); anything else is refused naming the supported ones."""
 
-    Click still parses every :class:`OutputFormat` value, so that a known but unsupported
-    format gets :func:`check_format`'s message (naming the supported ones) rather than
-    Click's generic choice error.
-    """
+    name = "format"
+
+    def __init__(self, formats: tuple[OutputFormat, ...]) -> None:
+        self.formats = formats
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        # The value, not the member: Typer maps it to the annotation's enum itself.
+        if isinstance(value, OutputFormat):
+            return value.value
+        try:
+            return OutputFormat(value).value
+        except ValueError:
+            names = ", ".join(sorted(f.value for f in self.formats))
+            self.fail(f"{value!r} is not a format; use one of: {names}", param, ctx)
+
+
+def format_option(*formats: OutputFormat, text: str | None = None) -> Any:
+    """A ``-f/--format`` option whose help and errors name only ``formats``."""
     names = "|".join(f.value for f in formats)
     return typer.Option(
         "--format",
         "-f",
+        click_type=_FormatType(formats),
         metavar=f"[{names}]",
         help=text or "Output format.",
     )
