@@ -236,7 +236,7 @@ def test_missing_request_file(runner: CliRunner, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--at", "tomorrow"], "--at 'tomorrow' is not an RFC 3339 timestamp"),
+        (["--at", "tomorrow"], "'tomorrow' is not an RFC 3339 timestamp"),
         (["-f", "junit"], "ztauth eval does not support --format junit; use one of: json, text"),
     ],
     ids=["bad-at", "bad-format"],

@@ -9,12 +9,21 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 
+from ztauth_cli.cli._common import (
+    AtOption,
+    LedgerOption,
+    RevOption,
+    check_format,
+    check_ledger_option,
+    format_option,
+    parse_at,
+)
 from ztauth_cli.report.formats import OutputFormat
 
 if TYPE_CHECKING:
@@ -31,28 +40,25 @@ _STREAM_CHUNK = 256
 _STDIN = "-"
 
 
+_FormatOption = Annotated[
+    OutputFormat | None,
+    format_option(
+        *_FORMATS,
+        text="text or json (default: text on a terminal or with --explain, json otherwise).",
+    ),
+]
+
+
 def eval_command(
     request_file: str = typer.Argument(
         _STDIN,
         metavar="[REQUEST_FILE|-]",
         help="AuthZEN request (JSON or YAML); '-' reads stdin; a .jsonl file is a stream.",
     ),
-    ledger: Path | None = typer.Option(  # noqa: B008 - Typer's declaration style
-        None, "--ledger", help="Ledger folder (default: nearest folder holding ztauth.yaml)."
-    ),
-    rev: str | None = typer.Option(
-        None, "--rev", help="Git revision or tag of the ledger (default: the working tree)."
-    ),
-    at: str | None = typer.Option(
-        None, "--at", help="Evaluate at this RFC 3339 time (default: now, UTC)."
-    ),
-    fmt: OutputFormat | None = typer.Option(  # noqa: B008
-        None,
-        "--format",
-        "-f",
-        help="text or json (default: text on a terminal or with --explain, json otherwise).",
-        show_default=False,
-    ),
+    ledger: LedgerOption = None,
+    rev: RevOption = None,
+    at: AtOption = None,
+    fmt: _FormatOption = None,
     explain: bool = typer.Option(
         False,
         "--explain",
@@ -118,10 +124,10 @@ def run_eval(
         ZtauthError: usage errors, an unusable ledger, a malformed request file (exit 2).
     """
     from ztauth_cli.ledger import load
-    from ztauth_cli.report import require_format
 
-    require_format(fmt, _FORMATS, command="ztauth eval")
-    now = _parse_at(at)
+    check_format(fmt, _FORMATS, command="ztauth eval")
+    check_ledger_option(ledger_path)
+    now = parse_at(at)
     extra_keys = _read_jwks(jwks_path) if jwks_path is not None else ()
     source = stdin if stdin is not None else sys.stdin
     out = stdout if stdout is not None else sys.stdout
@@ -151,47 +157,23 @@ def run_eval(
 # ----------------------------------------------------------------------------- inputs
 
 
-def _parse_at(at: str | None) -> datetime:
-    from ztauth_cli.errors import UsageError
-    from ztauth_cli.ledger.load import parse_timestamp
-
-    if at is None:
-        # The CLI reads the clock once; the engine itself never does.
-        return datetime.now(timezone.utc)
-    try:
-        return parse_timestamp(at)
-    except ValueError as exc:
-        raise UsageError(
-            f"--at {at!r} is not an RFC 3339 timestamp ({exc})",
-            hint="for example --at 2026-06-01T12:00:00Z",
-        ) from None
-
-
 def _read_jwks(path: Path) -> tuple[dict[str, Any], ...]:
+    """The ``--jwks`` keys: a JWKS file of public keys only.
+
+    Raises:
+        ZtauthError: unreadable, not a JWKS, or holding private key material (exit 2).
+    """
     from ztauth_cli import jose
     from ztauth_cli.errors import UsageError
+    from ztauth_cli.ledger.signing.keys import load_jwks_file
     from ztauth_cli.model import Span
 
-    where = Span(path=str(path))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read --jwks file: {exc}", span=where) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"invalid JSON: {exc.msg}",
-            span=Span(path=str(path), line=exc.lineno, column=exc.colno),
-        ) from None
-    keys = data.get("keys") if isinstance(data, dict) else None
-    if not isinstance(keys, list) or not all(isinstance(k, dict) for k in keys):
-        raise UsageError('a JWKS file must be {"keys": [<JWK>, ...]}', span=where)
+    keys = load_jwks_file(path)
     for index, jwk in enumerate(keys):
         problem = jose.validate_public_jwk(jwk)
         if problem is not None:
-            raise UsageError(f"keys[{index}]: {problem}", span=where)
-    return tuple(keys)
+            raise UsageError(f"keys[{index}]: {problem}", span=Span(path=str(path)))
+    return keys
 
 
 def _read_text(request_file: str, source: TextIO) -> tuple[str, str]:
