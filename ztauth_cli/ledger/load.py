@@ -154,7 +154,7 @@ def read_revision_files(root: Path, rev: str) -> tuple[dict[str, bytes], list[Do
 
     repo_root = git.find_repo_root(root)
     if repo_root is None:
-        raise GitError(f"{root} is not inside a Git repository, so --rev cannot be read")
+        raise GitError(f"{root} is not inside a Git repository, so revision {rev!r} cannot be read")
     repo = git.open_repo(repo_root)
     try:
         sha = git.resolve_revision(repo, rev)
