@@ -460,3 +460,28 @@ def test_group_without_a_command_shows_its_help(runner: CliRunner) -> None:
     assert result.exit_code == 2
     assert "Usage: ztauth policy version bump" in result.stdout
     assert "error:" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "{jwks}:1:1: cannot read the JWKS: Is a directory"),
+        ("kind: Ledger\n", "{jwks}:1:1: the JWKS is not JSON: Expecting value"),
+        ('{"keys": [\n  {"kty": "OKP",}\n]}', "{jwks}:2:17: the JWKS is not JSON: "),
+    ],
+    ids=["folder", "yaml", "bad-json"],
+)
+def test_keys_generate_refuses_a_bad_jwks_before_writing_the_key(
+    runner: CliRunner, tmp_path: Path, content: str | None, expected: str
+) -> None:
+    jwks = tmp_path / "keys.jwks.json"
+    if content is None:
+        jwks.mkdir()
+    else:
+        jwks.write_text(content, encoding="utf-8")
+    out = tmp_path / "signer.pem"
+    result = runner.invoke(app, ["keys", "generate", "--out", str(out), "--jwks", str(jwks)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: " + expected.format(jwks=jwks))
+    assert result.stderr.count("\n") == 1
+    assert not out.exists()

@@ -129,9 +129,17 @@ def _read_jwks(path: Path) -> dict[str, Any]:
     if not path.exists():
         return {"keys": []}
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise DocumentError(f"cannot read the JWKS: {exc}", span=Span(path=str(path))) from exc
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise DocumentError(f"cannot read the JWKS: {reason}", span=Span(path=str(path))) from exc
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DocumentError(
+            f"the JWKS is not JSON: {exc.msg}",
+            span=Span(path=str(path), line=exc.lineno, column=exc.colno),
+        ) from exc
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise DocumentError('not a JWKS: expected {"keys": [...]}', span=Span(path=str(path)))
     return document
