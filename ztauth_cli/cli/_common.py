@@ -59,6 +59,7 @@ RevOption = Annotated[
     str | None,
     typer.Option(
         "--rev",
+        metavar="REV",
         help="Read the ledger as it is at this Git revision or tag (default: the working tree).",
         show_default=False,
     ),
@@ -68,6 +69,7 @@ OutputOption = Annotated[
     typer.Option(
         "--output",
         "-o",
+        metavar="FILE",
         help="Write the result to FILE (atomically) instead of stdout.",
         show_default=False,
     ),
@@ -76,6 +78,7 @@ AtOption = Annotated[
     str | None,
     typer.Option(
         "--at",
+        metavar="TIME",
         help=f"The clock, in RFC 3339 (e.g. {_AT_EXAMPLE}; default: now).",
         show_default=False,
     ),
