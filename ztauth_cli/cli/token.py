@@ -48,7 +48,10 @@ def inspect_command(
     ledger: LedgerOption = None,
     rev: RevOption = None,
     at: str | None = typer.Option(
-        None, "--at", help="Clock (RFC 3339) to check exp/nbf/iat against (default: now)."
+        None,
+        "--at",
+        metavar="TIME",
+        help="Clock (RFC 3339) to check exp/nbf/iat against (default: now).",
     ),
     fmt: Annotated[OutputFormat, format_option(*_FORMATS)] = OutputFormat.TEXT,
     output: OutputOption = None,
@@ -88,7 +91,9 @@ def mint_command(
     expires_in: str = typer.Option(
         "1h", "--expires-in", help="Lifetime (90s, 10m, 1h, 7d; negative = already expired)."
     ),
-    at: str | None = typer.Option(None, "--at", help="Issue time (RFC 3339; default: now)."),
+    at: str | None = typer.Option(
+        None, "--at", metavar="TIME", help="Issue time (RFC 3339; default: now)."
+    ),
 ) -> None:
     """Mint a signed JWT (for tests and demos) and print it on stdout.
 
