@@ -432,3 +432,30 @@ def test_adding_a_token_that_does_not_verify_always_denies(
     # already failed on, verified before it).
     expected = ReasonCode.INVALID_CONSENT if kind == "consent" else ReasonCode.INVALID_TOKEN
     assert decision.code in (expected, before.code), (CASES[case].name, kind, where)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_token_time_that_is_not_a_number_never_verifies(
+    evaluator: Evaluator, keys: Keys, value: float
+) -> None:
+    # NaN compares false with every clock: such an exp would never expire.
+    token = mint(keys.idp, {"sub": "alice", "act": ASSISTANT, "scope": "read", "exp": value})
+    decision = evaluator.evaluate(_as(keys, ASSISTANT, tokens={"txn": token}), now=NOW)
+    assert decision.code is ReasonCode.INVALID_TOKEN
+    assert "'exp'" in decision.message
+
+
+def test_hop_tokens_must_speak_for_the_same_subject(evaluator: Evaluator, keys: Keys) -> None:
+    for kind, claims in (
+        ("txn", {"sub": "bob", "act": GATEWAY, "scope": "read"}),
+        ("subject", {"sub": "bob"}),
+        ("txn", {"sub": "alice", "act": HELPER, "scope": "read"}),
+    ):
+        hop = _hop(keys, GATEWAY, ["read", "summarize"])
+        hop["tokens"][kind] = mint(keys.idp, claims)
+        decision = evaluator.evaluate(_as(keys, ASSISTANT, chain=[hop]), now=NOW)
+        assert (kind, decision.code) == (kind, ReasonCode.INVALID_TOKEN), decision.message
+        assert decision.message.startswith(f"chain[0] {kind} token")
+    hop = _hop(keys, GATEWAY, ["read", "summarize"])
+    hop["tokens"]["txn"] = mint(keys.idp, {"sub": "alice", "act": GATEWAY, "scope": "read"})
+    assert _code(evaluator, _as(keys, ASSISTANT, chain=[hop])) is ReasonCode.ALLOWED

@@ -12,7 +12,17 @@ from typing import Any
 
 import pytest
 
-from tests.engine.ledger import ENTITIES, NOW, SCHEMA, ZTAUTH_TYPE, Keys, req, write_ledger
+from tests.engine.ledger import (
+    BILLING,
+    ENTITIES,
+    NOW,
+    SCHEMA,
+    ZTAUTH_TYPE,
+    Keys,
+    attestation,
+    req,
+    write_ledger,
+)
 from ztauth_cli.engine import Evaluator
 from ztauth_cli.errors import DocumentError
 from ztauth_cli.ledger import load
@@ -134,3 +144,33 @@ def test_action_groups_come_from_the_schema(tmp_path: Path, keys: Keys) -> None:
     # The ledger's entities hold no action entity: without the schema there is no group.
     bare = Evaluator.from_ledger(dataclasses.replace(ledger, schema_text=None, schema_path=None))
     assert _decision(bare, req(action="summarize"))[0] is ReasonCode.POLICY_DENIED
+
+
+def test_a_bad_context_is_reported_even_when_ztauth_is_declared(tmp_path: Path, keys: Keys) -> None:
+    declared = SCHEMA.replace("channel?: String,", f"channel?: String, ztauth: {ZTAUTH_TYPE},")
+    evaluator = _ledger(tmp_path / "declared", keys, declared)
+    code, message = _decision(evaluator, {**req(), "context": {"chanel": "web"}})
+    assert code is ReasonCode.INVALID_REQUEST
+    assert "`chanel` should not exist" in message
+
+
+def test_elevation_conditions_see_ztauth_whatever_the_schema(tmp_path: Path, keys: Keys) -> None:
+    root = write_ledger(tmp_path / "cond", keys)
+    trust = (root / "trust/trust.yaml").read_text(encoding="utf-8")
+    (root / "trust/trust.yaml").write_text(
+        trust.replace(
+            """condition: 'context.channel == "orders-queue"'""",
+            """condition: 'context.ztauth.trust_level == "attested"'""",
+        ),
+        encoding="utf-8",
+    )
+    evaluator = Evaluator.from_ledger(load(root))  # the schema does not declare ztauth
+    request = req(
+        action="charge",
+        resource=("Invoice", "inv-1"),
+        actor=BILLING,
+        tokens={"attestation": attestation(keys, BILLING)},
+    )
+    decision = evaluator.evaluate(request, now=NOW)
+    assert decision.code is ReasonCode.ALLOWED, decision.message
+    assert decision.via == "elevation/billing-for-customer"

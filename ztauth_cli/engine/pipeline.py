@@ -147,6 +147,9 @@ class Evaluator:
         # context type (closed records): context.ztauth is sent only in the shape the schema
         # declares for the action. A schema that never names ztauth gets no context.ztauth;
         # otherwise the shape per action is found once, by asking Cedar (see _fields_for).
+        # Elevation conditions are ztauth's own Cedar expressions, evaluated without the
+        # schema: they always see the attributes some policy or condition reads.
+        self._condition_fields = self.ztauth_fields or ()
         self._probing = cedar.schema is not None and "ztauth" in cedar.schema_text
         if cedar.schema is not None and not self._probing:
             self.ztauth_fields = None
@@ -559,6 +562,7 @@ class Evaluator:
         else:
             candidates.insert(0, None)
         base = cedar_request["context"]
+        fallback: tuple[str, ...] | None = ZTAUTH_FIELDS
         for fields in candidates:
             probe = dict(cedar_request)
             if fields is not None:
@@ -566,10 +570,15 @@ class Evaluator:
                     **base,
                     "ztauth": _ztauth_context(request, trust, via, fields=fields),
                 }
-            if self.cedar.request_error(probe, entities) is None:
+            error = self.cedar.request_error(probe, entities)
+            if error is None:
                 self._action_fields[key] = fields
                 return fields
-        return ZTAUTH_FIELDS
+            about_ztauth = any(f"`{n}`" in error for n in ("ztauth", *ZTAUTH_FIELDS))
+            if not about_ztauth and fallback is ZTAUTH_FIELDS:
+                # Cedar objects to something else: send this shape so its message says what.
+                fallback = fields
+        return fallback
 
     def _tokens(
         self, request: Request, state: _State, now: datetime
@@ -638,6 +647,20 @@ class Evaluator:
                 raise bad(f"txn token names actor {act!r}, but {request.actor.id!r} acts")
             if not request.delegated and "act" in claims and act != subject:
                 raise bad(f"txn token names actor {act!r}, but the request names none")
+        for hop in request.chain:
+            for kind, token in hop_tokens.get(hop.index, {}).items():
+                # A hop's txn/subject token speaks for the same subject (and its txn for that
+                # hop's workload): one about anybody else does not belong in this request.
+                if kind in ("txn", "subject") and token.claims.get("sub") != subject:
+                    raise bad(
+                        f"chain[{hop.index}] {kind} token is for subject "
+                        f"{token.claims.get('sub')!r}, not {subject!r}"
+                    )
+                if kind == "txn" and act_of(token.claims) not in (None, hop.principal.id):
+                    raise bad(
+                        f"chain[{hop.index}] txn token names actor {act_of(token.claims)!r}, "
+                        f"not the hop's {hop.principal.id!r}"
+                    )
         subject_token = verified.get("subject")
         if subject_token is not None and subject_token.claims.get("sub") != subject:
             raise bad(f"subject token is for {subject_token.claims.get('sub')!r}, not {subject!r}")
@@ -718,7 +741,7 @@ class Evaluator:
             probe["context"] = {
                 **context_base,
                 "ztauth": _ztauth_context(
-                    request, trust, f"elevation/{elevation.id}", fields=self.ztauth_fields or ()
+                    request, trust, f"elevation/{elevation.id}", fields=self._condition_fields
                 ),
             }
             outcome = self.cedar.condition_holds(elevation.id, probe, entities)

@@ -8,6 +8,7 @@ one of the issuer's algorithms (``none`` and HMAC are always refused by ``jose.v
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,6 +68,12 @@ class Keyring:
         keys = (*self.keys.get(name, ()), *self.extra_keys)
         if not keys:
             raise jose.TokenError(f"issuer {name!r} has no public keys in the ledger")
+        # Before the signature: a NaN or infinite time compares false with every clock
+        # (``now >= exp`` never holds), so such a token would never expire. Refuse it.
+        for claim in ("exp", "nbf", "iat"):
+            value = unverified.get(claim)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise jose.TokenError(f"malformed token: claim {claim!r} is {value} (not a time)")
         claims = jose.verify(
             token,
             keys=keys,
