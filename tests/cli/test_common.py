@@ -485,3 +485,25 @@ def test_keys_generate_refuses_a_bad_jwks_before_writing_the_key(
     assert result.stderr.startswith("error: " + expected.format(jwks=jwks))
     assert result.stderr.count("\n") == 1
     assert not out.exists()
+
+
+def test_a_reader_that_leaves_early_is_not_an_error() -> None:
+    """`ztauth policy lint --help | head -1`: a closed pipe ends the command quietly."""
+    import os
+    import subprocess
+    import sys
+
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "ztauth_cli", "policy", "lint", "--help"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            check=False,
+            timeout=60,
+        )
+    finally:
+        os.close(write)
+    assert done.stderr == b""
+    assert done.returncode == 1

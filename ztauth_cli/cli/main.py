@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 import sys
 import traceback
@@ -82,6 +83,8 @@ class ZtauthGroup(TyperGroup):
             typer.echo(f"error: {exc.diagnostics()}", err=True)
             raise typer.Exit(2) from None
         except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # `ztauth ... | head`: the reader left; Click exits quietly
             # A file the user named cannot be read or written (permissions, full disk): an
             # input error with the file's name, not a bug.
             where = f"{exc.filename}: " if exc.filename else ""
