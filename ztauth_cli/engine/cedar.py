@@ -31,6 +31,7 @@ __all__ = [
     "check_schema",
     "format_cedar",
     "parse_policy_files",
+    "policies_by_key",
     "policy_json",
     "split_statements",
     "validate_against_schema",
@@ -314,6 +315,24 @@ def policy_key(policy: CedarPolicy) -> str:
     return policy.id if policy.id else f"{policy.file}:{policy.span.line}"
 
 
+def policies_by_key(policies: Sequence[CedarPolicy]) -> dict[str, CedarPolicy]:
+    """The policies keyed by :func:`policy_key` (their ``@id``), in order.
+
+    Raises:
+        DocumentError: two policies with the same key, at the second one.
+    """
+    out: dict[str, CedarPolicy] = {}
+    for policy in policies:
+        key = policy_key(policy)
+        if key in out:
+            raise DocumentError(
+                f"duplicate policy @id {key!r} (first defined at {out[key].span})",
+                span=policy.span,
+            )
+        out[key] = policy
+    return out
+
+
 class CedarEngine:
     """Policy set, base entities and elevation conditions of one ledger, parsed once.
 
@@ -351,15 +370,7 @@ class CedarEngine:
         # The action scopes of the policies that mention ztauth (see may_read_ztauth).
         self._ztauth_scopes: list[Mapping[str, Any]] = []
         self.effects: dict[str, str] = {}
-        seen: dict[str, Span] = {}
-        for policy in policies:
-            key = policy_key(policy)
-            if key in seen:
-                raise DocumentError(
-                    f"duplicate policy @id {key!r} (first defined at {seen[key]})",
-                    span=policy.span,
-                )
-            seen[key] = policy.span
+        for key, policy in policies_by_key(policies).items():
             kind, est = _single_policy(policy.text)
             (static if kind == "static" else templates)[key] = est
             self.effects[key] = policy.effect

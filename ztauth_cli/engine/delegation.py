@@ -15,7 +15,7 @@ from datetime import datetime
 
 from ztauth_cli import jose
 from ztauth_cli.engine.request import Entity
-from ztauth_cli.engine.tokens import Keyring, VerifiedToken, act_of, scope_of
+from ztauth_cli.engine.tokens import VerifiedToken, act_of, scope_of
 from ztauth_cli.engine.trust import TrustModel, TrustResult
 from ztauth_cli.model.decision import ReasonCode
 from ztauth_cli.model.documents import ActorRef, Delegation, Elevation, EntitySelector
@@ -74,7 +74,7 @@ def _selects(selector: EntitySelector | None, entity: Entity) -> bool:
 
 
 class OnBehalfOf:
-    """The ledger's elevations and delegations, and how to check a consent token."""
+    """The ledger's elevations and delegations (consent tokens arrive verified, step 2)."""
 
     def __init__(
         self,
@@ -82,12 +82,10 @@ class OnBehalfOf:
         delegations: Sequence[Delegation],
         *,
         trust: TrustModel,
-        keyring: Keyring,
     ) -> None:
         self.elevations = tuple(elevations)
         self.delegations = tuple(delegations)
         self.trust = trust
-        self.keyring = keyring
 
     @staticmethod
     def _consent_problem(
@@ -170,16 +168,25 @@ class OnBehalfOf:
                 fail(_CONSENT, problem[0], f"{name}: {problem[1]}")
             return problem is not None
 
+        def applies(
+            name: str,
+            ref: ActorRef,
+            subjects: EntitySelector | None,
+            resources: EntitySelector | None,
+        ) -> bool:
+            """The document names this actor and subject (touched) and covers the resource."""
+            if not (_actor_matches(ref, actor, trust) and _selects(subjects, subject)):
+                return False
+            touched.append(name)
+            if not _selects(resources, resource):
+                fail(_RESOURCE, ReasonCode.UNAUTHORIZED_ACTOR, f"{name} does not cover {resource}")
+                return False
+            return True
+
         actor_rank = trust.level.rank if trust.level is not None else 0
         for elevation in self.elevations:
-            if not _actor_matches(elevation.actor, actor, trust):
-                continue
-            if not _selects(elevation.subjects, subject):
-                continue
             name = f"elevation/{elevation.id}"
-            touched.append(name)
-            if not _selects(elevation.resources, resource):
-                fail(_RESOURCE, ReasonCode.UNAUTHORIZED_ACTOR, f"{name} does not cover {resource}")
+            if not applies(name, elevation.actor, elevation.subjects, elevation.resources):
                 continue
             if action not in elevation.actions:
                 fail(
@@ -227,14 +234,8 @@ class OnBehalfOf:
             )
 
         for delegation in self.delegations:
-            if not _actor_matches(delegation.delegate, actor, trust):
-                continue
-            if not _selects(delegation.delegator, subject):
-                continue
             name = f"delegation/{delegation.id}"
-            touched.append(name)
-            if not _selects(delegation.resources, resource):
-                fail(_RESOURCE, ReasonCode.UNAUTHORIZED_ACTOR, f"{name} does not cover {resource}")
+            if not applies(name, delegation.delegate, delegation.delegator, delegation.resources):
                 continue
             if delegation.valid_from is not None and now < delegation.valid_from:
                 fail(

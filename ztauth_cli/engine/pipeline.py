@@ -215,9 +215,7 @@ class Evaluator:
             cedar=cedar,
             keyring=keyring,
             trust=trust,
-            on_behalf_of=OnBehalfOf(
-                ledger.elevations, ledger.delegations, trust=trust, keyring=keyring
-            ),
+            on_behalf_of=OnBehalfOf(ledger.elevations, ledger.delegations, trust=trust),
             unverified_reason=unverified_reason,
         )
 
