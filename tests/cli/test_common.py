@@ -507,3 +507,15 @@ def test_a_reader_that_leaves_early_is_not_an_error() -> None:
         os.close(write)
     assert done.stderr == b""
     assert done.returncode == 1
+
+
+def test_verify_of_an_unsigned_ledger_says_how_to_sign_it(
+    runner: CliRunner, repo: LedgerRepo
+) -> None:
+    result = runner.invoke(app, ["policy", "verify", "--ledger", str(repo.root)])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[-2:] == [
+        "not verified: the ledger is unsigned (no .signatures.json)",
+        "hint: sign it with 'ztauth policy sign --key PEM' (make a key outside the ledger with "
+        "'ztauth keys generate --out PEM --jwks keys/signers.jwks.json')",
+    ]

@@ -269,6 +269,13 @@ def _render_verify(
     for problem in general:
         console.print(f"- {problem}", markup=False)
     console.print(result.summary, style="green" if result.ok else "bold red", markup=False)
+    if result.state == "unsigned":
+        jwks = result.keys_source or "SIGNERS_JWKS"
+        console.print(
+            "hint: sign it with 'ztauth policy sign --key PEM' (make a key outside the ledger "
+            f"with 'ztauth keys generate --out PEM --jwks {jwks}')",
+            markup=False,
+        )
 
 
 # ----------------------------------------------------------------------------- version
