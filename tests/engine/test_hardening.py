@@ -5,6 +5,7 @@ not, each proved closed with real tokens, real Cedar and a real ledger.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -32,7 +33,7 @@ from tests.engine.ledger import (
 from tests.engine.test_pipeline import CASES
 from ztauth_cli.engine import Evaluator
 from ztauth_cli.ledger import load
-from ztauth_cli.model import ReasonCode
+from ztauth_cli.model import Ledger, ReasonCode
 from ztauth_cli.model.globs import glob_covers, glob_match, revoked_by
 
 SUMMARIZER = "spiffe://acme.test/assistant/summarizer"
@@ -459,3 +460,28 @@ def test_hop_tokens_must_speak_for_the_same_subject(evaluator: Evaluator, keys: 
     hop = _hop(keys, GATEWAY, ["read", "summarize"])
     hop["tokens"]["txn"] = mint(keys.idp, {"sub": "alice", "act": GATEWAY, "scope": "read"})
     assert _code(evaluator, _as(keys, ASSISTANT, chain=[hop])) is ReasonCode.ALLOWED
+
+
+def test_a_request_cannot_define_action_entities(ledger: Ledger) -> None:
+    # Without a schema nothing else would stop Action::"delete" joining Action::"read".
+    bare = Evaluator.from_ledger(dataclasses.replace(ledger, schema_text=None, schema_path=None))
+    assert bare.evaluate(req(action="delete"), now=NOW).code is ReasonCode.POLICY_DENIED
+    injected = req(action="delete")
+    injected["authorization_model"] = {
+        "entities": [
+            {
+                "uid": {"type": "Action", "id": "delete"},
+                "attrs": {},
+                "parents": [{"type": "Action", "id": "read"}],
+            }
+        ]
+    }
+    decision = bare.evaluate(injected, now=NOW)
+    assert decision.code is ReasonCode.INVALID_REQUEST
+    assert "may not define action entities" in decision.message
+    namespaced = copy.deepcopy(injected)
+    namespaced["authorization_model"]["entities"][0]["uid"]["type"] = "Ns::Action"
+    assert bare.evaluate(namespaced, now=NOW).code is ReasonCode.INVALID_REQUEST
+    as_resource = req()
+    as_resource["resource"] = {"type": "Action", "id": "read", "properties": {"x": 1}}
+    assert bare.evaluate(as_resource, now=NOW).code is ReasonCode.INVALID_REQUEST

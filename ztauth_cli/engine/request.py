@@ -180,6 +180,10 @@ def _chain(raw: Any) -> tuple[Hop, ...]:
     return tuple(hops)
 
 
+def _is_action_type(type_: str) -> bool:
+    return type_ == "Action" or type_.endswith("::Action")
+
+
 def _model_entities(raw: Any) -> tuple[Mapping[str, Any], ...]:
     if not isinstance(raw, list):
         raise RequestProblem("authorization_model.entities must be an array of Cedar entities")
@@ -193,6 +197,13 @@ def _model_entities(raw: Any) -> tuple[Mapping[str, Any], ...]:
             raise RequestProblem(
                 f"authorization_model.entities[{index}] must be a Cedar entity "
                 "with uid: {type, id}"
+            )
+        if _is_action_type(uid["type"]):
+            # Actions and their groups belong to the ledger (schema, entities): a request
+            # that could make Action::"delete" a member of Action::"read" would widen policies.
+            raise RequestProblem(
+                f"authorization_model.entities[{index}]: a request may not define action "
+                f"entities ({uid['type']}::{json.dumps(uid['id'])})"
             )
     return tuple(raw)
 
@@ -241,6 +252,9 @@ def parse_request(raw: Any) -> Request:
             "authorization_model.chain needs authorization_model.principal (the current hop)"
         )
     entities = _model_entities(model.get("entities", []))
+    for where, item in (("subject", subject), ("resource", resource), ("principal", principal)):
+        if item is not None and item.properties and _is_action_type(item.type):
+            raise RequestProblem(f"{where}.properties: a request may not change an action entity")
     return Request(
         subject=subject,
         action=action,
