@@ -652,3 +652,23 @@ def test_jsonl_line_with_a_duplicate_key_is_invalid_request(
     refused = _eval(runner, single)
     assert refused.exit_code == 2
     assert "duplicate key 'action'" in refused.stderr
+
+
+def test_the_sample_schema_validates_requests(runner: CliRunner, tmp_path: Path) -> None:
+    typo = _write(tmp_path, "typo.json", {**ALICE_READS, "action": {"name": "raed"}})
+    result = _eval(runner, typo, "-f", "json", "--fail-on-deny")
+    assert result.exit_code == 1
+    reason = json.loads(result.stdout)["context"]["reason_admin"]
+    assert reason["code"] == "invalid_request"
+    assert 'action `Action::"raed"` does not exist in the supplied schema' in reason["message"]
+    undeclared = _write(tmp_path, "ctx.json", {**ALICE_READS, "context": {"chanel": "web"}})
+    reason = json.loads(_eval(runner, undeclared, "-f", "json").stdout)["context"]["reason_admin"]
+    assert reason["code"] == "invalid_request"
+    assert "`chanel` should not exist" in reason["message"]
+    spoofed = _write(
+        tmp_path,
+        "spoof.json",
+        {**ALICE_READS, "context": {"channel": "web", "ztauth": {"delegated": False}}},
+    )
+    result = _eval(runner, spoofed, "-f", "json")
+    assert json.loads(result.stdout)["decision"] is True  # the caller's ztauth is dropped
