@@ -672,3 +672,16 @@ def test_the_sample_schema_validates_requests(runner: CliRunner, tmp_path: Path)
     )
     result = _eval(runner, spoofed, "-f", "json")
     assert json.loads(result.stdout)["decision"] is True  # the caller's ztauth is dropped
+
+
+def test_deeply_nested_input_is_refused_not_a_crash(runner: CliRunner, tmp_path: Path) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    stream = _write(tmp_path, "deep.jsonl", deep + "\n" + json.dumps(ALICE_READS) + "\n")
+    result = _eval(runner, stream)
+    assert result.exit_code == 0, result.stderr
+    first, second = (json.loads(x) for x in result.stdout.splitlines())
+    assert first["context"]["reason_admin"]["message"] == "line 1: JSON nested too deeply"
+    assert second["decision"] is True
+    single = _eval(runner, _write(tmp_path, "deep.json", deep))
+    assert single.exit_code == 2
+    assert "deep.json:1:1: the request is nested too deeply" in single.stderr

@@ -219,6 +219,8 @@ def _read_request(request_file: str, source: TextIO) -> Any:
         documents = parse_documents(text, name)
     except DocumentError as exc:
         raise RequestError(exc.message, span=exc.span) from None
+    except RecursionError:
+        raise RequestError("the request is nested too deeply", span=Span(path=name)) from None
     if not documents:
         raise RequestError("the request is empty", span=Span(path=name))
     if len(documents) > 1:
@@ -381,6 +383,8 @@ def _evaluate_chunk(
             parsed.append((number, None, f"line {number}: invalid JSON: {exc.msg}"))
         except _DuplicateKey as exc:
             parsed.append((number, None, f"line {number}: duplicate key {exc.args[0]!r}"))
+        except RecursionError:
+            parsed.append((number, None, f"line {number}: JSON nested too deeply"))
     plain = [
         (n, r) for n, r, e in parsed if e is None and isinstance(r, dict) and "evaluations" not in r
     ]
