@@ -519,3 +519,16 @@ def test_verify_of_an_unsigned_ledger_says_how_to_sign_it(
         "hint: sign it with 'ztauth policy sign --key PEM' (make a key outside the ledger with "
         "'ztauth keys generate --out PEM --jwks keys/signers.jwks.json')",
     ]
+
+
+def test_verify_with_a_missing_jwks_is_one_plain_line(
+    runner: CliRunner, repo: LedgerRepo, tmp_path: Path
+) -> None:
+    missing = tmp_path / "pinned.jwks.json"
+    result = runner.invoke(
+        app, ["policy", "verify", "--ledger", str(repo.root), "--jwks", str(missing)]
+    )
+    assert result.exit_code == 2
+    assert (
+        result.stderr == f"error: {missing}:1:1: cannot read the JWKS: No such file or directory\n"
+    )

@@ -126,7 +126,8 @@ def load_jwks_file(path: Path) -> tuple[dict[str, Any], ...]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise DocumentError(f"cannot read the JWKS: {exc}", span=where) from exc
+        reason = getattr(exc, "strerror", None) or exc
+        raise DocumentError(f"cannot read the JWKS: {reason}", span=where) from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
