@@ -532,3 +532,17 @@ def test_verify_with_a_missing_jwks_is_one_plain_line(
     assert (
         result.stderr == f"error: {missing}:1:1: cannot read the JWKS: No such file or directory\n"
     )
+
+
+def test_diff_with_a_missing_requests_file_is_one_plain_line(
+    runner: CliRunner, repo: LedgerRepo, tmp_path: Path
+) -> None:
+    missing = tmp_path / "audit.jsonl"
+    result = runner.invoke(
+        app,
+        ["policy", "diff", "HEAD", "--ledger", str(repo.root), "--requests", str(missing)],
+    )
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"error: {missing.as_posix()}:1:1: cannot read requests file: No such file or directory\n"
+    )

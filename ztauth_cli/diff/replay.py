@@ -138,7 +138,8 @@ def load_requests(path: Path) -> tuple[ReplayItem, ...]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise RequestError(f"cannot read requests file: {exc}", span=Span(path=display)) from exc
+        reason = getattr(exc, "strerror", None) or exc
+        raise RequestError(f"cannot read requests file: {reason}", span=Span(path=display)) from exc
     items: list[ReplayItem] = []
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
