@@ -177,6 +177,9 @@ _COLUMNS = (
 )
 
 
+_NO_WRAP = frozenset({"seq", "time", "decision", "code"})
+
+
 def _table(entries: list[dict[str, Any]], path: Path, *, output: Path | None) -> None:
     from ztauth_cli.report.console import plain_output
 
@@ -192,10 +195,13 @@ def _table(entries: list[dict[str, Any]], path: Path, *, output: Path | None) ->
     from rich import box
     from rich.table import Table
 
+    # On a terminal: drop columns no entry fills, and never fold the short fixed-width ones
+    # (a timestamp or reason code cut in two is unreadable); the long ones fold instead.
+    shown = [c for c in _COLUMNS if any(r[c] for r in rows)] or list(_COLUMNS)
     table = Table(title=f"{path}: {len(rows)} entries", box=box.SIMPLE)
-    for column in _COLUMNS:
-        table.add_column(column, overflow="fold")
+    for column in shown:
+        table.add_column(column, overflow="fold", no_wrap=column in _NO_WRAP)
     for row in rows:
         style = "green" if row["decision"] == "allow" else "red"
-        table.add_row(*(row[c] for c in _COLUMNS), style=style)
+        table.add_row(*(row[c] for c in shown), style=style)
     emit_rich(lambda console: console.print(table), None)
