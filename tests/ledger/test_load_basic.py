@@ -153,3 +153,19 @@ def test_control_character_is_a_document_error_with_position(tmp_path: Path) -> 
     assert _problems(tmp_path) == [
         "trust/t.yaml:2:4: invalid YAML: control character #x0000 is not allowed"
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("tests/deep.yaml", "a: " + "[" * 5000 + "]" * 5000 + "\n"),
+        ("entities/deep.json", "[" * 100_000 + "]" * 100_000),
+    ],
+    ids=["yaml", "json"],
+)
+def test_absurd_nesting_is_a_document_error(tmp_path: Path, name: str, text: str) -> None:
+    write_files(tmp_path, {"ztauth.yaml": MANIFEST, name: text})
+    problems = _problems(tmp_path)
+    assert len(problems) == 1
+    assert problems[0].startswith(f"{name}:1:")
+    assert "nesting" in problems[0]

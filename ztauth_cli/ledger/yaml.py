@@ -111,6 +111,10 @@ def parse_documents(text: str, path: str) -> list[SourceDocument]:
             raise DocumentError(
                 f"invalid JSON: {exc.msg}", span=Span(path=path, line=exc.lineno, column=exc.colno)
             ) from exc
+        except RecursionError as exc:
+            raise DocumentError(
+                f"nesting deeper than {MAX_DEPTH} levels", span=Span(path=path)
+            ) from exc
     documents: list[SourceDocument] = []
     loader: yaml.SafeLoader | None = None
     try:
