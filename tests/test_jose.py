@@ -278,3 +278,13 @@ def test_non_object_jwks_entries_are_ignored(ed: jose.KeyPair) -> None:
     token = jose.sign(_claims(), ed.private_pem, alg="EdDSA", kid=None)
     keys: list[Any] = ["junk", 3, ed.public_jwk]
     assert _verify(token, ed, keys=keys)["sub"] == "alice"
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")], ids=["nan", "infinity"])
+def test_a_time_claim_that_is_not_a_finite_number_is_refused(
+    ed: jose.KeyPair, value: float
+) -> None:
+    # Python's JSON accepts NaN/Infinity; a NaN 'exp' would otherwise never expire.
+    token = jose.sign(_claims(exp=value), ed.private_pem, alg="EdDSA", kid=ed.kid)
+    with pytest.raises(TokenError, match=r"claim 'exp' is not a finite number"):
+        _verify(token, ed)

@@ -22,6 +22,7 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -173,6 +174,10 @@ def _numeric_date(claims: Mapping[str, Any], name: str) -> float | None:
     # RFC 7519 §2: a NumericDate is a JSON number; bool is an int subclass in Python.
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TokenError(f"malformed token: claim '{name}' is not a number (NumericDate)")
+    # Python's JSON parser accepts NaN and Infinity; an 'exp' of NaN compares false with
+    # everything and so would never expire. Refuse anything but a finite number.
+    if not math.isfinite(value):
+        raise TokenError(f"malformed token: claim '{name}' is not a finite number")
     return float(value)
 
 
