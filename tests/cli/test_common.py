@@ -546,3 +546,58 @@ def test_diff_with_a_missing_requests_file_is_one_plain_line(
     assert result.stderr == (
         f"error: {missing.as_posix()}:1:1: cannot read requests file: No such file or directory\n"
     )
+
+
+# ----------------------------------------------------------------------------- lint/fmt paths
+
+
+@pytest.fixture
+def broken(sample_copy: Path) -> Path:
+    """The sample ledger with a Cedar syntax error at billing.cedar's end."""
+    policy = sample_copy / "policies" / "billing.cedar"
+    policy.write_text(
+        policy.read_text(encoding="utf-8") + "permit(principal, action, resource) oops\n",
+        encoding="utf-8",
+    )
+    return sample_copy
+
+
+@pytest.mark.parametrize("where", ["ledger", "policies"])
+def test_lint_of_a_folder_lints_it_instead_of_an_empty_all_clear(
+    runner: CliRunner, broken: Path, where: str
+) -> None:
+    target = broken if where == "ledger" else broken / "policies"
+    result = runner.invoke(app, ["policy", "lint", str(target), *("--at", AT)])
+    assert result.exit_code == 1
+    assert "error[ZT201] Cedar syntax error" in result.stdout
+    assert "1 error, 0 warnings" in result.stderr
+
+
+def test_lint_of_a_path_that_does_not_exist_is_a_usage_error(
+    runner: CliRunner, sample_copy: Path
+) -> None:
+    typo = sample_copy / "policies" / "biling.cedar"
+    result = runner.invoke(app, ["policy", "lint", str(typo)])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {typo}: no such file or folder\n"
+
+
+def test_fmt_check_of_a_ledger_folder_checks_its_policies(runner: CliRunner, broken: Path) -> None:
+    result = runner.invoke(app, ["policy", "fmt", "--check", str(broken)])
+    assert result.exit_code == 1
+    assert "billing.cedar:37:1: Cedar syntax error" in result.stderr
+    clean = runner.invoke(app, ["policy", "fmt", "--check", str(SAMPLE_LEDGER)])
+    assert clean.exit_code == 0, clean.stderr
+    assert "0 files would be reformatted" in clean.stdout + clean.stderr
+
+
+def test_lint_names_a_missing_path_among_others_and_lints_the_rest(
+    runner: CliRunner, broken: Path
+) -> None:
+    typo = broken / "policies" / "biling.cedar"
+    result = runner.invoke(
+        app, ["policy", "lint", "--at", AT, str(typo), str(broken / "policies" / "billing.cedar")]
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"warning: {typo}: no such file or folder (skipped)\n")
+    assert "error[ZT201]" in result.stdout

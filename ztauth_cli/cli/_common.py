@@ -40,6 +40,7 @@ __all__ = [
     "emit_json",
     "emit_rich",
     "format_option",
+    "ledger_paths",
     "parse_at",
     "reflow_help",
     "resolve_ledger",
@@ -184,6 +185,36 @@ def resolve_ledger(path: Path | None) -> Path:
 
     check_ledger_option(path)
     return find_ledger_root(path if path is not None else Path.cwd())
+
+
+def ledger_paths(paths: list[Path], ledger: Path | None) -> tuple[list[Path], Path | None]:
+    """File arguments of ``lint`` and ``fmt`` made explicit: ``(files, ledger)``.
+
+    A lone ledger folder means that ledger (``ztauth policy lint sample-ledger``, as
+    ``ztauth test sample-ledger``); any other folder means the files under it. When no path
+    exists the command is refused: "0 errors" on a typo would be a false all-clear; a missing
+    path among others is named on stderr and skipped.
+
+    Raises:
+        UsageError: none of the paths exists.
+    """
+    from ztauth_cli.errors import UsageError
+
+    missing = [path for path in paths if not path.exists()]
+    if missing and len(missing) == len(paths):
+        raise UsageError(f"{missing[0]}: no such file or folder")
+    for path in missing:
+        typer.echo(f"warning: {path}: no such file or folder (skipped)", err=True)
+    paths = [path for path in paths if path.exists()]
+    if len(paths) == 1 and ledger is None and (paths[0] / "ztauth.yaml").is_file():
+        return [], paths[0]
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(f for f in sorted(path.rglob("*")) if f.is_file())
+        else:
+            files.append(path)
+    return files, ledger
 
 
 def check_output(output: Path | None) -> None:

@@ -18,6 +18,7 @@ from ztauth_cli.cli._common import (
     RevOption,
     check_output,
     format_option,
+    ledger_paths,
     parse_at,
 )
 from ztauth_cli.report.formats import CHECK_REPORT_FORMATS, OutputFormat
@@ -79,7 +80,10 @@ def init_command(
 def lint_command(
     paths: Annotated[
         list[Path] | None,
-        typer.Argument(help="Only report on these ledger files (as pre-commit passes them)."),
+        typer.Argument(
+            help="Only report on these ledger files or folders (as pre-commit passes them); "
+            "a ledger folder alone means that whole ledger."
+        ),
     ] = None,
     ledger: LedgerOption = None,
     rev: RevOption = None,
@@ -117,9 +121,10 @@ def lint_command(
     check_output(output)
     if at is not None:
         parse_at(at)  # one message for a bad --at, before any work
+    files, ledger = ledger_paths(list(paths or ()), ledger)
     raise typer.Exit(
         run_lint(
-            list(paths or ()),
+            files,
             ledger=ledger,
             rev=rev,
             fmt=fmt,
@@ -134,7 +139,10 @@ def lint_command(
 def fmt_command(
     paths: Annotated[
         list[Path] | None,
-        typer.Argument(help="Only these .cedar files (default: every policy file)."),
+        typer.Argument(
+            help="Only these .cedar files or the ones under these folders; a ledger folder "
+            "alone means its policies (default: every policy file)."
+        ),
     ] = None,
     check: Annotated[
         bool,
@@ -156,4 +164,5 @@ def fmt_command(
     """
     from ztauth_cli.lint.command import run_fmt
 
-    raise typer.Exit(run_fmt(list(paths or ()), ledger=ledger, check=check))
+    files, ledger = ledger_paths(list(paths or ()), ledger)
+    raise typer.Exit(run_fmt(files, ledger=ledger, check=check))
