@@ -601,3 +601,22 @@ def test_lint_names_a_missing_path_among_others_and_lints_the_rest(
     assert result.exit_code == 1
     assert result.stderr.startswith(f"warning: {typo}: no such file or folder (skipped)\n")
     assert "error[ZT201]" in result.stdout
+
+
+def test_token_from_a_terminal_stdin_is_refused_not_awaited(
+    monkeypatch: pytest.MonkeyPatch, elsewhere: Path
+) -> None:
+    import io
+
+    from ztauth_cli.cli.token import run_inspect
+    from ztauth_cli.errors import UsageError
+
+    class _Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stdin", _Terminal(""))
+    with pytest.raises(
+        UsageError, match=r"^'-' reads the token from stdin, but stdin is a terminal"
+    ):
+        run_inspect(token="-", ledger_path=None, rev=None, at=AT, fmt=OutputFormat.TEXT)

@@ -185,6 +185,13 @@ def run_inspect(
     check_output(output)
     check_ledger_option(ledger_path)
     if token == "-":  # noqa: S105 - the stdin marker, not a secret
+        if sys.stdin.isatty():
+            # Waiting for a paste nobody knows is expected looks like a hang.
+            raise UsageError(
+                "'-' reads the token from stdin, but stdin is a terminal",
+                hint='pipe it in (echo "$TOKEN" | ztauth token inspect -) or pass it as '
+                "the argument",
+            )
         token = sys.stdin.read()
     token = token.strip()
     if not token:
