@@ -334,8 +334,14 @@ def load_private_key_pem(data: bytes) -> PrivateKeyHandle:
     except TypeError as exc:
         raise TokenError("the private key is encrypted; provide an unencrypted PEM key") from exc
     except (ValueError, UnsupportedAlgorithm) as exc:
+        public = b"PUBLIC KEY-----" in data
         raise TokenError(
-            "not a PEM private key (expected an unencrypted PKCS#8, PKCS#1 or SEC1 PEM)"
+            "not a PEM private key "
+            + (
+                "(this is a public key: signing needs its private half)"
+                if public
+                else "(expected an unencrypted PKCS#8, PKCS#1 or SEC1 PEM)"
+            )
         ) from exc
     handle = PrivateKeyHandle(key)
     alg_for_private_key(handle)  # rejects unsupported key types now, not at signing time

@@ -620,3 +620,34 @@ def test_token_from_a_terminal_stdin_is_refused_not_awaited(
         UsageError, match=r"^'-' reads the token from stdin, but stdin is a terminal"
     ):
         run_inspect(token="-", ledger_path=None, rev=None, at=AT, fmt=OutputFormat.TEXT)
+
+
+@pytest.mark.parametrize("command", ["sign", "mint"])
+def test_a_public_key_given_for_signing_is_named_as_such(
+    runner: CliRunner, sample_copy: Path, tmp_path: Path, command: str
+) -> None:
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        PublicFormat,
+        load_pem_private_key,
+    )
+
+    from ztauth_cli import jose
+
+    private = load_pem_private_key(jose.generate_key("EdDSA").private_pem, password=None)
+    public = tmp_path / "signer.pub.pem"
+    public.write_bytes(
+        private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    args = (
+        ["policy", "sign", "--key", str(public), "--ledger", str(sample_copy)]
+        if command == "sign"
+        else ["token", "mint", "--issuer", "x", "--key", str(public)]
+    )
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[0] == (
+        f"error: {public}:1:1: not a PEM private key (this is a public key: signing needs its "
+        "private half)"
+    )
+    assert not (sample_copy / ".signatures.json").exists()
