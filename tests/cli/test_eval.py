@@ -684,4 +684,4 @@ def test_deeply_nested_input_is_refused_not_a_crash(runner: CliRunner, tmp_path:
     assert second["decision"] is True
     single = _eval(runner, _write(tmp_path, "deep.json", deep))
     assert single.exit_code == 2
-    assert "deep.json:1:1: the request is nested too deeply" in single.stderr
+    assert "deep.json:1:1: nesting deeper than 64 levels" in single.stderr

@@ -219,8 +219,6 @@ def _read_request(request_file: str, source: TextIO) -> Any:
         documents = parse_documents(text, name)
     except DocumentError as exc:
         raise RequestError(exc.message, span=exc.span) from None
-    except RecursionError:
-        raise RequestError("the request is nested too deeply", span=Span(path=name)) from None
     if not documents:
         raise RequestError("the request is empty", span=Span(path=name))
     if len(documents) > 1:
