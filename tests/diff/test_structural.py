@@ -13,6 +13,7 @@ from tests.support.repo import write_files
 from ztauth_cli.diff.model import Change, Impact
 from ztauth_cli.diff.policies import diff_policies, parse_ledger_policies
 from ztauth_cli.diff.trust import diff_entities, diff_manifest, diff_trust, is_covered
+from ztauth_cli.errors import DocumentError
 from ztauth_cli.ledger import load
 from ztauth_cli.model import Ledger
 
@@ -470,7 +471,13 @@ def test_entity_parent_that_a_permit_names_is_widening(tmp_path: Path, jwks: str
     ("pattern", "patterns", "covered"),
     [
         ("spiffe://a/x", ["spiffe://a/*"], True),
-        ("spiffe://a/x/*", ["spiffe://a/*"], True),
+        # The engine's globs: * stays within one segment, so a/* never matches a/x/y.
+        ("spiffe://a/x/*", ["spiffe://a/*"], False),
+        ("spiffe://a/x/*", ["spiffe://a/**"], True),
+        ("spiffe://a/**", ["spiffe://a/*"], False),
+        ("spiffe://a/*", ["spiffe://a/**"], True),
+        ("spiffe://a/x/y", ["spiffe://a/*"], False),
+        ("spiffe://a/x/y", ["spiffe://a/**"], True),
         ("spiffe://a/*", ["spiffe://a/x"], False),
         ("read", ["read", "write"], True),
         ("share", ["read"], False),
@@ -478,6 +485,67 @@ def test_entity_parent_that_a_permit_names_is_widening(tmp_path: Path, jwks: str
 )
 def test_glob_coverage(pattern: str, patterns: list[str], covered: bool) -> None:
     assert is_covered(pattern, patterns) is covered
+
+
+A = "spiffe://acme.internal/assistant"
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "expected"),
+    [
+        # fnmatch's * crosses "/", the engine's does not: a/** admits ids a/* never did.
+        (
+            f"{A}/*",
+            f"{A}/**",
+            [
+                ("widening", f"member '{A}/**' added"),
+                ("neutral", f"member '{A}/*' removed (still covered)"),
+            ],
+        ),
+        # New ids one segment deeper: widening (and the old ids go).
+        (
+            f"{A}/*",
+            f"{A}/a/*",
+            [
+                ("widening", f"member '{A}/a/*' added"),
+                ("narrowing", f"member '{A}/*' removed"),
+            ],
+        ),
+        (
+            f"{A}/**",
+            f"{A}/*",
+            [
+                ("neutral", f"member '{A}/*' added (already covered)"),
+                ("narrowing", f"member '{A}/**' removed"),
+            ],
+        ),
+    ],
+    ids=["one-segment-to-any-depth", "one-segment-deeper", "any-depth-to-one-segment"],
+)
+def test_member_globs_follow_the_engine(
+    tmp_path: Path, jwks: str, before: str, after: str, expected: list[tuple[str, str]]
+) -> None:
+    files = base_files(jwks)
+    groups = str(files["trust/groups.yaml"])
+    old = groups.replace(f'members: ["{CHAT}"]', f'members: ["{before}"]')
+    new = groups.replace(f'members: ["{CHAT}"]', f'members: ["{after}"]')
+    base = _ledger(tmp_path, "a", {**files, "trust/groups.yaml": old})
+    target = _ledger(tmp_path, "b", {**files, "trust/groups.yaml": new})
+    changes = diff_trust(base, target)
+    assert [(c.impact.value, c.summary) for c in changes] == expected
+    assert {c.subject for c in changes} == {"group/ai-assistants"}
+
+
+def test_duplicate_policy_id_is_the_engines_error(tmp_path: Path, jwks: str) -> None:
+    files = base_files(jwks)
+    policies = str(files["policies/docs.cedar"])
+    twice = policies + '\n@id("owner-can-read")\nforbid (principal, action, resource);\n'
+    with pytest.raises(DocumentError) as caught:
+        parse_ledger_policies(_ledger(tmp_path, "dup", {**files, "policies/docs.cedar": twice}))
+    assert "duplicate policy @id 'owner-can-read' (first defined at policies/docs.cedar:1:1)" in (
+        caught.value.message
+    )
+    assert str(caught.value.span) == "policies/docs.cedar:16:1"
 
 
 def test_delegation_window_extended_is_widening(tmp_path: Path, jwks: str) -> None:

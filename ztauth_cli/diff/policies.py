@@ -14,8 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ztauth_cli.diff.model import Impact, PolicyChange
-from ztauth_cli.engine.cedar import CedarPolicy, parse_policy_files, policy_json, policy_key
-from ztauth_cli.errors import DocumentError
+from ztauth_cli.engine.cedar import (
+    CedarPolicy,
+    parse_policy_files,
+    policies_by_key,
+    policy_json,
+)
 from ztauth_cli.model import Ledger
 
 __all__ = ["ParsedPolicy", "diff_policies", "granting_entities", "parse_ledger_policies"]
@@ -38,19 +42,14 @@ def parse_ledger_policies(ledger: Ledger) -> dict[str, ParsedPolicy]:
     """Every policy of ``ledger`` by ``@id`` (``<file>:<line>`` when it has none).
 
     Raises:
-        DocumentError: the first policy Cedar cannot parse, at its file and line.
+        DocumentError: the first policy Cedar cannot parse, at its file and line; a duplicate
+            ``@id`` (the engine's check, :func:`~ztauth_cli.engine.cedar.policies_by_key`).
     """
     policies, errors = parse_policy_files(ledger.policy_files)
     if errors:
         raise errors[0]
     out: dict[str, ParsedPolicy] = {}
-    for policy in policies:
-        key = policy_key(policy)
-        if key in out:
-            raise DocumentError(
-                f"duplicate policy @id {key!r} (first defined at {out[key].policy.span})",
-                span=policy.span,
-            )
+    for key, policy in policies_by_key(policies).items():
         est = dict(policy_json(policy))
         est.pop("annotations", None)
         out[key] = ParsedPolicy(key=key, policy=policy, est=est)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from fnmatch import fnmatchcase
 from operator import attrgetter
 from typing import Any
 
@@ -29,6 +28,7 @@ from ztauth_cli.model import (
     SecurityGroup,
     Span,
 )
+from ztauth_cli.model.globs import glob_covers
 
 __all__ = ["diff_entities", "diff_manifest", "diff_schema", "diff_trust", "is_covered"]
 
@@ -38,10 +38,11 @@ _W, _N, _Z = Impact.WIDENING, Impact.NARROWING, Impact.NEUTRAL
 def is_covered(pattern: str, patterns: Iterable[str]) -> bool:
     """True when every id matched by ``pattern`` is matched by one of ``patterns``.
 
-    Globs are compared as text (``a/*`` is covered by ``*``), which is exact for the ids and
-    shell-style globs a ledger uses; ``*`` alone matches anything.
+    The engine's glob semantics (:mod:`ztauth_cli.model.globs`: ``*`` within one ``/``
+    segment, ``**`` across), conservatively: ``a/x/*`` is not covered by ``a/*`` and ``a/**``
+    is not covered by ``a/*``, so replacing one by the other shows as widening.
     """
-    return any(pattern == other or fnmatchcase(pattern, other) for other in patterns)
+    return any(glob_covers(other, pattern) for other in patterns)
 
 
 def _fmt(items: Iterable[str]) -> str:
