@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import re
 import shlex
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 import pytest
 import typer
 from typer.testing import CliRunner
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, SAMPLE_LEDGER
+from tests.support.repo import LedgerRepo
 from ztauth_cli.cli.main import app
 
 DOCS = REPO_ROOT / "docs" / "readme"
@@ -158,12 +161,40 @@ def test_mention_parser_catches_an_unknown_command() -> None:
     assert _command_paths(" token inspect x | tail -1") == [("token", "inspect")]
 
 
+# Sections whose console examples are run in a workspace (a Git repository holding a copy of
+# sample-ledger/), block after block in document order, sharing files and variables.
+WORKSPACE_SECTIONS = (
+    "15-conventions.md",
+    "20-lint.md",
+    "30-eval.md",
+)
+# A comment line right before a console fence, <!-- docs-test: skip -- why -->, leaves the
+# block out (it needs something the test cannot do: a terminal, a git binary, another clock).
+_CONSOLE = re.compile(
+    r"^(<!-- docs-test: skip\b[^>]*-->\s*\n)?( *)```console\s*\n(.*?)^ *```\s*$",
+    re.MULTILINE | re.DOTALL,
+)
+_VAR = re.compile(r"\$\{?([A-Z_][A-Z0-9_]*)\}?")
+_CAPTURE = re.compile(r"^([A-Z_][A-Z0-9_]*)=\$\((.*)\)$")
+_ASSIGN = re.compile(r"^([A-Z_][A-Z0-9_]*)=([^\s$()]+)$")
+_HEREDOC = re.compile(r"^cat > (\S+) <<'?EOF'?$")
+_SED = re.compile(r"^sed -i 's/([^/]*)/([^/]*)/' (\S+)$")
+
+
+def _console_blocks(name: str) -> Iterator[tuple[bool, str]]:
+    """(skipped, body) for each console block of a section."""
+    text = (DOCS / name).read_text(encoding="utf-8")
+    for match in _CONSOLE.finditer(text):
+        indent = len(match.group(2))
+        body = "".join(line[indent:] for line in match.group(3).splitlines(keepends=True))
+        yield match.group(1) is not None, body
+
+
 def _console_examples() -> Iterator[tuple[str, str, str]]:
     """(section, command line, shown output) for each `$ ztauth` line of a console block."""
     for name in EXAMPLE_SECTIONS:
-        text = (DOCS / name).read_text(encoding="utf-8")
-        for lang, body in _fences(text):
-            if lang != "console":
+        for skipped, body in _console_blocks(name):
+            if skipped:
                 continue
             blocks = re.split(r"^\$ ", body, flags=re.MULTILINE)[1:]
             for block in blocks:
@@ -172,6 +203,23 @@ def _console_examples() -> Iterator[tuple[str, str, str]]:
 
 
 _EXAMPLES = list(_console_examples())
+
+
+def _normalise(text: str) -> str:
+    return _VERSION_SUFFIX.sub(r"\1 (VERSION)", text).rstrip("\n")
+
+
+def _matches(shown: str, actual: str) -> bool:
+    """Line by line; '…' in a shown line stands for any text (a time, a hash, a kid)."""
+    shown_lines = _normalise(shown).splitlines()
+    actual_lines = _normalise(actual).splitlines()
+    if len(shown_lines) != len(actual_lines):
+        return False
+    for want, got in zip(shown_lines, actual_lines, strict=True):
+        pattern = ".*?".join(re.escape(part) for part in want.rstrip().split("…"))
+        if not re.fullmatch(pattern, got.rstrip()):
+            return False
+    return True
 
 
 @pytest.mark.parametrize(
@@ -191,10 +239,122 @@ def test_console_example_prints_what_the_docs_show(
     monkeypatch.chdir(REPO_ROOT)
     result = runner.invoke(app, argv[1:])
     assert result.exit_code == 0, result.output
-    # The ledger's version (v0.0.0+N.gSHA) moves with every commit: an illustration only.
-    actual = _VERSION_SUFFIX.sub(r"\1 (VERSION)", result.output).rstrip("\n")
-    expected = _VERSION_SUFFIX.sub(r"\1 (VERSION)", shown).rstrip("\n")
-    assert actual == expected
+    assert _matches(shown, result.output), result.output
+
+
+class _Shell:
+    """The few shell forms the docs use, run in-process: ztauth (| tail -1), NAME=$(ztauth ...),
+    NAME=value, cat > FILE <<EOF, sed -i 's/OLD/NEW/' FILE, cd, echo $?, '; echo "exit $?"'.
+    Anything else is a test error (ztauth is the only program that runs)."""
+
+    def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.root = root
+        self.monkeypatch = monkeypatch
+        self.vars: dict[str, str] = {}
+        self.status = 0
+        self.runner = CliRunner()
+        (root / "home").mkdir(exist_ok=True)
+
+    def expand(self, line: str) -> str:
+        line = line.replace("~/", f"{self.root / 'home'}/")
+        return _VAR.sub(lambda m: self.vars.get(m.group(1), m.group(0)), line)
+
+    def ztauth(self, line: str) -> tuple[str, str]:
+        """(shown output, stdout) of one ztauth command line."""
+        argv = shlex.split(self.expand(line), comments=True)
+        assert argv, f"no command: {line}"
+        assert argv[0].endswith("ztauth"), f"not a ztauth command: {line}"
+        result = self.runner.invoke(app, argv[1:])
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        self.status = result.exit_code
+        return result.output, result.stdout
+
+    def run(self, command: str, stdin: list[str]) -> str:
+        """The output a command prints; heredoc lines are taken from stdin."""
+        if command.startswith("cd "):
+            self.monkeypatch.chdir(Path.cwd() / command[3:].strip())
+            return ""
+        if command.strip() == "echo $?":
+            return f"{self.status}\n"
+        if heredoc := _HEREDOC.match(command):
+            end = stdin.index("EOF")
+            body = "\n".join(stdin[:end]) + "\n"
+            del stdin[: end + 1]
+            Path(heredoc.group(1)).write_text(self.expand(body), encoding="utf-8")
+            return ""
+        if sed := _SED.match(command):
+            path = Path(sed.group(3))
+            path.write_text(path.read_text(encoding="utf-8").replace(*sed.group(1, 2)), "utf-8")
+            return ""
+        if assign := _ASSIGN.match(command):
+            self.vars[assign.group(1)] = assign.group(2)
+            return ""
+        if capture := _CAPTURE.match(command):
+            shown_output, stdout = self.ztauth(capture.group(2))
+            self.vars[capture.group(1)] = stdout.strip()
+            return shown_output[: len(shown_output) - len(stdout)] if stdout else shown_output
+        if command.endswith('; echo "exit $?"'):
+            output, _ = self.ztauth(command[: -len('; echo "exit $?"')])
+            return output + f"exit {self.status}\n"
+        if command.endswith("| tail -1"):
+            output, _ = self.ztauth(command[: -len("| tail -1")])
+            return output.splitlines()[-1] + "\n"
+        return self.ztauth(command)[0]
+
+
+def _commands(body: str) -> Iterator[tuple[str, list[str], str]]:
+    """(command, heredoc lines, shown output) for each '$ ' command of a console block."""
+    for chunk in re.split(r"^\$ ", body, flags=re.MULTILINE)[1:]:
+        lines = chunk.splitlines()
+        command = lines.pop(0)
+        while command.endswith("\\"):
+            command = command[:-1].rstrip() + " " + lines.pop(0).strip()
+        heredoc: list[str] = []
+        if _HEREDOC.match(command):
+            end = lines.index("EOF")
+            heredoc, lines = lines[: end + 1], lines[end + 1 :]
+        yield command, heredoc, "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding sample-ledger/ as a Git repository of its own, copied per section."""
+    root = tmp_path_factory.mktemp("docs")
+    repo = LedgerRepo(root / "template" / "sample-ledger")
+    shutil.copytree(SAMPLE_LEDGER, repo.root, dirs_exist_ok=True)
+    repo.commit("the sample ledger")
+    repo.close()
+    return root
+
+
+@pytest.mark.parametrize("section", WORKSPACE_SECTIONS)
+def test_section_examples_print_what_the_docs_show(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, section: str
+) -> None:
+    root = workspace / section.removesuffix(".md")
+    shutil.copytree(workspace / "template", root)
+    shell = _Shell(root, monkeypatch)
+    ran = 0
+    mismatches: list[str] = []
+    monkeypatch.chdir(root)  # one terminal for the whole section: cd and files carry over
+    for skipped, body in _console_blocks(section):
+        if skipped:
+            continue
+        for command, heredoc, shown in _commands(body):
+            actual = shell.run(command, list(heredoc))
+            ran += 1
+            if not _matches(shown, actual):
+                mismatches.append(f"$ {command}\n--- docs\n{shown}\n--- actual\n{actual}")
+    assert ran, f"{section}: no example ran"
+    assert not mismatches, "\n\n".join(mismatches)
+
+
+def test_output_matcher() -> None:
+    assert _matches("kid …\nok", "kid abc123\nok\n")
+    assert not _matches("kid …\nok", "kid abc123\n")
+    assert not _matches("exit 1", "exit 0")
+    assert _matches("  ledger: z (v0.0.0+1.gabc)", "  ledger: z (v1.0.0)")
 
 
 def test_documented_hooks_exist_and_run_real_commands() -> None:
