@@ -56,6 +56,14 @@ FORBIDDEN = {
     ),
     "ztauth_cli.lint": ("ztauth_cli.cli",),
     "ztauth_cli.ledger": ("ztauth_cli.cli", "ztauth_cli.report"),
+    # The one atomic-write helper is a leaf: the standard library and errors only.
+    "ztauth_cli.fileio": (
+        *(f"ztauth_cli.{p}" for p in ("cli", "report", "ledger", "engine", "lint", "model")),
+        "ztauth_cli.jose",
+        "typer",
+        "rich",
+        "click",
+    ),
 }
 
 # diff and testing are core packages beside engine and lint: these are the only parts of

@@ -104,7 +104,21 @@ def test_bad_options(
     assert not (tmp_path / "k.pem").exists()
 
 
-def test_missing_out_folder(runner: CliRunner, tmp_path: Path) -> None:
-    code, _, stderr = _generate(runner, "--out", str(tmp_path / "no" / "k.pem"))
+def test_missing_out_folders_are_created_private(runner: CliRunner, tmp_path: Path) -> None:
+    tmp_path.chmod(0o755)
+    out = tmp_path / "no" / "such" / "k.pem"
+    code, _, stderr = _generate(runner, "--out", str(out))
+    assert code == 0, stderr
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    # Every folder made for a private key is 0700, whatever the umask.
+    assert stat.S_IMODE((tmp_path / "no").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "no" / "such").stat().st_mode) == 0o700
+    # An existing folder keeps its mode.
+    assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o755
+
+
+def test_out_under_a_file_is_exit_2(runner: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "plain").write_text("x")
+    code, _, stderr = _generate(runner, "--out", str(tmp_path / "plain" / "k.pem"))
     assert code == 2
-    assert "does not exist" in stderr
+    assert "is not a folder" in stderr

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +24,9 @@ _GENERATE_ALGS = ("EdDSA", "ES256", "ES384", "ES512", "RS256", "PS256")
 @app.command("generate")
 def generate_command(
     out: Path = typer.Option(  # noqa: B008 - Typer's declaration style
-        ..., "--out", help="Where to write the private key (PEM, mode 0600)."
+        ...,
+        "--out",
+        help="Where to write the private key (PEM, mode 0600; missing folders are made 0700).",
     ),
     alg: str = typer.Option("EdDSA", "--alg", help="EdDSA, ES256, ES384, ES512, RS256 or PS256."),
     kid: str | None = typer.Option(
@@ -68,11 +68,12 @@ def run_generate(*, out: Path, alg: str, kid: str | None, jwks: Path | None, for
         raise UsageError(
             f"{out} already exists; refusing to overwrite a private key", hint="pass --force"
         )
-    if not out.parent.is_dir():
-        raise UsageError(f"--out: folder {out.parent} does not exist")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise UsageError(f"--out: {out.parent} is not a folder")
     document = _read_jwks(jwks) if jwks is not None else None
 
     pair = jose.generate_key(alg, kid=kid)
+    _make_private_folder(out.parent)
     _write_private_key(out, pair.private_pem, force=force)
     typer.echo(f"wrote private key {out} (mode 0600)", err=True)
     if jwks is not None and document is not None:
@@ -93,33 +94,38 @@ def run_generate(*, out: Path, alg: str, kid: str | None, jwks: Path | None, for
     return 0
 
 
-def _write_private_key(out: Path, pem: bytes, *, force: bool) -> None:
+def _make_private_folder(folder: Path) -> None:
+    """Create the missing folders of a private key's path, each 0700 (not world-readable)."""
     from ztauth_cli.errors import UsageError
 
+    missing = []
+    probe = folder
+    while not probe.exists():
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=0o700)
+            os.chmod(path, 0o700)  # mkdir's mode is reduced by the umask
+        except OSError as exc:
+            raise UsageError(f"--out: cannot create folder {path}: {exc.strerror or exc}") from None
+
+
+def _write_private_key(out: Path, pem: bytes, *, force: bool) -> None:
+    from ztauth_cli.errors import UsageError
+    from ztauth_cli.fileio import atomic_write_bytes
+
     # The key is born 0600 (never readable by others, not even for an instant) in a temp file
-    # next to the target, then moved into place: readers see no key or the whole key.
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    # next to the target, then moved into place: readers see no key or the whole key. Without
+    # --force a key that appeared meanwhile is never clobbered.
     try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if force:
-            os.replace(tmp, out)
-        else:
-            try:
-                os.link(tmp, out)  # fails if the target appeared meanwhile: never clobber
-            except FileExistsError as exc:
-                raise UsageError(
-                    f"{out} already exists; refusing to overwrite a private key",
-                    hint="pass --force",
-                ) from exc
-            os.unlink(tmp)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        atomic_write_bytes(out, pem, mode=0o600, overwrite=force)
+    except FileExistsError as exc:
+        raise UsageError(
+            f"{out} already exists; refusing to overwrite a private key", hint="pass --force"
+        ) from exc
 
 
 def _read_jwks(path: Path) -> dict[str, Any]:
@@ -146,7 +152,7 @@ def _read_jwks(path: Path) -> dict[str, Any]:
 
 
 def _write_jwks(path: Path, document: dict[str, Any], jwk: dict[str, Any]) -> None:
-    from ztauth_cli.report.output import atomic_write
+    from ztauth_cli.fileio import atomic_write_text
 
     others = [
         k for k in document["keys"] if not (isinstance(k, dict) and k.get("kid") == jwk["kid"])
@@ -155,4 +161,4 @@ def _write_jwks(path: Path, document: dict[str, Any], jwk: dict[str, Any]) -> No
         [*others, jwk], key=lambda k: str(k.get("kid", "")) if isinstance(k, dict) else ""
     )
     text = json.dumps({**document, "keys": keys}, indent=2, sort_keys=True) + "\n"
-    atomic_write(path, text)
+    atomic_write_text(path, text, mode=None)

@@ -1,12 +1,9 @@
-"""Where results go: stdout, or ``--output FILE`` written atomically (temp file + rename)."""
+"""Where results go: stdout, or ``--output FILE`` written atomically (``ztauth_cli.fileio``)."""
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO, TypeVar
@@ -17,31 +14,15 @@ T = TypeVar("T")
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half.
-
-    The temp file is created in the target's folder (a rename is only atomic within one file
-    system) and keeps the target's permission bits when it already exists.
+    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half
+    (:func:`ztauth_cli.fileio.atomic_write_text`); an existing target keeps its permission bits.
 
     Raises:
         OSError: when the folder is not writable; the target is left untouched.
     """
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if target.exists():
-            os.chmod(tmp, target.stat().st_mode & 0o7777)
-        else:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    from ztauth_cli.fileio import atomic_write_text
+
+    atomic_write_text(path, text, mode=None)
 
 
 def write_result(text: str, output: Path | None, *, stream: TextIO | None = None) -> None:

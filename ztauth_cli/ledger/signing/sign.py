@@ -8,10 +8,7 @@ signed file (``hash.py`` decides which and how), ``iat`` and ``iss``; in its hea
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -118,17 +115,6 @@ def write_signatures(root: Path, text: str) -> Path:
     Raises:
         OSError: when the folder is not writable; the old file is left untouched.
     """
-    target = root / SIGNATURES
-    fd, tmp = tempfile.mkstemp(prefix=f"{SIGNATURES}.", suffix=".tmp", dir=root)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return target
+    from ztauth_cli.fileio import atomic_write_text
+
+    return atomic_write_text(root / SIGNATURES, text, mode=0o644)
