@@ -56,10 +56,17 @@ def test_syntax_error_is_a_finding_exit_1_json(runner: CliRunner, clean: Path) -
         "warnings": 0,
         "notes": 0,
         "suppressed": 0,
-        "checks": 0,
-        "passed": 0,
-        "failed": 0,
+        # JSON lists the same checks as JUnit: one per clean file, one per active finding.
+        "checks": 9,
+        "passed": 8,
+        "failed": 1,
     }
+    failed = [c for c in doc["checks"] if not c["passed"]]
+    assert [(c["group"], c["name"]) for c in failed] == [("policies/bad.cedar", "ZT201 1:1")]
+    junit = runner.invoke(
+        app, ["policy", "lint", "--ledger", str(clean), *AT, "--format", "junit"]
+    ).stdout
+    assert junit.count("<testcase") == len(doc["checks"])
     [finding] = doc["findings"]
     assert (finding["rule"], finding["path"], finding["line"], finding["column"]) == (
         "ZT201",

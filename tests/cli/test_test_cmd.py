@@ -493,6 +493,22 @@ def test_ci_reports_use_repository_paths_for_a_ledger_in_a_subfolder(
     assert "FAILED docs/alice reads her document (tests/docs.yaml:23:5)" in text
 
 
+def test_sarif_coverage_below_threshold_points_at_the_manifest(
+    ledger: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GitHub code scanning rejects a SARIF result without a location.
+    _copy(ledger, tmp_path / "repo" / "policy-ledger")
+    monkeypatch.chdir(tmp_path / "repo")
+    result = run("policy-ledger", "--threshold", "90", "--format", "sarif")
+    assert result.exit_code == 1
+    results = json.loads(result.stdout)["runs"][0]["results"]
+    assert [r["ruleId"] for r in results] == ["coverage-below-threshold"]
+    assert all(r["locations"] for r in results)
+    place = results[0]["locations"][0]["physicalLocation"]
+    assert place["artifactLocation"]["uri"] == "policy-ledger/ztauth.yaml"
+    assert place["region"] == {"startLine": 1, "startColumn": 1}
+
+
 def test_pre_commit_hook_runs_the_whole_ledger() -> None:
     import re
 

@@ -89,3 +89,19 @@ def test_mangled_ledger_never_raises(target: str, cut: int, junk: str) -> None:
     for finding in result.report.findings:
         assert finding.rule_id.startswith("ZT")
         assert finding.message
+
+
+def test_a_finding_without_a_place_points_at_the_manifest() -> None:
+    # A loader problem that names no file (span None) is still a located SARIF result.
+    from ztauth_cli.errors import DocumentError
+    from ztauth_cli.report.sarif import to_sarif
+
+    ledger = build_ledger({}, root=".", revision=None, problems=[DocumentError("no place")])
+    report = lint_ledger(ledger, now=datetime(2026, 1, 1, tzinfo=timezone.utc)).report
+    sarif = to_sarif(report)
+    results = sarif["runs"][0]["results"]
+    assert results
+    assert all(r["locations"] for r in results)
+    placeless = [r for r in results if r["message"]["text"] == "no place"]
+    uri = placeless[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri == "ztauth.yaml"

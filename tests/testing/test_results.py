@@ -273,7 +273,8 @@ def test_check_report_names_cases_uniquely_and_finds_failures() -> None:
     ]
     assert [(f.rule_id, str(f.span)) for f in report.findings] == [
         ("test-failed", "tests/a.yaml:20:5"),
-        ("coverage-below-threshold", "None"),
+        # About the whole ledger: the manifest's first line (SARIF needs a location).
+        ("coverage-below-threshold", "ztauth.yaml:1:1"),
     ]
     assert report.findings[1].message.startswith(
         "coverage 62.5% is below the threshold 90%; never exercised: policies: unused-policy; "

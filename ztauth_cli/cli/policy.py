@@ -119,8 +119,7 @@ def lint_command(
     if list_rules:
         raise typer.Exit(run_list_rules(fmt=fmt))
     check_output(output)
-    if at is not None:
-        parse_at(at)  # one message for a bad --at, before any work
+    now = parse_at(at)  # one message for a bad --at, before any work
     files, ledger = ledger_paths(list(paths or ()), ledger)
     raise typer.Exit(
         run_lint(
@@ -130,7 +129,7 @@ def lint_command(
             fmt=fmt,
             strict=strict,
             output=output,
-            at=at,
+            now=now,
         )
     )
 

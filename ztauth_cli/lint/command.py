@@ -22,17 +22,6 @@ from ztauth_cli.report.formats import CHECK_REPORT_FORMATS, OutputFormat
 __all__ = ["run_explain", "run_fmt", "run_lint", "run_list_rules"]
 
 
-def _clock(at: str | None) -> datetime:
-    from ztauth_cli.ledger.load import parse_timestamp
-
-    if at is None:
-        return datetime.now(timezone.utc)
-    try:
-        return parse_timestamp(at)
-    except ValueError as exc:
-        raise UsageError(f"--at: {exc}", hint="use RFC 3339, e.g. 2026-06-01T12:00:00Z") from exc
-
-
 def _display_prefix(root: Path) -> str:
     """How to show ledger-relative paths: relative to the current folder when inside it."""
     try:
@@ -87,9 +76,12 @@ def run_lint(
     fmt: OutputFormat,
     strict: bool,
     output: Path | None,
-    at: str | None,
+    now: datetime | None = None,
 ) -> int:
     """Lint one ledger (or the ledgers holding ``paths``); render; return the exit code.
+
+    ``now`` is the clock of the time-based rules, parsed by the CLI from ``--at`` (default:
+    the wall clock, read once here).
 
     Raises:
         UsageError, LedgerNotFound, GitError: exit 2 (bad options, no ledger, bad revision).
@@ -101,7 +93,8 @@ def run_lint(
     from ztauth_cli.report.text import summary
 
     require_format(fmt, CHECK_REPORT_FORMATS, command="policy lint")
-    now = _clock(at)
+    if now is None:
+        now = datetime.now(timezone.utc)
     if ledger is not None and not ledger.exists() and rev is None:
         raise UsageError(f"--ledger {ledger}: no such folder")
     groups = _group_paths(paths, ledger)
@@ -118,7 +111,8 @@ def run_lint(
         findings=tuple(findings),
         rules=tuple(r.doc for r in rule_docs()),
     )
-    if fmt is OutputFormat.JUNIT:
+    if fmt in (OutputFormat.JUNIT, OutputFormat.JSON):
+        # JSON and JUnit tell the same story: one check per linted file and per active finding.
         from ztauth_cli.lint.run import LintResult
 
         report = with_checks(LintResult(report=report, strict=strict, files=tuple(files)))

@@ -21,6 +21,7 @@ from ztauth_cli.model.span import Span
 __all__ = ["LintResult", "exit_code", "lint_ledger", "rule_docs", "with_checks"]
 
 TOOL = "ztauth policy lint"
+MANIFEST = "ztauth.yaml"
 _SEPARATOR = re.compile(r"^---")
 
 
@@ -133,7 +134,9 @@ def lint_ledger(
             rule_id=entry.id,
             severity=entry.severity,
             message=hit.message,
-            span=hit.span,
+            # A finding about no file in particular is about the ledger: its manifest. Every
+            # SARIF result needs a location (GitHub code scanning rejects one without).
+            span=hit.span if hit.span is not None else Span(path=MANIFEST),
             hint=hit.hint,
         )
         for entry in rule_docs()

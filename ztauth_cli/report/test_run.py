@@ -15,9 +15,10 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ztauth_cli.model.findings import CheckReport, CheckResult, Finding, RuleDoc, Severity
+from ztauth_cli.model.span import Span
 
 if TYPE_CHECKING:
-    from ztauth_cli.model import Decision, Expectation, Span, TraceStep
+    from ztauth_cli.model import Decision, Expectation, TraceStep
     from ztauth_cli.testing.coverage import Coverage
     from ztauth_cli.testing.runner import CaseResult, TestRun
 
@@ -35,6 +36,8 @@ __all__ = [
 REPORT_VERSION = 1
 FAILED_RULE = "test-failed"
 COVERAGE_RULE = "coverage-below-threshold"
+# Where a finding about the whole ledger points (the manifest, ledger-relative).
+MANIFEST = "ztauth.yaml"
 
 RULES = (
     RuleDoc(
@@ -247,12 +250,15 @@ def to_check_report(
         if not r.passed
     ]
     if coverage is not None and coverage.threshold is not None:
+        # Coverage is about the whole ledger: it points at the manifest's first line, so that
+        # every SARIF result has a location (GitHub code scanning rejects one without).
+        manifest = Span(path=display_path(MANIFEST) if display_path is not None else MANIFEST)
         checks.append(
             CheckResult(
                 group="coverage",
                 name="coverage/threshold",
                 passed=not coverage.below_threshold,
-                span=None,
+                span=manifest,
                 message=_coverage_message(coverage) if coverage.below_threshold else None,
             )
         )
@@ -262,7 +268,7 @@ def to_check_report(
                     rule_id=COVERAGE_RULE,
                     severity=Severity.ERROR,
                     message=_coverage_message(coverage),
-                    span=None,
+                    span=manifest,
                 )
             )
     return CheckReport(
