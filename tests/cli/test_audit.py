@@ -146,3 +146,52 @@ def test_unsupported_format_exit_2(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["audit", "verify", str(log), "--format", "sarif"])
     assert result.exit_code == 2
     assert "does not support --format sarif" in result.stderr
+
+
+def test_verify_names_the_head_to_record(runner: CliRunner, tmp_path: Path) -> None:
+    log = _log(tmp_path / "audit.jsonl", 3)
+    head = audit.verify_log(log).head
+    result = runner.invoke(app, ["audit", "verify", str(log)])
+    assert result.exit_code == 0
+    assert result.stderr == (
+        f"head: {head}  (record this value elsewhere: the last line is only protected by it)\n"
+    )
+
+
+def test_expect_head_pins_the_last_line(runner: CliRunner, tmp_path: Path) -> None:
+    log = _log(tmp_path / "audit.jsonl", 4)
+    head = audit.verify_log(log).head
+    result = runner.invoke(app, ["audit", "verify", str(log), "--expect-head", head.upper()])
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"ok: {log}: 4 lines")
+    assert result.stderr == f"head: {head}  (matches --expect-head)\n"
+    # Dropping the last line leaves a perfectly chained log: only the pinned head notices.
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join(lines[:-1]))
+    shorter = audit.verify_log(log)
+    assert shorter.ok
+    result = runner.invoke(app, ["audit", "verify", str(log), "--expect-head", head])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"broken: {log}: head {shorter.head} is not the expected {head}: lines were added or "
+        "removed at the end, or the log was replaced",
+        "the chain of its 3 lines is intact",
+    ]
+    result = runner.invoke(app, ["audit", "verify", str(log), "--expect-head", head, "-f", "json"])
+    assert result.exit_code == 1
+    out = json.loads(result.stdout)
+    assert (out["ok"], out["lines"], out["head"], out["expected_head"]) == (
+        False,
+        3,
+        shorter.head,
+        head,
+    )
+    assert out["reason"].startswith(f"head {shorter.head} is not the expected {head}")
+
+
+@pytest.mark.parametrize("value", ["abc", "g" * 64, ""])
+def test_expect_head_must_be_a_sha256(runner: CliRunner, tmp_path: Path, value: str) -> None:
+    log = _log(tmp_path / "audit.jsonl", 1)
+    result = runner.invoke(app, ["audit", "verify", str(log), "--expect-head", value])
+    assert result.exit_code == 2
+    assert "expected the 64 hex digits of a SHA-256 head" in result.stderr

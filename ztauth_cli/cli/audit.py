@@ -39,20 +39,32 @@ FormatOption = Annotated[OutputFormat, format_option(*_FORMATS)]
 @app.command("verify")
 def verify_command(
     file: Path = typer.Argument(..., help="The audit log (JSON Lines)."),  # noqa: B008
+    expect_head: str | None = typer.Option(
+        None,
+        "--expect-head",
+        metavar="SHA256",
+        help="Fail unless the log's head (hash of its last line) is this value, as recorded "
+        "by an earlier verify: catches lines removed from or added at the end.",
+        show_default=False,
+    ),
     fmt: FormatOption = OutputFormat.TEXT,
     output: OutputOption = None,
 ) -> None:
     """Check the log's hash chain and report the first broken line.
 
+    Each line is protected by the next one; the last line only by the head printed here:
+    record it elsewhere and pass it back with --expect-head.
+
     Example:
 
       $ ztauth eval requests/stream.jsonl --audit-log decisions.jsonl
       $ ztauth audit verify decisions.jsonl
+      $ ztauth audit verify decisions.jsonl --expect-head 3f5a...
 
-    Exit codes: 0 intact, 1 broken (edited, deleted, reordered or incomplete line), 2 the file
-    cannot be read.
+    Exit codes: 0 intact, 1 broken (edited, deleted, reordered or incomplete line, or a head
+    other than --expect-head), 2 the file cannot be read or a bad option.
     """
-    raise typer.Exit(run_verify(path=file, fmt=fmt, output=output))
+    raise typer.Exit(run_verify(path=file, fmt=fmt, output=output, expect_head=expect_head))
 
 
 @app.command("show")
@@ -75,25 +87,72 @@ def show_command(
     raise typer.Exit(run_show(path=file, limit=limit, fmt=fmt, output=output))
 
 
-def run_verify(*, path: Path, fmt: OutputFormat, output: Path | None = None) -> int:
-    """Verify the chain of the log at ``path`` and print the result. Returns 0 or 1.
+def run_verify(
+    *,
+    path: Path,
+    fmt: OutputFormat,
+    output: Path | None = None,
+    expect_head: str | None = None,
+) -> int:
+    """Verify the chain of the log at ``path`` (and its head against ``expect_head``) and print
+    the result. Returns 0 or 1.
 
     Raises:
-        ZtauthError: unreadable file or bad format option (exit 2).
+        ZtauthError: unreadable file, bad format option or malformed ``expect_head`` (exit 2).
     """
     from ztauth_cli.audit import verify_log
 
     check_format(fmt, _FORMATS, command="ztauth audit verify")
     check_output(output)
+    expected = _expected_head(expect_head)
     result = verify_log(path)
+    mismatch = None
+    if expected is not None and result.ok and result.head != expected:
+        mismatch = (
+            f"head {result.head} is not the expected {expected}: lines were added or removed "
+            "at the end, or the log was replaced"
+        )
     if fmt is OutputFormat.JSON:
-        emit(json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n", output)
+        document = result.to_json()
+        if expected is not None:
+            document["expected_head"] = expected
+            if mismatch is not None:
+                document.update(ok=False, reason=mismatch)
+        emit(json.dumps(document, indent=2, sort_keys=True) + "\n", output)
     else:
-        emit_rich(lambda console: _render_verify(console, result, path), output)
-    return 0 if result.ok else 1
+        emit_rich(lambda console: _render_verify(console, result, path, mismatch), output)
+        if result.ok and mismatch is None:
+            # A note, not the result: stdout stays the one 'ok:' line.
+            note = (
+                "record this value elsewhere: the last line is only protected by it"
+                if expected is None
+                else "matches --expect-head"
+            )
+            typer.echo(f"head: {result.head}  ({note})", err=True)
+    return 0 if result.ok and mismatch is None else 1
 
 
-def _render_verify(console: Console, result: AuditVerification, path: Path) -> None:
+def _expected_head(text: str | None) -> str | None:
+    from ztauth_cli.errors import UsageError
+
+    if text is None:
+        return None
+    value = text.strip().lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise UsageError(
+            f"--expect-head {text!r}: expected the 64 hex digits of a SHA-256 head",
+            hint="copy the 'head' printed by 'ztauth audit verify'",
+        )
+    return value
+
+
+def _render_verify(
+    console: Console, result: AuditVerification, path: Path, mismatch: str | None = None
+) -> None:
+    if mismatch is not None:
+        console.print(f"broken: {path}: {mismatch}", style="bold red", markup=False)
+        console.print(f"the chain of its {result.lines} lines is intact", markup=False)
+        return
     if result.ok:
         console.print(
             f"ok: {path}: {result.lines} lines, chain intact, head {result.head}",
