@@ -154,10 +154,23 @@ def test_markdown_report_for_a_pull_request(runner: CliRunner, repo: LedgerRepo)
     assert code == 0
     lines = out.splitlines()
     assert lines[0].startswith("### ztauth policy diff: `v1.0.0` (")
+    # The verdict first (widens? by what?), then the counts.
     assert lines[2] == (
-        "⚠️ **Widens access** — 4 widening, 4 narrowing, 0 neutral · 4 of 6 replayed decisions "
-        "flip · 3 trust changes · 1 policy change"
+        "⚠️ **Widens access**: 2 decisions flip deny → allow; 2 trust changes widen access"
     )
+    assert lines[4] == (
+        "4 of 6 replayed decisions flip (2 deny → allow, 2 allow → deny) · 1 policy change and "
+        "3 trust changes (2 widening, 2 narrowing, 0 neutral)"
+    )
+    # Every change in one table, most dangerous first: the consent change is on the path of
+    # both widening flips, the new member of one; then the narrowing ones, a policy first.
+    table = lines[lines.index("#### Changes, most dangerous first") + 4 :][:4]
+    assert [row.split(" | ")[1] for row in table] == [
+        "`delegation/user-assistant-read`",
+        "`group/ai-assistants`",
+        "`policy/bob-reads-roadmap`",
+        "`elevation/billing-acts-for-customer`",
+    ]
     assert "#### Decision flips" in lines
     assert "| Impact | Case / request | Base | Target | Determining policies |" in lines
     assert (

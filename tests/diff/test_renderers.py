@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 
@@ -125,3 +126,71 @@ def test_json_is_the_documented_shape() -> None:
     jsonschema.Draft202012Validator(load_schema("diff-report")).validate(document)
     assert document["summary"]["widening"] is True
     assert document["decision_flips"][0]["location"] is None
+
+
+def _flip(number: int, impact: Impact) -> DecisionFlip:
+    allow = DecisionSide(allowed=True, code="allowed", message="ok", via=None, policies=("p",))
+    deny = DecisionSide(allowed=False, code="policy_denied", message="no", via=None, policies=())
+    widening = impact is Impact.WIDENING
+    return DecisionFlip(
+        source="request",
+        name=f"r.jsonl:{number}",
+        request=f'User::"u{number}" read Doc::"d"',
+        impact=impact,
+        base=deny if widening else allow,
+        target=allow if widening else deny,
+    )
+
+
+def _markdown(report: DiffReport) -> list[str]:
+    out = io.StringIO()
+    diff_markdown.render(report, out)
+    return out.getvalue().splitlines()
+
+
+def test_markdown_folds_a_long_table_with_a_count() -> None:
+    flips = tuple(_flip(n, Impact.NARROWING) for n in range(1, 51))
+    lines = _markdown(dataclasses.replace(REPORT, flips=flips, evaluated=60))
+    start = lines.index("#### Decision flips")
+    shown = [line for line in lines[start:] if line.startswith("| narrowing | `r.jsonl:")]
+    assert len(shown) == 50
+    fold = lines.index(
+        f"<details><summary>{50 - diff_markdown.MAX_ROWS} more decision flips</summary>"
+    )
+    # The first MAX_ROWS rows are open, the rest inside <details>, as their own table.
+    assert shown[diff_markdown.MAX_ROWS - 1] in lines[start:fold]
+    assert shown[diff_markdown.MAX_ROWS] in lines[fold:]
+    assert lines[fold + 2].startswith("| Impact | Case / request |")
+    assert "</details>" in lines[fold:]
+
+
+def test_markdown_table_at_the_cap_is_not_folded() -> None:
+    flips = tuple(_flip(n, Impact.NARROWING) for n in range(1, diff_markdown.MAX_ROWS + 1))
+    lines = _markdown(dataclasses.replace(REPORT, flips=flips))
+    assert not [line for line in lines if "more decision flip" in line]
+
+
+def test_markdown_verdict_says_whether_access_widens() -> None:
+    nothing = dataclasses.replace(REPORT, policies=(), changes=(), flips=(), skipped=())
+    assert _markdown(nothing)[2] == "✅ **No widening**: no changes"
+    narrowing = dataclasses.replace(nothing, flips=(_flip(1, Impact.NARROWING),))
+    assert _markdown(narrowing)[2] == (
+        "✅ **No widening**: 1 decision flip allow → deny (access removed)"
+    )
+    only_trust = dataclasses.replace(nothing, changes=REPORT.changes)
+    assert _markdown(only_trust)[2] == "✅ **No widening**: no replayed decision changes"
+    assert _markdown(REPORT)[2] == (
+        "⚠️ **Widens access**: 1 decision flip deny → allow; 1 policy change widens access"
+    )
+
+
+def test_markdown_puts_widening_changes_and_flips_first() -> None:
+    lines = _markdown(
+        dataclasses.replace(REPORT, flips=(_flip(1, Impact.NARROWING), _flip(2, Impact.WIDENING)))
+    )
+    changes = lines.index("#### Changes, most dangerous first")
+    assert lines[changes + 4].startswith("| ⚠️ widening | `policy/p\\|[bold]x[/]` |")
+    assert lines[changes + 5].startswith("| narrowing | `group/g` |")
+    flips = lines.index("#### Decision flips")
+    assert lines[flips + 4].startswith("| ⚠️ widening | `r.jsonl:2`")
+    assert lines[flips + 5].startswith("| narrowing | `r.jsonl:1`")

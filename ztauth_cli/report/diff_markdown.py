@@ -1,18 +1,27 @@
 """A ledger diff as Markdown, ready to paste as a pull-request comment.
 
-A summary line with the counts (and a warning marker when anything widens), tables for the
-decision flips and the trust changes, and the structural policy changes folded in
-``<details>`` with the before/after Cedar text.
+Written for a reviewer: a verdict line (does this widen access, and how many decisions flip
+deny -> allow), then one table of every policy and trust change with the most dangerous first,
+then the decision flips (widening first), then the Cedar text of changed policies folded in
+``<details>``. A table longer than :data:`MAX_ROWS` shows its first rows and folds the rest
+in ``<details>`` with a count, so a 50-flip change stays readable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from ztauth_cli.diff.model import DecisionSide, DiffReport, Impact
+from ztauth_cli.diff.model import Change, DecisionSide, DiffReport, Impact, PolicyChange
 
-__all__ = ["render"]
+__all__ = ["MAX_ROWS", "render"]
+
+# Rows shown in a table before the rest is folded in <details>.
+MAX_ROWS = 20
+
+_CHANGE_HEADER = ("Impact", "Subject", "Change", "Where")
+_FLIP_HEADER = ("Impact", "Case / request", "Base", "Target", "Determining policies")
+_RANK = {Impact.WIDENING: 0, Impact.NARROWING: 1, Impact.NEUTRAL: 2}
 
 _MARK = {
     Impact.WIDENING: "⚠️ widening",
@@ -35,10 +44,15 @@ def _code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+def _cell_code(text: str) -> str:
+    """A code span inside a table cell: GitHub ends a cell at any unescaped ``|``, even in code."""
+    return _code(text).replace("|", "\\|")
+
+
 def _side(side: DecisionSide) -> str:
-    text = f"**{'allow' if side.allowed else 'deny'}** {_code(side.code)}"
+    text = f"**{'allow' if side.allowed else 'deny'}** {_cell_code(side.code)}"
     if side.via:
-        text += f" via {_code(side.via)}"
+        text += f" via {_cell_code(side.via)}"
     if not side.allowed and side.message:
         text += f" — {_cell(side.message)}"
     return text
@@ -55,52 +69,144 @@ def _label(report: DiffReport, which: str) -> str:
 
 
 def _table(
-    w: Callable[[str], object], title: str, header: Sequence[str], rows: Iterable[Sequence[str]]
+    w: Callable[[str], object],
+    title: str,
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    noun: str,
 ) -> None:
+    """A titled table; rows past :data:`MAX_ROWS` go to a folded second table with a count."""
+
+    def lines(part: Sequence[Sequence[str]]) -> None:
+        w(f"| {' | '.join(header)} |\n")
+        w(f"|{'---|' * len(header)}\n")
+        for row in part:
+            w(f"| {' | '.join(row)} |\n")
+
     w(f"\n#### {title}\n\n")
-    w(f"| {' | '.join(header)} |\n")
-    w(f"|{'---|' * len(header)}\n")
-    for row in rows:
-        w(f"| {' | '.join(row)} |\n")
+    lines(rows[:MAX_ROWS])
+    rest = rows[MAX_ROWS:]
+    if rest:
+        w(f"\n<details><summary>{_plural(len(rest), f'more {noun}')}</summary>\n\n")
+        lines(rest)
+        w("\n</details>\n")
+
+
+def _verdict(report: DiffReport) -> str:
+    """One line: does this widen access, and what says so."""
+    opened = sum(1 for f in report.flips if f.impact is Impact.WIDENING)
+    closed = len(report.flips) - opened
+    structural: tuple[Change | PolicyChange, ...] = (*report.policies, *report.changes)
+    widen = [c for c in structural if c.impact is Impact.WIDENING]
+    if report.widening:
+        parts = []
+        if opened:
+            parts.append(f"{_plural(opened, 'decision')} flip deny → allow")
+        if widen:
+            policies = sum(1 for c in widen if isinstance(c, PolicyChange))
+            kinds = ", ".join(
+                text
+                for count, text in (
+                    (policies, _plural(policies, "policy change")),
+                    (len(widen) - policies, _plural(len(widen) - policies, "trust change")),
+                )
+                if count
+            )
+            parts.append(f"{kinds} widen{'s' if len(widen) == 1 else ''} access")
+        return f"⚠️ **Widens access**: {'; '.join(parts)}"
+    if closed:
+        return (
+            f"✅ **No widening**: {_plural(closed, 'decision')} flip allow → deny (access removed)"
+        )
+    if structural:
+        return "✅ **No widening**: no replayed decision changes"
+    return "✅ **No widening**: no changes"
+
+
+def _totals(report: DiffReport) -> str:
+    structural: tuple[Change | PolicyChange, ...] = (*report.policies, *report.changes)
+
+    def split(items: Sequence[Change | PolicyChange]) -> str:
+        return ", ".join(
+            f"{sum(1 for c in items if c.impact is impact)} {impact.value}" for impact in Impact
+        )
+
+    opened = sum(1 for f in report.flips if f.impact is Impact.WIDENING)
+    return (
+        f"{len(report.flips)} of {report.evaluated} replayed decisions flip ({opened} deny → "
+        f"allow, {len(report.flips) - opened} allow → deny) · "
+        f"{_plural(len(report.policies), 'policy change')} and "
+        f"{_plural(len(report.changes), 'trust change')} ({split(structural)})"
+    )
+
+
+def _flips_through(report: DiffReport, item: Change | PolicyChange) -> int:
+    """How many widening flips ``item`` is on the path of: a policy that decided one side, a
+    trust document the decision went through (or named in its reason), or an id it added or
+    removed that the request names."""
+    name = item.id if isinstance(item, PolicyChange) else item.subject
+    count = 0
+    for flip in report.flips:
+        if flip.impact is not Impact.WIDENING:
+            continue
+        sides = (flip.base, flip.target)
+        if isinstance(item, PolicyChange):
+            hit = any(name in side.policies for side in sides)
+        else:
+            # The document on the decision path, or the id it added/removed in the request.
+            value = item.after or item.before or ""
+            hit = any(side.via == name or name in side.message for side in sides) or (
+                ("/" in value or "::" in value) and value in flip.request
+            )
+        count += hit
+    return count
+
+
+def _danger_order(report: DiffReport) -> list[Change | PolicyChange]:
+    """Widening first; among equals, the change behind the most widening flips first, then a
+    policy change before a trust change (Cedar decides directly), then the report's order."""
+    items: list[Change | PolicyChange] = [*report.policies, *report.changes]
+    return sorted(
+        items,
+        key=lambda c: (
+            _RANK[c.impact],
+            -_flips_through(report, c),
+            0 if isinstance(c, PolicyChange) else 1,
+        ),
+    )
 
 
 def render(report: DiffReport, out: TextIO) -> None:
     """Write the Markdown comment."""
     w = out.write
     w(f"### ztauth policy diff: {_label(report, 'base')} → {_label(report, 'target')}\n\n")
-    widening = report.count(Impact.WIDENING)
-    marker = "⚠️ **Widens access**" if report.widening else "✅ **No widening**"
-    w(
-        f"{marker} — {widening} widening, {report.count(Impact.NARROWING)} narrowing, "
-        f"{report.count(Impact.NEUTRAL)} neutral · {len(report.flips)} of {report.evaluated} "
-        f"replayed decisions flip · {_plural(len(report.changes), 'trust change')} · "
-        f"{_plural(len(report.policies), 'policy change')}\n"
-    )
+    w(f"{_verdict(report)}\n\n")
+    w(f"{_totals(report)}\n")
+    ordered = _danger_order(report)
+    if ordered:
+        rows: list[tuple[str, ...]] = [
+            (
+                _MARK[item.impact],
+                _cell_code(f"policy/{item.id}" if isinstance(item, PolicyChange) else item.subject),
+                _cell(item.summary),
+                _cell_code(str(item.span)) if item.span else "—",
+            )
+            for item in ordered
+        ]
+        _table(w, "Changes, most dangerous first", _CHANGE_HEADER, rows, "change")
     if report.flips:
-        flips = [
+        flips: list[tuple[str, ...]] = [
             (
                 _MARK[flip.impact],
-                f"{_code(flip.name)}<br>{_cell(flip.request)}",
+                f"{_cell_code(flip.name)}<br>{_cell(flip.request)}",
                 _side(flip.base),
                 _side(flip.target),
                 f"{_cell(', '.join(flip.base.policies) or '—')} → "
                 f"{_cell(', '.join(flip.target.policies) or '—')}",
             )
-            for flip in report.flips
+            for flip in sorted(report.flips, key=lambda f: _RANK[f.impact])
         ]
-        header = ("Impact", "Case / request", "Base", "Target", "Determining policies")
-        _table(w, "Decision flips", header, flips)
-    if report.changes:
-        changes = [
-            (
-                _MARK[change.impact],
-                _code(change.subject),
-                _cell(change.summary),
-                _code(str(change.span)) if change.span else "—",
-            )
-            for change in report.changes
-        ]
-        _table(w, "Trust changes", ("Impact", "Subject", "Change", "Where"), changes)
+        _table(w, "Decision flips", _FLIP_HEADER, flips, "decision flip")
     if report.policies:
         w(f"\n<details><summary>Policy changes ({len(report.policies)})</summary>\n\n")
         for policy in report.policies:
