@@ -167,6 +167,8 @@ WORKSPACE_SECTIONS = (
     "15-conventions.md",
     "20-lint.md",
     "30-eval.md",
+    "35-test.md",
+    "40-tokens-keys-audit.md",
 )
 # A comment line right before a console fence, <!-- docs-test: skip -- why -->, leaves the
 # block out (it needs something the test cannot do: a terminal, a git binary, another clock).
@@ -178,7 +180,9 @@ _VAR = re.compile(r"\$\{?([A-Z_][A-Z0-9_]*)\}?")
 _CAPTURE = re.compile(r"^([A-Z_][A-Z0-9_]*)=\$\((.*)\)$")
 _ASSIGN = re.compile(r"^([A-Z_][A-Z0-9_]*)=([^\s$()]+)$")
 _HEREDOC = re.compile(r"^cat > (\S+) <<'?EOF'?$")
-_SED = re.compile(r"^sed -i 's/([^/]*)/([^/]*)/' (\S+)$")
+_SED = re.compile(r"^sed -i '(\d*)(?:s/([^/]*)/([^/]*)/|(d))' (\S+)$")  # [line]s/re/text/, Nd
+_CP = re.compile(r"^cp (\S+) (\S+)$")
+_APPEND = re.compile(r"^printf '([^'%\\]*)' >> (\S+)$")
 
 
 def _console_blocks(name: str) -> Iterator[tuple[bool, str]]:
@@ -244,7 +248,8 @@ def test_console_example_prints_what_the_docs_show(
 
 class _Shell:
     """The few shell forms the docs use, run in-process: ztauth (| tail -1), NAME=$(ztauth ...),
-    NAME=value, cat > FILE <<EOF, sed -i 's/OLD/NEW/' FILE, cd, echo $?, '; echo "exit $?"'.
+    NAME=value, cat > FILE <<EOF, sed -i '[N]s/RE/TEXT/' FILE, sed -i 'Nd' FILE, cp A B,
+    printf 'TEXT' >> FILE, cd, echo, '; echo "exit $?"'.
     Anything else is a test error (ztauth is the only program that runs)."""
 
     def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -270,13 +275,24 @@ class _Shell:
         self.status = result.exit_code
         return result.output, result.stdout
 
+    @staticmethod
+    def sed(address: str, old: str | None, new: str | None, delete: str | None, name: str) -> None:
+        path = Path(name)
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        for number, line in enumerate(lines, start=1):
+            if address and number != int(address):
+                continue
+            if delete:
+                lines[number - 1] = ""
+            elif old is not None and new is not None:
+                lines[number - 1] = re.sub(old, new.replace("\\", "\\\\"), line, count=1)
+        path.write_text("".join(lines), encoding="utf-8")
+
     def run(self, command: str, stdin: list[str]) -> str:
         """The output a command prints; heredoc lines are taken from stdin."""
         if command.startswith("cd "):
             self.monkeypatch.chdir(Path.cwd() / command[3:].strip())
             return ""
-        if command.strip() == "echo $?":
-            return f"{self.status}\n"
         if heredoc := _HEREDOC.match(command):
             end = stdin.index("EOF")
             body = "\n".join(stdin[:end]) + "\n"
@@ -284,9 +300,18 @@ class _Shell:
             Path(heredoc.group(1)).write_text(self.expand(body), encoding="utf-8")
             return ""
         if sed := _SED.match(command):
-            path = Path(sed.group(3))
-            path.write_text(path.read_text(encoding="utf-8").replace(*sed.group(1, 2)), "utf-8")
+            self.sed(*sed.groups())
             return ""
+        if cp := _CP.match(command):
+            shutil.copyfile(cp.group(1), cp.group(2))
+            return ""
+        if append := _APPEND.match(command):
+            with open(append.group(2), "a", encoding="utf-8") as handle:
+                handle.write(append.group(1))
+            return ""
+        if command.startswith("echo "):
+            words = shlex.split(self.expand(command.replace("$?", str(self.status))))
+            return " ".join(words[1:]) + "\n"
         if assign := _ASSIGN.match(command):
             self.vars[assign.group(1)] = assign.group(2)
             return ""
