@@ -44,7 +44,8 @@ def test_unknown_field_is_reported_with_line(tmp_path: Path) -> None:
         DocumentError, match=r"SecurityGroup: unknown field 'colour' \(allowed: "
     ) as info:
         load(tmp_path)
-    assert str(info.value.span) == "trust/t.yaml:6:1"
+    # At the unknown key itself (the document it belongs to starts at 6:1).
+    assert str(info.value.span) == "trust/t.yaml:11:1"
 
 
 def test_alias_is_refused(tmp_path: Path) -> None:
@@ -118,8 +119,9 @@ def test_duplicate_ids_across_files(tmp_path: Path) -> None:
         {"ztauth.yaml": MANIFEST, "trust/a.yaml": TRUST, "trust/b.yaml": TRUST},
     )
     assert _problems(tmp_path) == [
-        "trust/b.yaml:1:1: duplicate trust level 'attested' (first defined at trust/a.yaml:1:1)",
-        "trust/b.yaml:6:1: duplicate security group 'workers' (first defined at trust/a.yaml:6:1)",
+        # At the name: keys, not the documents' first lines.
+        "trust/b.yaml:3:1: duplicate trust level 'attested' (first defined at trust/a.yaml:3:1)",
+        "trust/b.yaml:8:1: duplicate security group 'workers' (first defined at trust/a.yaml:8:1)",
     ]
 
 
@@ -169,3 +171,41 @@ def test_absurd_nesting_is_a_document_error(tmp_path: Path, name: str, text: str
     assert len(problems) == 1
     assert problems[0].startswith(f"{name}:1:")
     assert "nesting" in problems[0]
+
+
+def test_documents_carry_the_span_of_each_field(tmp_path: Path) -> None:
+    group = TRUST.replace(
+        'members: ["spiffe://acme.internal/w/*"]', "members:\n  - a\n  - b\n  - c"
+    )
+    write_files(tmp_path, {"ztauth.yaml": MANIFEST, "trust/t.yaml": group})
+    ledger = load(tmp_path)
+    [workers] = ledger.groups
+    assert str(workers.span) == "trust/t.yaml:6:1"
+    assert str(workers.fields["trust_level"]) == "trust/t.yaml:9:1"  # the key's line
+    assert str(workers.fields["members"]) == "trust/t.yaml:10:1"
+    assert str(workers.fields["members.2"]) == "trust/t.yaml:13:5"  # a sequence item
+    assert "members.3" not in workers.fields
+    # Positions are not part of the value: the same group elsewhere is equal.
+    moved = type(workers)(
+        span=workers.span,
+        name=workers.name,
+        trust_level=workers.trust_level,
+        members=workers.members,
+        revoked=workers.revoked,
+    )
+    assert moved == workers
+    assert hash(moved) == hash(workers)
+
+
+def test_unknown_fields_point_at_the_first_unknown_key_missing_ones_at_the_mapping(
+    tmp_path: Path,
+) -> None:
+    extra = TRUST.replace("rank: 2\n", "zeta: 1\nrank: 2\nalpha: 2\n")
+    write_files(tmp_path, {"ztauth.yaml": MANIFEST, "trust/t.yaml": extra})
+    [unknown] = _problems(tmp_path)
+    # 'alpha' sorts first in the message, but 'zeta' comes first in the file.
+    assert unknown.startswith("trust/t.yaml:4:1: TrustLevel: unknown fields 'alpha', 'zeta'")
+    missing = TRUST.replace("rank: 2\n", "")
+    write_files(tmp_path, {"trust/t.yaml": missing})
+    [required] = _problems(tmp_path)
+    assert required.startswith("trust/t.yaml:1:1: TrustLevel: 'rank' is a required property")

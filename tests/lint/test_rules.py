@@ -47,40 +47,40 @@ CASES: list[tuple[str, dict[str, str], str]] = [
     (
         "ZT101",
         {"trust/groups.yaml@": "trust_level: basic|trust_level: gold"},
-        "trust/groups.yaml:2:1",
+        "trust/groups.yaml:5:1",  # the trust_level: key, not the document start (2:1)
     ),
     (
         "ZT102",
         {"trust/delegations.yaml@": "group: assistants|group: asistants"},
-        "trust/delegations.yaml:2:1",
+        "trust/delegations.yaml:7:12",  # delegate: {group: ...}
     ),
     (
         "ZT103",
         {
             "trust/delegations.yaml@": "issuer: https://idp.example.internal|issuer: https://idp.example"
         },
-        "trust/delegations.yaml:2:1",
+        "trust/delegations.yaml:10:27",  # consent: {..., issuer: ...}
     ),
     (
         "ZT104",
         {"trust/elevations.yaml@": "min_trust_level: basic|min_trust_level: gold"},
-        "trust/elevations.yaml:2:1",
+        "trust/elevations.yaml:11:3",
     ),
     (
         "ZT105",
         {"trust/levels.yaml+": TRUST_LEVEL_2.replace("rank: 2", "rank: 1")},
-        "trust/levels.yaml:8:1",
+        "trust/levels.yaml:11:1",  # the second level's rank:
     ),
     (
         "ZT106",
         {"trust/issuers.yaml@": "audience: ztauth://|audience: ztauth://Example.internal/1/x#"},
-        "trust/issuers.yaml:2:1",
+        "trust/issuers.yaml:7:1",
     ),
     ("ZT106", {"ztauth.yaml@": "100000000000|12"}, "ztauth.yaml:7:9"),
     (
         "ZT107",
         {"trust/issuers.yaml@": "keys/idp.jwks.json|keys/gone.jwks.json"},
-        "trust/issuers.yaml:2:1",
+        "trust/issuers.yaml:5:1",
     ),
     (
         "ZT108",
@@ -97,12 +97,12 @@ CASES: list[tuple[str, dict[str, str], str]] = [
     (
         "ZT110",
         {"trust/issuers.yaml@": "issues: [consent, subject]|issues: [subject]"},
-        "trust/delegations.yaml:2:1",
+        "trust/delegations.yaml:10:27",
     ),
     (
         "ZT111",
         {"trust/issuers.yaml@": "algorithms: [EdDSA]|algorithms: [EdDSA, ES256]"},
-        "trust/issuers.yaml:2:1",
+        "trust/issuers.yaml:6:21",  # the ES256 item
     ),
     (
         "ZT201",
@@ -141,17 +141,17 @@ CASES: list[tuple[str, dict[str, str], str]] = [
         {
             "trust/delegations.yaml@": "required: true, issuer: https://idp.example.internal|required: false"  # noqa: E501
         },
-        "trust/delegations.yaml:2:1",
+        "trust/delegations.yaml:10:11",
     ),
     (
         "ZT302",
         {"trust/elevations.yaml@": "actions: [read]|actions: ['*']"},
-        "trust/elevations.yaml:2:1",
+        "trust/elevations.yaml:8:1",
     ),
     (
         "ZT303",
         {"trust/delegations.yaml@": "until: 2036-01-01|until: 2026-05-01"},
-        "trust/delegations.yaml:2:1",
+        "trust/delegations.yaml:9:37",
     ),
     ("ZT304", {"trust/levels.yaml+": TRUST_LEVEL_2}, "trust/levels.yaml:8:1"),
     (
@@ -164,7 +164,7 @@ CASES: list[tuple[str, dict[str, str], str]] = [
         {
             "trust/groups.yaml@": 'members: ["spiffe://example.internal/backend/*"]|members: [a, b]\nrevoked: [b]'  # noqa: E501
         },
-        "trust/groups.yaml:2:1",
+        "trust/groups.yaml:8:11",  # the revoked entry
     ),
     (
         "ZT307",
@@ -229,3 +229,19 @@ def test_only_paths_limits_the_report_but_not_the_references(tmp_path: Path) -> 
     assert [f.rule_id for f in on_groups.report.active] == ["ZT101", "ZT101"]
     # levels.yaml itself is fine: 'basic' is still used by the elevation.
     assert on_levels.report.findings == ()
+
+
+@pytest.mark.parametrize(
+    ("workload", "unused"),
+    [
+        # fnmatch's '*' crosses '/', the protocol's does not: assistant/a/b is no member.
+        ("spiffe://example.internal/assistant/a/b", True),
+        ("spiffe://example.internal/assistant/a", False),
+    ],
+)
+def test_group_use_follows_the_protocol_glob_not_fnmatch(
+    tmp_path: Path, workload: str, unused: bool
+) -> None:
+    change = {"trust/delegations.yaml@": f"group: assistants|workload: {workload}"}
+    found = _lint(tmp_path, _apply(_base(), change))
+    assert (("ZT305", "trust/groups.yaml:9:1") in found) is unused, found

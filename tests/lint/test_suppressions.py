@@ -34,7 +34,7 @@ def test_yaml_suppression_on_the_offending_line(tmp_path: Path) -> None:
             )
         },
     )
-    assert found == [("ZT301", "trust/delegations.yaml:2:1", "batch job, no user")]
+    assert found == [("ZT301", "trust/delegations.yaml:10:11", "batch job, no user")]
 
 
 def test_cedar_suppression_on_the_line_above(tmp_path: Path) -> None:
@@ -61,7 +61,7 @@ def test_suppression_without_reason_is_a_finding_and_suppresses_nothing(tmp_path
     )
     assert sorted(found) == [
         ("ZT002", "trust/delegations.yaml:10:29", None),
-        ("ZT301", "trust/delegations.yaml:2:1", None),
+        ("ZT301", "trust/delegations.yaml:10:11", None),
     ]
 
 

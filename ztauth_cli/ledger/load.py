@@ -405,14 +405,15 @@ def _check_unique(b: _Builder, docs: list[Any], attr: str, what: str) -> None:
     seen: dict[str, Span] = {}
     for doc in docs:
         key = getattr(doc, attr)
+        where = doc.fields.first(attr, default=doc.span)  # the line of its name:/id: key
         if key in seen:
             b.problems.append(
                 DocumentError(
-                    f"duplicate {what} {key!r} (first defined at {seen[key]})", span=doc.span
+                    f"duplicate {what} {key!r} (first defined at {seen[key]})", span=where
                 )
             )
         else:
-            seen[key] = doc.span
+            seen[key] = where
 
 
 def _manifest(b: _Builder) -> Manifest | None:
@@ -450,6 +451,7 @@ def _manifest(b: _Builder) -> Manifest | None:
     signers = data.get("signers")
     return Manifest(
         span=doc.span,
+        fields=doc.field_spans(),
         name=meta["name"],
         description=meta.get("description"),
         author=meta.get("author"),
@@ -511,6 +513,7 @@ def _trust_level(b: _Builder, doc: SourceDocument) -> TrustLevel:
     attestation = data.get("requires", {}).get("attestation")
     return TrustLevel(
         span=doc.span,
+        fields=doc.field_spans(),
         name=data["name"],
         rank=data["rank"],
         attestation=AttestationRequirement(
@@ -525,6 +528,7 @@ def _group(b: _Builder, doc: SourceDocument) -> SecurityGroup:
     data = doc.data
     return SecurityGroup(
         span=doc.span,
+        fields=doc.field_spans(),
         name=data["name"],
         trust_level=data["trust_level"],
         members=tuple(data.get("members", ())),
@@ -538,6 +542,7 @@ def _elevation(b: _Builder, doc: SourceDocument) -> Elevation:
     subjects = _selector(data["subjects"]) or EntitySelector()
     return Elevation(
         span=doc.span,
+        fields=doc.field_spans(),
         id=data["id"],
         actor=_actor(data["actor"]),
         subjects=subjects,
@@ -563,6 +568,7 @@ def _delegation(b: _Builder, doc: SourceDocument) -> Delegation:
             times[key] = None
     return Delegation(
         span=doc.span,
+        fields=doc.field_spans(),
         id=data["id"],
         delegator=delegator,
         delegate=_actor(data["delegate"]),
@@ -581,6 +587,7 @@ def _issuer(b: _Builder, doc: SourceDocument) -> Issuer:
     jwks = b.check_ref(doc, ("jwks",), data["jwks"]) or data["jwks"]
     return Issuer(
         span=doc.span,
+        fields=doc.field_spans(),
         name=data["name"],
         jwks=jwks,
         algorithms=tuple(data["algorithms"]),
@@ -722,5 +729,10 @@ def build_suite(doc: SourceDocument, problems: list[DocumentError]) -> TestSuite
             )
         )
     return TestSuite(
-        span=doc.span, name=data["name"], at=at, tokens=tuple(tokens), cases=tuple(cases)
+        span=doc.span,
+        fields=doc.field_spans(),
+        name=data["name"],
+        at=at,
+        tokens=tuple(tokens),
+        cases=tuple(cases),
     )

@@ -15,6 +15,7 @@ from ztauth_cli.errors import DocumentError
 
 if TYPE_CHECKING:
     from ztauth_cli.ledger.yaml import SourceDocument
+    from ztauth_cli.model.span import Span
 
 __all__ = ["KIND_SCHEMAS", "load_schema", "schema_errors"]
 
@@ -50,13 +51,32 @@ def _validator(stem: str) -> Any:
 def _describe(error: Any) -> str:
     where = "/".join(str(p) for p in error.absolute_path)
     prefix = f"{where}: " if where else ""
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+    unknown = _unknown_fields(error)
+    if unknown:
         allowed = set(error.schema.get("properties", {}))
-        unknown = sorted(set(error.instance) - allowed)
         names = ", ".join(repr(u) for u in unknown)
         word = "field" if len(unknown) == 1 else "fields"
         return f"{prefix}unknown {word} {names} (allowed: {', '.join(sorted(allowed))})"
     return f"{prefix}{error.message}"
+
+
+def _unknown_fields(error: Any) -> list[str]:
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return []
+    allowed = set(error.schema.get("properties", {}))
+    return sorted(set(error.instance) - allowed)
+
+
+def _span_of(document: SourceDocument, error: Any) -> Span:
+    """Where an error points: the first unknown key (in file order) for unknown fields, else
+    the offending node (a missing required field: the mapping that lacks it).
+    """
+    path = tuple(error.absolute_path)
+    unknown = _unknown_fields(error)
+    if unknown:
+        spans = [document.key_span((*path, name)) for name in unknown]
+        return min(spans, key=lambda s: (s.line, s.column))
+    return document.span_at(path)
 
 
 def schema_errors(document: SourceDocument, stem: str) -> list[DocumentError]:
@@ -70,7 +90,7 @@ def schema_errors(document: SourceDocument, stem: str) -> list[DocumentError]:
             import jsonschema
 
             best = jsonschema.exceptions.best_match([error]) or error
-        span = document.span_at(list(best.absolute_path))
+        span = _span_of(document, best)
         errors.append(DocumentError(f"{KIND_OF.get(stem, stem)}: {_describe(best)}", span=span))
     errors.sort(key=lambda e: (e.span.line, e.span.column) if e.span else (0, 0))
     return errors

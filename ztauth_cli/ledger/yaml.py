@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from ztauth_cli.errors import DocumentError
-from ztauth_cli.model.span import Span
+from ztauth_cli.model.span import FieldSpans, Span
 
 __all__ = ["MAX_DEPTH", "Position", "SourceDocument", "dump_yaml", "parse_documents"]
 
@@ -41,6 +41,27 @@ class SourceDocument:
     data: Any
     span: Span
     positions: dict[tuple[str | int, ...], Position] = field(default_factory=dict)
+    # The position of the KEY of each mapping entry, by the full path of its value.
+    key_positions: dict[tuple[str | int, ...], Position] = field(default_factory=dict)
+
+    def key_span(self, path: tuple[str | int, ...] | list[str | int]) -> Span:
+        """The span of the key of the mapping entry at ``path`` (else as :meth:`span_at`)."""
+        key = tuple(path)
+        if key in self.key_positions:
+            line, column = self.key_positions[key]
+            return Span(path=self.span.path, line=line, column=column)
+        return self.span_at(key)
+
+    def field_spans(self) -> FieldSpans:
+        """Every node's span by dotted path; a mapping entry's is the span of its key."""
+        spans: dict[str, Span] = {}
+        for key, (line, column) in self.positions.items():
+            if key:
+                line, column = self.key_positions.get(key, (line, column))
+                spans[".".join(str(k) for k in key)] = Span(
+                    path=self.span.path, line=line, column=column
+                )
+        return FieldSpans(spans)
 
     def span_at(self, path: tuple[str | int, ...] | list[str | int]) -> Span:
         """The span of the node at ``path``, or of its nearest ancestor that has one."""
@@ -58,6 +79,7 @@ class _Builder:
         self.loader = loader
         self.path = path
         self.positions: dict[tuple[str | int, ...], Position] = {}
+        self.key_positions: dict[tuple[str | int, ...], Position] = {}
         self.seen: set[int] = set()
 
     def _span(self, node: yaml.Node) -> Span:
@@ -83,12 +105,15 @@ class _Builder:
                         span=self._span(key_node),
                     )
                 name = self.build(key_node, (*key, "\0key"))
+                self.positions.pop((*key, "\0key"), None)
                 if not isinstance(name, str):
                     raise DocumentError(
                         f"mapping keys must be strings, found {name!r}", span=self._span(key_node)
                     )
                 if name in result:
                     raise DocumentError(f"duplicate key {name!r}", span=self._span(key_node))
+                key_mark = key_node.start_mark
+                self.key_positions[(*key, name)] = (key_mark.line + 1, key_mark.column + 1)
                 result[name] = self.build(value_node, (*key, name))
             return result
         if isinstance(node, yaml.SequenceNode):
@@ -131,6 +156,7 @@ def parse_documents(text: str, path: str) -> list[SourceDocument]:
                     data=data,
                     span=Span(path=path, line=mark.line + 1, column=mark.column + 1),
                     positions=builder.positions,
+                    key_positions=builder.key_positions,
                 )
             )
     except yaml.reader.ReaderError as exc:

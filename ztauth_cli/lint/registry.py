@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ztauth_cli.model.findings import RuleDoc, Severity
 from ztauth_cli.model.ids import RuleId
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 _T = TypeVar("_T")
 
-__all__ = ["RULES", "Hit", "Rule", "RuleCheck", "get_rule", "repeats", "rule"]
+__all__ = ["RULES", "Hit", "Rule", "RuleCheck", "field_span", "get_rule", "repeats", "rule"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,3 +111,13 @@ def repeats(items: Iterable[_T], key: Callable[[_T], Hashable | None]) -> Iterat
             yield item, first[value]
         else:
             first[value] = item
+
+
+def field_span(document: Any, *paths: str) -> Span:
+    """Where a finding about a field of ``document`` goes: the first of ``paths`` (dotted, as
+    in :class:`~ztauth_cli.model.span.FieldSpans`) the document has, at the line of its key;
+    else the document's start.
+    """
+    span: Span = document.span
+    fields = getattr(document, "fields", None)
+    return fields.first(*paths, default=span) if fields is not None else span

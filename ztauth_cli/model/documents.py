@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ztauth_cli.model.ids import Ztid
-from ztauth_cli.model.span import Span
+from ztauth_cli.model.span import FieldSpans, Span
 
 __all__ = [
     "ActorRef",
@@ -49,6 +49,8 @@ class Manifest:
     """``ztauth.yaml`` (kind: Ledger)."""
 
     span: Span
+    # Where each field is (dotted path -> span of its key); not part of the value.
+    fields: FieldSpans = field(default_factory=FieldSpans, compare=False, repr=False)
     name: str
     description: str | None
     author: str | None
@@ -74,6 +76,8 @@ class TrustLevel:
     """An assurance tier; ranks are unique and higher means more trusted."""
 
     span: Span
+    # Where each field is (dotted path -> span of its key); not part of the value.
+    fields: FieldSpans = field(default_factory=FieldSpans, compare=False, repr=False)
     name: str
     rank: int
     attestation: AttestationRequirement | None
@@ -84,6 +88,8 @@ class SecurityGroup:
     """Workloads grouped under one trust level; ``revoked`` always wins over ``members``."""
 
     span: Span
+    # Where each field is (dotted path -> span of its key); not part of the value.
+    fields: FieldSpans = field(default_factory=FieldSpans, compare=False, repr=False)
     name: str
     trust_level: str
     members: tuple[str, ...]
@@ -114,6 +120,8 @@ class Elevation:
     """A workload may operate inside another identity's authorization context."""
 
     span: Span
+    # Where each field is (dotted path -> span of its key); not part of the value.
+    fields: FieldSpans = field(default_factory=FieldSpans, compare=False, repr=False)
     id: str
     actor: ActorRef
     subjects: EntitySelector
@@ -129,6 +137,8 @@ class Delegation:
     """A subject grants a scope to another identity, with consent."""
 
     span: Span
+    # Where each field is (dotted path -> span of its key); not part of the value.
+    fields: FieldSpans = field(default_factory=FieldSpans, compare=False, repr=False)
     id: str
     delegator: EntitySelector
     delegate: ActorRef
@@ -146,6 +156,8 @@ class Issuer:
     """Who may sign which tokens."""
 
     span: Span
+    # Where each field is (dotted path -> span of its key); not part of the value.
+    fields: FieldSpans = field(default_factory=FieldSpans, compare=False, repr=False)
     name: str
     jwks: str
     algorithms: tuple[str, ...]
@@ -224,6 +236,8 @@ class TestSuite:
     __test__ = False
 
     span: Span
+    # Where each field is (dotted path -> span of its key); not part of the value.
+    fields: FieldSpans = field(default_factory=FieldSpans, compare=False, repr=False)
     name: str
     at: datetime | None
     tokens: tuple[TokenSpec, ...]

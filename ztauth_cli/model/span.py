@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-__all__ = ["Span"]
+__all__ = ["FieldSpans", "Span"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,3 +22,37 @@ class Span:
     def as_json(self) -> dict[str, str | int]:
         """``{"path", "line", "column"}``: how every JSON output names a place."""
         return {"path": self.path, "line": self.line, "column": self.column}
+
+
+class FieldSpans(Mapping[str, Span]):
+    """Where each field of a document is: dotted path -> :class:`Span` (read-only).
+
+    Paths join mapping keys and sequence indexes with dots (``"trust_level"``,
+    ``"requires.min_trust_level"``, ``"members.2"``, ``"scope.actions"``). A mapping entry
+    points at its KEY (the line of ``trust_level:``), a sequence item at the item itself.
+    """
+
+    __slots__ = ("_spans",)
+
+    def __init__(self, spans: Mapping[str, Span] | None = None) -> None:
+        self._spans: dict[str, Span] = dict(spans or {})
+
+    def __getitem__(self, path: str) -> Span:
+        return self._spans[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._spans)
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    def __repr__(self) -> str:
+        return f"FieldSpans({len(self._spans)} fields)"
+
+    def first(self, *paths: str, default: Span) -> Span:
+        """The span of the first of ``paths`` that has one, else ``default``."""
+        for path in paths:
+            span = self._spans.get(path)
+            if span is not None:
+                return span
+        return default

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ztauth_cli.lint.context import LintContext
-from ztauth_cli.lint.registry import Hit, repeats, rule
+from ztauth_cli.lint.registry import Hit, field_span, repeats, rule
+from ztauth_cli.model.documents import Delegation
 from ztauth_cli.model.findings import Severity
 from ztauth_cli.model.ids import parse_ztid
 from ztauth_cli.model.span import Span
@@ -25,6 +26,10 @@ __all__ = [
     "private_key_in_ledger",
     "trust_level_unknown",
 ]
+
+
+def _consent_issuer_at(delegation: Delegation) -> Span:
+    return field_span(delegation, "consent.issuer", "consent")
 
 
 def _names(items: Any) -> str:
@@ -65,7 +70,7 @@ def _dangling(
 def trust_level_unknown(ctx: LintContext) -> Iterator[Hit]:
     """Groups whose ``trust_level`` is not a TrustLevel."""
     yield from _dangling(
-        ((g.name, g.trust_level, g.span) for g in ctx.ledger.groups),
+        ((g.name, g.trust_level, field_span(g, "trust_level")) for g in ctx.ledger.groups),
         {t.name for t in ctx.ledger.trust_levels},
         message="security group {owner!r} has unknown trust level {name!r}",
     )
@@ -85,12 +90,18 @@ def actor_group_unknown(ctx: LintContext) -> Iterator[Hit]:
     """Elevation actors and delegation delegates that name no security group."""
     groups = {g.name for g in ctx.ledger.groups}
     yield from _dangling(
-        ((e.id, e.actor.group, e.span) for e in ctx.ledger.elevations),
+        (
+            (e.id, e.actor.group, field_span(e, "actor.group", "actor"))
+            for e in ctx.ledger.elevations
+        ),
         groups,
         message="elevation {owner!r}: actor group {name!r} does not exist",
     )
     yield from _dangling(
-        ((d.id, d.delegate.group, d.span) for d in ctx.ledger.delegations),
+        (
+            (d.id, d.delegate.group, field_span(d, "delegate.group", "delegate"))
+            for d in ctx.ledger.delegations
+        ),
         groups,
         message="delegation {owner!r}: delegate group {name!r} does not exist",
     )
@@ -110,7 +121,7 @@ def issuer_unknown(ctx: LintContext) -> Iterator[Hit]:
     """Consent and attestation issuers that are not Issuer documents."""
     issuers = {i.name for i in ctx.ledger.issuers}
     yield from _dangling(
-        ((d.id, d.consent_issuer, d.span) for d in ctx.ledger.delegations),
+        ((d.id, d.consent_issuer, _consent_issuer_at(d)) for d in ctx.ledger.delegations),
         issuers,
         message="delegation {owner!r}: consent issuer {name!r} is not declared",
         listed="issuers",
@@ -126,7 +137,8 @@ def issuer_unknown(ctx: LintContext) -> Iterator[Hit]:
 def _attestation_issuers(ctx: LintContext) -> Iterator[tuple[str, str, Span]]:
     for level in ctx.ledger.trust_levels:
         if level.attestation is not None:
-            yield level.name, level.attestation.issuer, level.span
+            span = field_span(level, "requires.attestation.issuer", "requires.attestation")
+            yield level.name, level.attestation.issuer, span
 
 
 @rule(
@@ -139,7 +151,10 @@ def _attestation_issuers(ctx: LintContext) -> Iterator[tuple[str, str, Span]]:
 def min_trust_level_unknown(ctx: LintContext) -> Iterator[Hit]:
     """Elevations whose ``min_trust_level`` is not a TrustLevel."""
     yield from _dangling(
-        ((e.id, e.min_trust_level, e.span) for e in ctx.ledger.elevations),
+        (
+            (e.id, e.min_trust_level, field_span(e, "requires.min_trust_level"))
+            for e in ctx.ledger.elevations
+        ),
         {t.name for t in ctx.ledger.trust_levels},
         message="elevation {owner!r}: min trust level {name!r} does not exist",
     )
@@ -161,7 +176,7 @@ def duplicate_rank(ctx: LintContext) -> Iterator[Hit]:
         yield Hit(
             message=f"trust level {level.name!r} has rank {level.rank}, already used by "
             f"{other.name!r} ({other.span})",
-            span=level.span,
+            span=field_span(level, "rank"),
         )
 
 
@@ -188,7 +203,10 @@ def invalid_identifier(ctx: LintContext) -> Iterator[Hit]:
             try:
                 parse_ztid(audience)
             except ValueError as exc:
-                yield Hit(message=f"issuer {issuer.name!r}: audience {exc}", span=issuer.span)
+                yield Hit(
+                    message=f"issuer {issuer.name!r}: audience {exc}",
+                    span=field_span(issuer, "audience"),
+                )
 
 
 @rule(
@@ -205,11 +223,11 @@ def key_file_missing(ctx: LintContext) -> Iterator[Hit]:
     """Key references that do not resolve to a loaded JWKS file."""
     present = {f.path for f in ctx.ledger.files}
     refs: list[tuple[str, str, Span]] = [
-        (f"issuer {i.name!r}", i.jwks, i.span) for i in ctx.ledger.issuers
+        (f"issuer {i.name!r}", i.jwks, field_span(i, "jwks")) for i in ctx.ledger.issuers
     ]
     manifest = ctx.ledger.manifest
     if manifest is not None and manifest.signers is not None:
-        refs.append(("the manifest's signers", manifest.signers, manifest.span))
+        refs.append(("the manifest's signers", manifest.signers, field_span(manifest, "signers")))
     for who, path, span in refs:
         if ctx.ledger.key_set(path) is not None:
             continue
@@ -319,7 +337,10 @@ def issuer_role_missing(ctx: LintContext) -> Iterator[Hit]:
     uses = (
         (
             "consent",
-            ((f"delegation {d.id!r}", d.consent_issuer, d.span) for d in ctx.ledger.delegations),
+            (
+                (f"delegation {d.id!r}", d.consent_issuer, _consent_issuer_at(d))
+                for d in ctx.ledger.delegations
+            ),
         ),
         ("attestation", ((f"trust level {o!r}", n, s) for o, n, s in _attestation_issuers(ctx))),
     )
@@ -352,11 +373,11 @@ def issuer_algorithm_unusable(ctx: LintContext) -> Iterator[Hit]:
         if key_set is None:
             continue
         types = {k.get("kty") for k in key_set.keys}
-        for alg in issuer.algorithms:
+        for index, alg in enumerate(issuer.algorithms):
             kty = "OKP" if alg == "EdDSA" else "EC" if alg.startswith("ES") else "RSA"
             if kty not in types:
                 yield Hit(
                     message=f"issuer {issuer.name!r} allows {alg} but {issuer.jwks} has no "
                     f"{kty} key",
-                    span=issuer.span,
+                    span=field_span(issuer, f"algorithms.{index}", "algorithms"),
                 )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterator
 from typing import Any
 
 from ztauth_cli.lint.context import LintContext
-from ztauth_cli.lint.registry import Hit, rule
+from ztauth_cli.lint.registry import Hit, field_span, rule
 from ztauth_cli.model.findings import Severity
+from ztauth_cli.model.globs import glob_match
 
 __all__ = [
     "delegation_expired",
@@ -39,7 +39,7 @@ def delegation_without_consent(ctx: LintContext) -> Iterator[Hit]:
         if not delegation.consent_required:
             yield Hit(
                 message=f"delegation {delegation.id!r} does not require consent",
-                span=delegation.span,
+                span=field_span(delegation, "consent.required", "consent"),
                 hint="set consent: {required: true, issuer: <consent issuer>}",
             )
 
@@ -60,7 +60,7 @@ def elevation_all_actions(ctx: LintContext) -> Iterator[Hit]:
         if "*" in elevation.actions:
             yield Hit(
                 message=f"elevation {elevation.id!r} covers every action ('*')",
-                span=elevation.span,
+                span=field_span(elevation, "actions"),
                 hint="list only the actions the workload needs",
             )
 
@@ -83,7 +83,7 @@ def delegation_expired(ctx: LintContext) -> Iterator[Hit]:
             yield Hit(
                 message=f"delegation {delegation.id!r} expired at "
                 f"{until.isoformat().replace('+00:00', 'Z')}",
-                span=delegation.span,
+                span=field_span(delegation, "valid.until", "valid"),
             )
 
 
@@ -121,7 +121,7 @@ def group_unused(ctx: LintContext) -> Iterator[Hit]:
     for group in ctx.ledger.groups:
         if group.name in named:
             continue
-        if any(fnmatch.fnmatchcase(w, m) for w in workloads for m in group.members):
+        if any(glob_match(w, m) for w in workloads for m in group.members):
             continue
         yield Hit(
             message=f"security group {group.name!r} is used by no elevation or delegation",
@@ -142,11 +142,15 @@ def group_unused(ctx: LintContext) -> Iterator[Hit]:
 def member_and_revoked(ctx: LintContext) -> Iterator[Hit]:
     """Group entries present in both ``members`` and ``revoked``."""
     for group in ctx.ledger.groups:
-        for workload in sorted(set(group.members) & set(group.revoked)):
+        members = set(group.members)
+        for index, workload in enumerate(group.revoked):
+            if workload not in members:
+                continue
             yield Hit(
                 message=f"security group {group.name!r} lists {workload!r} both as member and "
                 "as revoked",
-                span=group.span,
+                # At the revoked entry: the one that wins (the member entry is the dead one).
+                span=field_span(group, f"revoked.{index}", "revoked"),
             )
 
 
