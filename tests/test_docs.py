@@ -169,6 +169,7 @@ WORKSPACE_SECTIONS = (
     "30-eval.md",
     "35-test.md",
     "40-tokens-keys-audit.md",
+    "50-signing-versions.md",
 )
 # A comment line right before a console fence, <!-- docs-test: skip -- why -->, leaves the
 # block out (it needs something the test cannot do: a terminal, a git binary, another clock).
@@ -181,6 +182,7 @@ _CAPTURE = re.compile(r"^([A-Z_][A-Z0-9_]*)=\$\((.*)\)$")
 _ASSIGN = re.compile(r"^([A-Z_][A-Z0-9_]*)=([^\s$()]+)$")
 _HEREDOC = re.compile(r"^cat > (\S+) <<'?EOF'?$")
 _SED = re.compile(r"^sed -i '(\d*)(?:s/([^/]*)/([^/]*)/|(d))' (\S+)$")  # [line]s/re/text/, Nd
+_COMMIT = re.compile(r"^git add -A && git commit -qm \"([^\"]+)\"$")
 _CP = re.compile(r"^cp (\S+) (\S+)$")
 _APPEND = re.compile(r"^printf '([^'%\\]*)' >> (\S+)$")
 
@@ -249,7 +251,8 @@ def test_console_example_prints_what_the_docs_show(
 class _Shell:
     """The few shell forms the docs use, run in-process: ztauth (| tail -1), NAME=$(ztauth ...),
     NAME=value, cat > FILE <<EOF, sed -i '[N]s/RE/TEXT/' FILE, sed -i 'Nd' FILE, cp A B,
-    printf 'TEXT' >> FILE, cd, echo, '; echo "exit $?"'.
+    printf 'TEXT' >> FILE, git add -A && git commit -qm "MESSAGE" (dulwich), cd, echo,
+    '; echo "exit $?"'.
     Anything else is a test error (ztauth is the only program that runs)."""
 
     def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -301,6 +304,13 @@ class _Shell:
             return ""
         if sed := _SED.match(command):
             self.sed(*sed.groups())
+            return ""
+        if commit := _COMMIT.match(command):
+            repo = LedgerRepo(
+                next(p for p in (Path.cwd(), *Path.cwd().parents) if (p / ".git").is_dir())
+            )
+            repo.commit(commit.group(1))
+            repo.close()
             return ""
         if cp := _CP.match(command):
             shutil.copyfile(cp.group(1), cp.group(2))
