@@ -53,7 +53,8 @@ def test_text_report(runner: CliRunner, repo: LedgerRepo) -> None:
         "WIDENS ACCESS: 4 widening, 4 narrowing, 0 neutral; 4 of 6 replayed decisions flip"
     )
     assert (
-        f"  WIDENING  group/ai-assistants: member {MAIL!r} added  (trust/groups.yaml:1:1)" in lines
+        # At the added member itself, in the target's groups.yaml.
+        f"  WIDENING  group/ai-assistants: member {MAIL!r} added  (trust/groups.yaml:5:52)" in lines
     )
     assert (
         "  NARROWING policy/bob-reads-roadmap: effect permit -> forbid  (policies/docs.cedar:9:1)"
@@ -117,7 +118,8 @@ def test_json_report_validates_against_its_schema(runner: CliRunner, repo: Ledge
             "summary": "action 'refund' removed",
             "before": "refund",
             "after": None,
-            "location": {"path": "trust/elevations.yaml", "line": 1, "column": 1},
+            # A removed item is where it was: in the BASE elevations.yaml.
+            "location": {"path": "trust/elevations.yaml", "line": 6, "column": 19},
         }
     ]
     (flip,) = document["decision_flips"]
@@ -181,7 +183,7 @@ def test_markdown_report_for_a_pull_request(runner: CliRunner, repo: LedgerRepo)
     ) in lines
     assert (
         "| ⚠️ widening | `delegation/user-assistant-read` | consent no longer required | "
-        "`trust/delegations.yaml:1:1` |"
+        "`trust/delegations.yaml:7:11` |"
     ) in lines
     assert "<details><summary>Policy changes (1)</summary>" in lines
     assert (

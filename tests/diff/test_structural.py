@@ -548,6 +548,64 @@ def test_duplicate_policy_id_is_the_engines_error(tmp_path: Path, jwks: str) -> 
     assert str(caught.value.span) == "policies/docs.cedar:16:1"
 
 
+PLACES = {
+    # An added item points at the item in the target, a removed one at the item in the base.
+    "member-added": (
+        {"trust/groups.yaml": (f'members: ["{CHAT}"]', f'members: ["{CHAT}", "{MAIL}"]')},
+        ["trust/groups.yaml:5:52"],
+    ),
+    "action-removed": (
+        {"trust/elevations.yaml": ("[charge, refund]", "[charge]")},
+        ["trust/elevations.yaml:6:19"],
+    ),
+    # A value changed points at its key in the target.
+    "requirement-dropped": (
+        {"trust/delegations.yaml": ("required: true", "required: false")},
+        ["trust/delegations.yaml:7:11"],
+    ),
+    "nested-key": (
+        {"trust/elevations.yaml": ("min_trust_level: basic", "min_trust_level: trusted")},
+        ["trust/elevations.yaml:9:3"],
+    ),
+    "selector-ids-added": (
+        {"trust/elevations.yaml": ("subjects: {type: User}", "subjects: {type: User, ids: [a]}")},
+        ["trust/elevations.yaml:5:30"],
+    ),
+    "condition-added": (
+        {"trust/elevations.yaml": ("consent: false", "consent: false\n  condition: 'true'")},
+        ["trust/elevations.yaml:11:3"],
+    ),
+    "manifest-setting": (
+        {"ztauth.yaml": ("ledger: ", "settings: {require_txn_token: true}\nledger: ")},
+        ["ztauth.yaml:4:12"],
+    ),
+}
+
+
+@pytest.mark.parametrize(("edits", "places"), list(PLACES.values()), ids=list(PLACES))
+def test_trust_change_points_at_the_changed_field(
+    tmp_path: Path, jwks: str, edits: dict[str, tuple[str, str]], places: list[str]
+) -> None:
+    files = base_files(jwks)
+    changed = dict(files)
+    for path, (old, new) in edits.items():
+        assert old in str(changed[path]), (path, old)
+        changed[path] = str(changed[path]).replace(old, new)
+    base = _ledger(tmp_path, "a", files)
+    target = _ledger(tmp_path, "b", changed)
+    changes = (*diff_manifest(base, target), *diff_trust(base, target))
+    assert [str(c.span) for c in changes] == places
+
+
+def test_a_removed_field_is_placed_in_the_base(tmp_path: Path, jwks: str) -> None:
+    files = base_files(jwks)
+    with_condition = str(files["trust/elevations.yaml"]) + "  condition: 'true'\n"
+    base = _ledger(tmp_path, "a", {**files, "trust/elevations.yaml": with_condition})
+    target = _ledger(tmp_path, "b", files)
+    (change,) = diff_trust(base, target)
+    assert (change.summary, str(change.span)) == ("condition removed", "trust/elevations.yaml:11:3")
+
+
 def test_delegation_window_extended_is_widening(tmp_path: Path, jwks: str) -> None:
     files = base_files(jwks)
     files["trust/delegations.yaml"] = (

@@ -14,6 +14,7 @@ lowered, a validity bound moved) that knows the security meaning of its kind of 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -152,11 +153,45 @@ _Row = tuple[str, Callable[[Any], Any], _Compare]
 
 
 def _compare_rows(rows: Sequence[_Row], old: Any, new: Any, subject: str) -> list[Change]:
-    """Every change between two records of one kind, field by field, in table order."""
+    """Every change between two records of one kind, field by field, in table order; each
+    placed at the changed field's line (:func:`_placed`)."""
     out: list[Change] = []
     for field, value, compare in rows:
-        out += compare(subject, field, value(old), value(new), new.span)
+        changes = compare(subject, field, value(old), value(new), new.span)
+        out.extend(_placed(change, field, value, old, new) for change in changes)
     return out
+
+
+# A diff field whose YAML key has another name.
+_YAML_KEYS = {"keys": "jwks"}
+
+
+def _placed(change: Change, row: str, value: Callable[[Any], Any], old: Any, new: Any) -> Change:
+    """``change`` pointed at the field it is about: in the target document, or in the base
+    one for a value that is gone (an item removed, a requirement or bound dropped).
+
+    An item of a list (a member, an action, an id) points at the item itself; otherwise the
+    field's key, else the closest enclosing key that exists, else the document.
+    """
+    gone = change.after is None and change.before is not None
+    document = old if gone else new
+    spans: Mapping[str, Span] = getattr(document, "fields", None) or {}
+    path = _YAML_KEYS.get(change.field or row, change.field or row)
+    item = change.before if gone else change.after
+    # The list the item is in: the row's value, or an attribute of it (``subjects.ids``).
+    holder = value(document)
+    if change.field and change.field != row and change.field.startswith(f"{row}."):
+        holder = getattr(holder, change.field[len(row) + 1 :], None)
+    candidates: list[str] = []
+    if item is not None and isinstance(holder, tuple) and item in holder:
+        candidates.append(f"{path}.{holder.index(item)}")
+    parts = path.split(".")
+    candidates += [".".join(parts[:end]) for end in range(len(parts), 0, -1)]
+    for candidate in candidates:
+        span = spans.get(candidate)
+        if span is not None:
+            return dataclasses.replace(change, span=span)
+    return dataclasses.replace(change, span=document.span)
 
 
 def _ids(noun: str, *, area: str = "trust") -> _Compare:
