@@ -231,6 +231,58 @@ def test_missing_request_file(runner: CliRunner, tmp_path: Path) -> None:
     result = _eval(runner, str(tmp_path / "nope.json"))
     assert result.exit_code == 2
     assert "nope.json:1:1: cannot read the request" in result.stderr
+    # One reason, once: not "[Errno 2] No such file or directory: '.../nope.json'" again.
+    missing = tmp_path / "nope.json"
+    assert (
+        result.stderr
+        == f"error: {missing}:1:1: cannot read the request: No such file or directory\n"
+    )
+    stream = _eval(runner, str(tmp_path / "nope.jsonl"))
+    assert stream.exit_code == 2
+    assert stream.stderr == (
+        f"error: {tmp_path / 'nope.jsonl'}:1:1: cannot read the stream: No such file or directory\n"
+    )
+
+
+def test_no_request_on_a_terminal_stdin_is_refused_not_awaited() -> None:
+    from ztauth_cli.errors import UsageError
+
+    class _Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    with pytest.raises(UsageError) as caught:
+        run_eval(
+            request_file="-",
+            ledger_path=SAMPLE_LEDGER,
+            rev=None,
+            at=AT,
+            fmt=OutputFormat.JSON,
+            stdin=_Terminal(""),
+        )
+    assert caught.value.message == "no REQUEST_FILE given and stdin is a terminal"
+    assert caught.value.hint is not None
+    assert caught.value.hint.startswith("pass a request file")
+
+
+def test_output_file_is_the_stdout_response(runner: CliRunner, tmp_path: Path) -> None:
+    request = _write(tmp_path, "req.json", ALICE_READS)
+    printed = _eval(runner, request, "-f", "json")
+    assert printed.exit_code == 0
+    out = tmp_path / "response.json"
+    result = _eval(runner, request, "-o", str(out))
+    assert (result.exit_code, result.stdout) == (0, "")
+    # -o without -f is off a terminal: JSON, byte for byte what stdout would show.
+    assert out.read_text(encoding="utf-8") == printed.stdout
+    stream = _write(tmp_path, "s.jsonl", json.dumps(ALICE_READS) + "\n" + "{bad\n")
+    result = _eval(runner, stream, "-o", str(out), "-f", "text")
+    assert result.exit_code == 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("line 1: ")
+    assert lines[1].startswith("line 2: DENY  invalid_request: line 2: invalid JSON")
+    result = _eval(runner, request, "-o", str(tmp_path / "no" / "r.json"))
+    assert result.exit_code == 2
+    assert "does not exist" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -18,9 +18,12 @@ import typer
 from ztauth_cli.cli._common import (
     AtOption,
     LedgerOption,
+    OutputOption,
     RevOption,
     check_format,
     check_ledger_option,
+    check_output,
+    emit,
     format_option,
     parse_at,
 )
@@ -75,6 +78,7 @@ def eval_command(
     jsonl: bool = typer.Option(
         False, "--jsonl", help="Read the input as JSON Lines (one request per line)."
     ),
+    output: OutputOption = None,
 ) -> None:
     """Evaluate AuthZEN request contexts: prints the AuthZEN response(s).
 
@@ -85,8 +89,9 @@ def eval_command(
 
     chosen = fmt
     if chosen is None:
-        # Asking for an explanation means text, terminal or not; otherwise JSON off a terminal.
-        plain = not explain and plain_output(sys.stdout)
+        # Asking for an explanation means text, terminal or not; otherwise JSON off a terminal
+        # (a file named by -o is off a terminal).
+        plain = not explain and (output is not None or plain_output(sys.stdout))
         chosen = OutputFormat.JSON if plain else OutputFormat.TEXT
     code = run_eval(
         request_file=request_file,
@@ -99,6 +104,7 @@ def eval_command(
         audit_log=audit_log,
         jwks_path=jwks,
         jsonl=jsonl,
+        output=output,
     )
     raise typer.Exit(code)
 
@@ -115,24 +121,40 @@ def run_eval(
     audit_log: Path | None = None,
     jwks_path: Path | None = None,
     jsonl: bool = False,
+    output: Path | None = None,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
 ) -> int:
-    """Evaluate the request(s) of ``request_file`` and print the responses; the exit code.
+    """Evaluate the request(s) of ``request_file`` and print the responses (to ``output``
+    atomically, once every request is evaluated, when given); the exit code.
 
     Raises:
         ZtauthError: usage errors, an unusable ledger, a malformed request file (exit 2).
     """
+    import io
+
+    from ztauth_cli.errors import UsageError
     from ztauth_cli.ledger import load
 
     check_format(fmt, _FORMATS, command="ztauth eval")
     check_ledger_option(ledger_path)
+    check_output(output)
     now = parse_at(at)
     extra_keys = _read_jwks(jwks_path) if jwks_path is not None else ()
     source = stdin if stdin is not None else sys.stdin
-    out = stdout if stdout is not None else sys.stdout
+    if request_file == _STDIN and source.isatty():
+        # Waiting for a request nobody knows is expected looks like a hang.
+        raise UsageError(
+            "no REQUEST_FILE given and stdin is a terminal",
+            hint="pass a request file (ztauth eval request.json) or pipe one in "
+            "(cat request.json | ztauth eval -)",
+        )
+    buffer = io.StringIO() if output is not None else None
+    out = buffer if buffer is not None else stdout if stdout is not None else sys.stdout
     ledger = load(ledger_path, rev)
-    evaluator = _evaluator(ledger, rev=rev, extra_keys=extra_keys)
+    # The signature gate asks whether the ledger is trusted today (the wall clock, as before):
+    # --at replays the time of requests and tokens, not of the ledger's signatures.
+    evaluator = _evaluator(ledger, rev=rev, now=parse_at(None), extra_keys=extra_keys)
 
     stream = jsonl or request_file.endswith(".jsonl")
     if stream:
@@ -150,6 +172,8 @@ def run_eval(
         _audit(audit_log, _items(request), decisions, now=now)
         _write(decisions, batch=batch, fmt=fmt, explain=explain, request=request, out=out)
         denied = any(not d.allowed for d in decisions)
+    if buffer is not None:
+        emit(buffer.getvalue(), output)
     out.flush()
     return 1 if fail_on_deny and denied else 0
 
@@ -193,8 +217,10 @@ def _read_text(request_file: str, source: TextIO) -> tuple[str, str]:
                 )
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
+            # strerror alone: str(exc) would repeat the path the span already names.
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
             raise RequestError(
-                f"cannot read the request: {exc}", span=Span(path=request_file)
+                f"cannot read the request: {reason}", span=Span(path=request_file)
             ) from None
         name = request_file
     if len(text) > _MAX_REQUEST_BYTES:
@@ -240,7 +266,9 @@ def _stream_lines(request_file: str, source: TextIO) -> Iterator[tuple[int, str]
     try:
         handle = open(request_file, encoding="utf-8")  # noqa: SIM115 - closed below
     except OSError as exc:
-        raise RequestError(f"cannot read the stream: {exc}", span=Span(path=request_file)) from None
+        raise RequestError(
+            f"cannot read the stream: {exc.strerror or exc}", span=Span(path=request_file)
+        ) from None
     with handle:
         try:
             yield from enumerate(handle, start=1)
@@ -251,20 +279,6 @@ def _stream_lines(request_file: str, source: TextIO) -> Iterator[tuple[int, str]
 
 
 # ----------------------------------------------------------------------------- engine
-
-
-def _unverified_reason(ledger: Ledger) -> str | None:
-    """Why the ledger must not be trusted, or None (DESIGN.md: eval verifies first)."""
-    manifest = ledger.manifest
-    if manifest is None or manifest.settings.require_signatures <= 0:
-        return None
-    try:
-        from ztauth_cli.ledger.signing.verify import verify_ledger
-    except ImportError:
-        # Fail closed: signatures are required and cannot be checked.
-        return "the ledger requires signatures but signature verification is unavailable"
-    result = verify_ledger(ledger, jwks=None)
-    return None if result.ok else str(result.summary)
 
 
 def _version(ledger: Ledger, rev: str | None) -> str | None:
@@ -284,14 +298,21 @@ def _version(ledger: Ledger, rev: str | None) -> str | None:
 
 
 def _evaluator(
-    ledger: Ledger, *, rev: str | None, extra_keys: Sequence[Mapping[str, Any]]
+    ledger: Ledger,
+    *,
+    rev: str | None,
+    now: datetime,
+    extra_keys: Sequence[Mapping[str, Any]],
 ) -> Evaluator:
+    """The engine for ``ledger``, behind the signature gate checked at ``now``."""
     from ztauth_cli.engine import Evaluator
+    from ztauth_cli.gates import unverified_reason
 
     return Evaluator.from_ledger(
         ledger,
         extra_keys=extra_keys,
-        unverified_reason=_unverified_reason(ledger),
+        # DESIGN.md: eval verifies required signatures first (the one gate, shared with test).
+        unverified_reason=unverified_reason(ledger, now=now),
         revision=ledger.revision,
         version=_version(ledger, rev),
     )
