@@ -405,3 +405,57 @@ def test_documented_hooks_exist_and_run_real_commands() -> None:
         argv = shlex.split(hook["entry"])
         assert argv[0] == "ztauth"
         assert _walk(argv[1:], hook["entry"]) == tuple(argv[1:]), hook["id"]
+
+
+_HEADING = re.compile(r"^(#{1,6}) (.+?)\s*$", re.MULTILINE)
+_LINK = re.compile(r"\]\(#([^)\s]+)\)")
+
+
+def _headings() -> list[tuple[str, int, str]]:
+    """(section, level, title) of every Markdown heading, code blocks left out."""
+    found = []
+    for path in sorted(DOCS.glob("*.md")):
+        text = _FENCE.sub("", path.read_text(encoding="utf-8"))
+        found += [(path.name, len(m.group(1)), m.group(2)) for m in _HEADING.finditer(text)]
+    return found
+
+
+def _anchor(title: str) -> str:
+    """GitHub's heading anchor: lower case, punctuation dropped, spaces become hyphens."""
+    text = title.replace("`", "").lower()
+    return "".join(c for c in text if c.isalnum() or c in " -_").replace(" ", "-")
+
+
+def test_one_title_and_a_level_two_heading_per_section() -> None:
+    headings = _headings()
+    assert [h for h in headings if h[1] == 1] == [("00-intro.md", 1, "ztauth")]
+    for path in sorted(DOCS.glob("*.md")):
+        if path.name != "00-intro.md":
+            first = path.read_text(encoding="utf-8").splitlines()[0]
+            assert first.startswith("## "), f"{path.name} starts with {first!r}"
+    previous = 1
+    for section, level, title in headings:
+        assert level <= previous + 1, f"{section}: '{title}' skips a heading level"
+        previous = level
+
+
+def test_contents_link_every_section() -> None:
+    intro = INTRO.read_text(encoding="utf-8")
+    contents = intro.split("## Contents\n", 1)[1]
+    listed = re.findall(r"^\* \[(.+)\]\(#(.+)\)$", contents, re.MULTILINE)
+    sections = [title for _, level, title in _headings() if level == 2 and title != "Contents"]
+    assert [title for title, _ in listed] == sections
+    assert [anchor for _, anchor in listed] == [_anchor(title) for title in sections]
+
+
+def test_internal_links_point_at_headings() -> None:
+    anchors = {_anchor(title) for _, _, title in _headings()}
+    for path in sorted(DOCS.glob("*.md")):
+        for target in _LINK.findall(path.read_text(encoding="utf-8")):
+            assert target in anchors, f"{path.name}: no heading for #{target}"
+
+
+def test_anchor_follows_github() -> None:
+    assert _anchor("Scenario tests: `ztauth test`") == "scenario-tests-ztauth-test"
+    assert _anchor("Text output and `--explain`") == "text-output-and---explain"
+    assert _anchor("Signing: `sign | verify`") == "signing-sign--verify"
