@@ -459,3 +459,20 @@ def test_anchor_follows_github() -> None:
     assert _anchor("Scenario tests: `ztauth test`") == "scenario-tests-ztauth-test"
     assert _anchor("Text output and `--explain`") == "text-output-and---explain"
     assert _anchor("Signing: `sign | verify`") == "signing-sign--verify"
+
+
+def test_python_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    blocks = [
+        (path.name, body)
+        for path in sorted(DOCS.glob("*.md"))
+        for lang, body in _fences(path.read_text(encoding="utf-8"))
+        if lang == "python"
+    ]
+    assert blocks, "the docs show the engine from Python"
+    monkeypatch.chdir(REPO_ROOT)
+    for name, body in blocks:
+        namespace: dict[str, object] = {}
+        exec(compile(body, name, "exec"), namespace)  # noqa: S102 - the docs' own example
+        response = namespace.get("response")
+        assert isinstance(response, dict), f"{name}: the example ends with an AuthZEN response"
+        assert len(response["evaluations"]) == 5
