@@ -105,6 +105,15 @@ CASES: list[tuple[str, dict[str, str], str]] = [
         "trust/issuers.yaml:6:21",  # the ES256 item
     ),
     (
+        "ZT112",
+        {
+            "trust/issuers.yaml+": "---\napiVersion: ztauth/v1\nkind: Issuer\n"
+            "name: https://other.example\njwks: keys/idp.jwks.json\nalgorithms: [EdDSA]\n"
+            "issues: [consent]\n"
+        },
+        "trust/issuers.yaml:15:1",
+    ),
+    (
         "ZT201",
         {"policies/bad.cedar": '@id("bad")\npermit (principal, action, resource)\n'},
         "policies/bad.cedar:1:1",
@@ -135,6 +144,19 @@ CASES: list[tuple[str, dict[str, str], str]] = [
             "policies/x.cedar": '@id("uses-unknown")\npermit (principal, action, resource is Folder);\n'  # noqa: E501
         },
         "policies/x.cedar:1:1",
+    ),
+    (
+        "ZT207",
+        {"schema.cedarschema-": "", "ztauth.yaml@": "schema: schema.cedarschema\n|"},
+        "ztauth.yaml:2:1",
+    ),
+    (
+        "ZT208",
+        {
+            "schema.cedarschema@": "  resource: [Document],\n};|  resource: [Document],\n"
+            "  context: {ztauth: {actor: String}},\n};"
+        },
+        "schema.cedarschema:15:13",
     ),
     (
         "ZT301",
@@ -190,6 +212,8 @@ def _apply(base: dict[str, str], change: dict[str, str]) -> dict[str, str]:
             files[key[:-1]] = files[key[:-1]].replace(old, new)
         elif key.endswith("+"):
             files[key[:-1]] += value
+        elif key.endswith("-"):
+            del files[key[:-1]]
         else:
             files[key] = value
     return files
