@@ -476,3 +476,32 @@ def test_python_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
         response = namespace.get("response")
         assert isinstance(response, dict), f"{name}: the example ends with an AuthZEN response"
         assert len(response["evaluations"]) == 5
+
+
+def _commands_with(option: str) -> set[str]:
+    """Every command (space-separated path) that has a visible `option`."""
+    found: set[str] = set()
+
+    def walk(group: click.Group, path: tuple[str, ...]) -> None:
+        ctx = click.Context(group)
+        for name in group.list_commands(ctx):
+            command = group.get_command(ctx, name)
+            assert command is not None
+            if isinstance(command, click.Group):
+                walk(command, (*path, name))
+            options = [p for p in command.params if isinstance(p, click.Option) and not p.hidden]
+            if any(option in p.opts for p in options):
+                found.add(" ".join((*path, name)))
+
+    walk(_root(), ())
+    return found
+
+
+@pytest.mark.parametrize(
+    ("row", "option"), [("--rev", "--rev"), ("-o, --output", "--output"), ("--at", "--at")]
+)
+def test_conventions_table_names_the_commands_with_each_option(row: str, option: str) -> None:
+    text = (DOCS / "15-conventions.md").read_text(encoding="utf-8")
+    line = next(line for line in text.splitlines() if line.startswith(f"| `{row} "))
+    commands = re.sub(r"\([^)]*\)", "", line.split(" | ")[1])
+    assert set(_CODE_SPAN.findall(commands)) == _commands_with(option)
