@@ -79,3 +79,23 @@ def test_stale_and_unknown_suppressions_are_reported(tmp_path: Path) -> None:
         ("ZT003", "trust/levels.yaml:5:10", None),
         ("ZT003", "trust/levels.yaml:6:1", None),
     ]
+
+
+def test_yaml_suppression_above_the_document_covers_a_finding_at_its_field(
+    tmp_path: Path,
+) -> None:
+    # ZT301 points at consent.required (10:11 without the comment); a suppression written for
+    # the whole document, before it starts, keeps applying.
+    files = dict(render_template("delegation", name="demo", ztid=ZTID))
+    text = files["trust/delegations.yaml"].replace(
+        "consent: {required: true, issuer: https://idp.example.internal}",
+        "consent: {required: false}",
+    )
+    files["trust/delegations.yaml"] = text.replace(
+        "apiVersion: ztauth/v1",
+        "# ztauth: ignore ZT301 -- batch job, no user\napiVersion: ztauth/v1",
+    )
+    write_files(tmp_path, files)
+    report = lint_ledger(load(tmp_path, tolerant=True), now=NOW).report
+    found = [(f.rule_id, str(f.span), f.suppressed) for f in report.findings]
+    assert found == [("ZT301", "trust/delegations.yaml:11:11", "batch job, no user")]

@@ -86,10 +86,12 @@ class _Suppressor:
             covered = sup.target_line == span.line
             if not covered:
                 block = self._block_of(span.path, span.line)
-                # A finding at the start of a document/policy is about the whole of it: a
-                # suppression anywhere inside that block applies (e.g. on the offending field).
+                # A suppression anywhere inside the YAML document or Cedar policy a finding
+                # points into applies to it: YAML findings point at the offending field, and a
+                # suppression above the document (or on another of its lines) still covers it.
+                # A Cedar finding is about the whole policy and points at its first line.
                 covered = block is not None and block[0] <= sup.span.line <= block[1]
-                covered = covered and self._starts_block(span)
+                covered = covered and (not span.path.endswith(".cedar") or self._starts_block(span))
             if covered:
                 self.used.add(index)
                 return sup.reason
@@ -97,23 +99,7 @@ class _Suppressor:
 
     def _starts_block(self, span: Span) -> bool:
         block = self._block_of(span.path, span.line)
-        if block is None:
-            return False
-        if span.path.endswith(".cedar"):
-            return block[0] == span.line
-        # YAML: the document's first node may follow comments inside the block.
-        data = self._texts.get(span.path, b"").decode("utf-8", "replace").splitlines()
-        first_node = next(
-            (
-                n
-                for n in range(block[0], block[1] + 1)
-                if n - 1 < len(data)
-                and data[n - 1].strip()
-                and not data[n - 1].lstrip().startswith("#")
-            ),
-            block[0],
-        )
-        return first_node == span.line
+        return block is not None and block[0] == span.line
 
 
 def lint_ledger(
