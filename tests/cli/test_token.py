@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.support.ledgers import issuer_doc, manifest, write_ledger
+from tests.support.ledgers import issuer_doc, jwks, manifest, write_ledger
 from tests.support.repo import LedgerRepo
 from ztauth_cli import jose
 from ztauth_cli.cli.main import app
@@ -273,3 +273,73 @@ def test_mint_bad_key_file(runner: CliRunner, tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "cannot read the private key" in result.stderr
+
+
+def test_kind_must_be_one_the_issuer_issues(runner: CliRunner, setup: dict[str, Path]) -> None:
+    from datetime import datetime, timezone
+
+    from ztauth_cli.engine.tokens import Keyring, ledger_key_sets
+    from ztauth_cli.ledger import load
+
+    token = _mint(runner, setup["secrets"] / "ed.pem", "--audience", ZTID)
+    code, out, _ = _inspect(runner, token, setup["ledger"], "--kind", "consent")
+    assert (code, out["verified"]) == (0, True)
+    assert "issuer may issue consent tokens (consent, subject, txn)" in out["checks"]
+    code, out, _ = _inspect(runner, token, setup["ledger"], "--kind", "attestation")
+    assert (code, out["verified"], out["issuer"]) == (1, False, IDP)
+    refused = f"issuer '{IDP}' may not issue attestation tokens (it issues: consent, subject, txn)"
+    assert out["reason"] == refused
+    # The engine (what eval asks) says the same of the same token.
+    ledger = load(setup["ledger"])
+    keyring = Keyring(ledger.issuers, ledger_key_sets(ledger))
+    now = datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
+    with pytest.raises(jose.TokenError) as caught:
+        keyring.verify("attestation", token, now=now)
+    assert caught.value.message == refused
+    assert keyring.verify("consent", token, now=now).issuer == IDP
+
+
+def test_bad_kind_is_exit_2(runner: CliRunner, setup: dict[str, Path]) -> None:
+    token = _mint(runner, setup["secrets"] / "ed.pem", "--audience", ZTID)
+    result = runner.invoke(
+        app, ["token", "inspect", token, "--ledger", str(setup["ledger"]), "--kind", "id"]
+    )
+    assert result.exit_code == 2
+    assert "--kind 'id': expected one of txn, consent, attestation, subject" in result.stderr
+
+
+def test_exp_is_optional_only_for_attestations(tmp_path: Path, runner: CliRunner) -> None:
+    from datetime import datetime, timezone
+
+    attest, idp = jose.generate_key("EdDSA"), jose.generate_key("EdDSA")
+    ledger = write_ledger(
+        tmp_path / "ledger",
+        manifest=MANIFEST,
+        trust={
+            "attest": issuer_doc(
+                "https://attest",
+                jwks="keys/attest.jwks.json",
+                algorithms=["EdDSA"],
+                issues=["attestation"],
+            ),
+            "idp": issuer_doc(IDP, jwks="keys/idp.jwks.json", algorithms=["EdDSA"], issues=["txn"]),
+        },
+        keys={"attest": jwks(attest.public_jwk), "idp": jwks(idp.public_jwk)},
+    )
+    iat = int(datetime(2026, 6, 1, 11, 59, tzinfo=timezone.utc).timestamp())
+    evidence = jose.sign(
+        {"iss": "https://attest", "sub": "w", "iat": iat},
+        attest.private_pem,
+        alg="EdDSA",
+        kid=attest.kid,
+    )
+    assert _inspect(runner, evidence, ledger)[0] == 0
+    assert _inspect(runner, evidence, ledger, "--kind", "attestation")[0] == 0
+    no_exp = jose.sign(
+        {"iss": IDP, "sub": "w", "iat": iat}, idp.private_pem, alg="EdDSA", kid=idp.kid
+    )
+    code, out, _ = _inspect(runner, no_exp, ledger)
+    assert (code, out["verified"]) == (1, False)
+    assert "exp" in out["reason"]
+    code, out, _ = _inspect(runner, no_exp, ledger, "--kind", "txn")
+    assert (code, out["verified"]) == (1, False)

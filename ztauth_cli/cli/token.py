@@ -53,23 +53,35 @@ def inspect_command(
         metavar="TIME",
         help="Clock (RFC 3339) to check exp/nbf/iat against (default: now).",
     ),
+    kind: str | None = typer.Option(
+        None,
+        "--kind",
+        metavar="KIND",
+        help="txn, consent, attestation or subject: the issuer must list this kind in its "
+        "'issues' (default: any kind it issues).",
+        show_default=False,
+    ),
     fmt: Annotated[OutputFormat, format_option(*_FORMATS)] = OutputFormat.TEXT,
     output: OutputOption = None,
 ) -> None:
     """Decode a token and check it against the ledger issuer named by its 'iss'.
 
-    Checks the issuer's JWKS (by kid), its allowed algorithms, its audience and the token's
+    The engine's own check, so the verdict is the one eval gives: the issuer's JWKS (by kid),
+    its allowed algorithms, its audience, the kinds it issues (--kind) and the token's
     exp/nbf/iat. Outside a ledger (and without --ledger) the token is only decoded.
 
     Examples:
 
       $ ztauth token inspect eyJhbGciOiJFZERTQSIs... --ledger sample-ledger
       $ pbpaste | ztauth token inspect - -f json
+      $ ztauth token inspect "$CONSENT" --kind consent
 
     Exit codes: 0 verifies, 1 does not verify (or no ledger), 2 malformed token or bad option.
     """
     raise typer.Exit(
-        run_inspect(token=token, ledger_path=ledger, rev=rev, at=at, fmt=fmt, output=output)
+        run_inspect(
+            token=token, ledger_path=ledger, rev=rev, at=at, fmt=fmt, output=output, kind=kind
+        )
     )
 
 
@@ -171,19 +183,24 @@ def run_inspect(
     at: str | None,
     fmt: OutputFormat,
     output: Path | None = None,
+    kind: str | None = None,
 ) -> int:
-    """Decode and verify ``token``; print the result. Returns 0 (verifies) or 1.
+    """Decode and verify ``token`` (as a token of ``kind`` when given); print the result.
+    Returns 0 (verifies) or 1.
 
     Raises:
         ZtauthError: malformed token, unreadable ledger, bad option (exit 2).
     """
     from ztauth_cli import jose
+    from ztauth_cli.engine.request import TOKEN_KINDS
     from ztauth_cli.errors import LedgerNotFound, UsageError
     from ztauth_cli.ledger import load
 
     check_format(fmt, _FORMATS, command="ztauth token inspect")
     check_output(output)
     check_ledger_option(ledger_path)
+    if kind is not None and kind not in TOKEN_KINDS:
+        raise UsageError(f"--kind {kind!r}: expected one of {', '.join(TOKEN_KINDS)}")
     if token == "-":  # noqa: S105 - the stdin marker, not a secret
         if sys.stdin.isatty():
             # Waiting for a paste nobody knows is expected looks like a hang.
@@ -217,49 +234,42 @@ def run_inspect(
         if ledger_path is not None or rev is not None:
             raise  # asked for a ledger explicitly: that is an input error
         ledger = None
-    result = base if ledger is None else _verify_with_ledger(token, ledger, now=now, base=base)
+    result = (
+        base
+        if ledger is None
+        else _verify_with_ledger(token, ledger, now=now, base=base, kind=kind)
+    )
     _render(result, fmt, now=now, output=output)
     return 0 if result.verified else 1
 
 
 def _verify_with_ledger(
-    token: str, ledger: Ledger, *, now: datetime, base: _Inspection
+    token: str, ledger: Ledger, *, now: datetime, base: _Inspection, kind: str | None
 ) -> _Inspection:
     from ztauth_cli import jose
+    from ztauth_cli.engine.tokens import ledger_key_sets, verify_with_ledger_issuers
 
     base = replace(base, ledger=ledger.ztid, revision=ledger.revision, reason=None)
+    issuers = {i.name: i for i in ledger.issuers}
     iss = base.claims.get("iss")
-    if not isinstance(iss, str):
-        return replace(base, reason="token has no 'iss' claim")
-    issuer = ledger.issuer(iss)
-    if issuer is None:
-        known = ", ".join(sorted(i.name for i in ledger.issuers)) or "none"
-        return replace(base, reason=f"issuer {iss!r} is not in the ledger (known: {known})")
-    base = replace(base, issuer=iss)
-    key_set = ledger.key_set(issuer.jwks)
-    if key_set is None:
-        return replace(
-            base, reason=f"JWKS {issuer.jwks} of issuer {iss} is not in the ledger ({issuer.span})"
-        )
     try:
-        jose.verify(
-            token,
-            keys=key_set.keys,
-            algorithms=issuer.algorithms,
-            now=now,
-            audience=issuer.audience,
-            issuer=issuer.name,
+        verified = verify_with_ledger_issuers(
+            token, issuers=issuers, key_sets=ledger_key_sets(ledger), now=now, kind=kind
         )
     except jose.TokenError as exc:
-        return replace(base, reason=exc.message)
+        named = iss if isinstance(iss, str) and iss in issuers else None
+        return replace(base, issuer=named, reason=exc.message)
+    issuer = issuers[verified.issuer]
     checks = [
         f"signature by key {base.header.get('kid', '(no kid)')} of {issuer.jwks}",
         f"algorithm {base.header.get('alg')} allowed ({', '.join(issuer.algorithms)})",
         "exp/nbf/iat valid at " + jose.format_time(now),
     ]
+    if kind is not None:
+        checks.append(f"issuer may issue {kind} tokens ({', '.join(sorted(issuer.issues))})")
     if issuer.audience is not None:
         checks.append(f"audience {issuer.audience}")
-    return replace(base, verified=True, checks=tuple(checks))
+    return replace(base, issuer=issuer.name, verified=True, checks=tuple(checks))
 
 
 def _render(result: _Inspection, fmt: OutputFormat, *, now: datetime, output: Path | None) -> None:

@@ -16,15 +16,23 @@ from typing import Any
 
 from ztauth_cli import jose
 from ztauth_cli.model.documents import Issuer
+from ztauth_cli.model.ledger import Ledger
 
-__all__ = ["Keyring", "VerifiedToken", "act_of", "scope_of"]
+__all__ = [
+    "Keyring",
+    "VerifiedToken",
+    "act_of",
+    "ledger_key_sets",
+    "scope_of",
+    "verify_with_ledger_issuers",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VerifiedToken:
     """A token whose signature and times verified: its kind, issuer and claims."""
 
-    kind: str
+    kind: str | None  # None: verified without naming a kind (``token inspect``)
     issuer: str
     claims: Mapping[str, Any]
 
@@ -50,41 +58,84 @@ class Keyring:
         Raises:
             jose.TokenError: saying exactly which check failed.
         """
-        _header, unverified = jose.decode_unverified(token)
-        name = unverified.get("iss")
-        if not isinstance(name, str):
-            raise jose.TokenError(f"{kind} token has no 'iss' claim naming a ledger issuer")
-        issuer = self.issuers.get(name)
-        if issuer is None:
-            known = ", ".join(sorted(self.issuers)) or "none"
-            raise jose.TokenError(
-                f"{kind} token issuer {name!r} is not an issuer of this ledger (known: {known})"
-            )
-        if kind not in issuer.issues:
-            raise jose.TokenError(
-                f"issuer {name!r} may not issue {kind} tokens "
-                f"(it issues: {', '.join(sorted(issuer.issues))})"
-            )
-        keys = (*self.keys.get(name, ()), *self.extra_keys)
-        if not keys:
-            raise jose.TokenError(f"issuer {name!r} has no public keys in the ledger")
-        # Before the signature: a NaN or infinite time compares false with every clock
-        # (``now >= exp`` never holds), so such a token would never expire. Refuse it.
-        for claim in ("exp", "nbf", "iat"):
-            value = unverified.get(claim)
-            if isinstance(value, float) and not math.isfinite(value):
-                raise jose.TokenError(f"malformed token: claim {claim!r} is {value} (not a time)")
-        claims = jose.verify(
+        return verify_with_ledger_issuers(
             token,
-            keys=keys,
-            algorithms=issuer.algorithms,
+            issuers=self.issuers,
+            key_sets=self.keys,
             now=now,
-            audience=issuer.audience,
-            issuer=name,
-            # An attestation's freshness is its age (iat vs the trust level's max_age).
-            require_exp=kind != "attestation",
+            kind=kind,
+            extra_keys=self.extra_keys,
         )
-        return VerifiedToken(kind=kind, issuer=name, claims=claims)
+
+
+def ledger_key_sets(ledger: Ledger) -> dict[str, tuple[Mapping[str, Any], ...]]:
+    """Each issuer's public keys: the keys of the JWKS its document names (none when that
+    JWKS is not in the ledger)."""
+    keys: dict[str, tuple[Mapping[str, Any], ...]] = {}
+    for issuer in ledger.issuers:
+        key_set = ledger.key_set(issuer.jwks)
+        keys[issuer.name] = tuple(key_set.keys) if key_set is not None else ()
+    return keys
+
+
+def verify_with_ledger_issuers(
+    token: str,
+    *,
+    issuers: Mapping[str, Issuer],
+    key_sets: Mapping[str, Sequence[Mapping[str, Any]]],
+    now: datetime,
+    kind: str | None = None,
+    extra_keys: Sequence[Mapping[str, Any]] = (),
+) -> VerifiedToken:
+    """Verify ``token`` against the issuer its ``iss`` names: the one check behind every
+    token the engine accepts (and ``token inspect``).
+
+    With ``kind`` the issuer must list it in ``issues``; without, the token verifies as a
+    token of any kind the issuer issues (``exp`` is then optional only for an issuer of
+    attestations, whose freshness is their age).
+
+    Raises:
+        jose.TokenError: saying exactly which check failed.
+    """
+    label = f"{kind} token" if kind is not None else "token"
+    _header, unverified = jose.decode_unverified(token)
+    name = unverified.get("iss")
+    if not isinstance(name, str):
+        raise jose.TokenError(f"{label} has no 'iss' claim naming a ledger issuer")
+    issuer = issuers.get(name)
+    if issuer is None:
+        known = ", ".join(sorted(issuers)) or "none"
+        raise jose.TokenError(
+            f"{label} issuer {name!r} is not an issuer of this ledger (known: {known})"
+        )
+    if kind is not None and kind not in issuer.issues:
+        raise jose.TokenError(
+            f"issuer {name!r} may not issue {kind} tokens "
+            f"(it issues: {', '.join(sorted(issuer.issues))})"
+        )
+    keys = (*key_sets.get(name, ()), *extra_keys)
+    if not keys:
+        kid = _header.get("kid")
+        prefix = f"unknown kid {kid!r}: " if isinstance(kid, str) else ""
+        raise jose.TokenError(f"{prefix}issuer {name!r} has no public keys in the ledger")
+    # Before the signature: a NaN or infinite time compares false with every clock
+    # (``now >= exp`` never holds), so such a token would never expire. Refuse it.
+    for claim in ("exp", "nbf", "iat"):
+        value = unverified.get(claim)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise jose.TokenError(f"malformed token: claim {claim!r} is {value} (not a time)")
+    # An attestation's freshness is its age (iat vs the trust level's max_age).
+    require_exp = kind != "attestation" if kind is not None else "attestation" not in issuer.issues
+    claims = jose.verify(
+        token,
+        keys=keys,
+        algorithms=issuer.algorithms,
+        now=now,
+        audience=issuer.audience,
+        issuer=name,
+        require_exp=require_exp,
+    )
+    return VerifiedToken(kind=kind, issuer=name, claims=claims)
 
 
 def act_of(claims: Mapping[str, Any]) -> str | None:
