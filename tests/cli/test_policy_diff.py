@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -327,3 +329,52 @@ def test_requests_from_an_eval_audit_log(
     assert [(f["name"], f["base"]["code"], f["target"]["code"]) for f in flips] == [
         (f"{log.as_posix()}:1", "allowed", "policy_denied")
     ]
+
+
+# ------------------------------------------------------------------ the documented example
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "readme" / "60-diff.md"
+_HASH = re.compile(r"\(([0-9a-f]{7})\)")
+
+
+def _sed(expression: str, path: Path) -> None:
+    """The three GNU sed forms the example uses: s|RE|TEXT|, Ns/RE/TEXT/ and N,Md."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    if deleted := re.fullmatch(r"(\d+),(\d+)d", expression):
+        first, last = int(deleted.group(1)), int(deleted.group(2))
+        del lines[first - 1 : last]
+    else:
+        match = re.fullmatch(r"(\d*)s(.)(.*?)\2(.*?)\2", expression)
+        assert match, expression
+        address, _, pattern, text = match.groups()
+        for number, line in enumerate(lines, start=1):
+            if not address or number == int(address):
+                lines[number - 1] = re.sub(pattern, lambda _: text, line, count=1)
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+def test_documented_sample_ledger_example_reproduces(
+    runner: CliRunner, sample_repo: LedgerRepo
+) -> None:
+    """docs/readme/60-diff.md: its sed edits on the sample ledger print its text and Markdown."""
+    doc = DOC.read_text(encoding="utf-8")
+    block = doc[doc.index("$ cp -r sample-ledger ledger-demo") :]
+    block = block[: block.index("```")]
+    sample_repo.tag("v1.0.0")
+    edits = [shlex.split(line[2:]) for line in block.splitlines() if line.startswith("$ sed -i")]
+    assert len(edits) == 3
+    for _, _, expression, name in edits:
+        _sed(expression, sample_repo.root / name)
+    root = str(sample_repo.root)
+    text_shown = block[block.index("$ ztauth policy diff v1.0.0\n") :].split("\n", 1)[1]
+    text = runner.invoke(app, ["policy", "diff", "v1.0.0", "--ledger", root])
+    assert text.exit_code == 0, text.stderr
+    assert _HASH.sub("(HASH)", text.stdout) == _HASH.sub("(HASH)", text_shown)
+    shown = doc[
+        doc.index("<!-- diff-example:markdown -->\n") + 31 : doc.index(
+            "<!-- /diff-example:markdown -->"
+        )
+    ]
+    markdown = runner.invoke(app, ["policy", "diff", "v1.0.0", "--ledger", root, "-f", "markdown"])
+    assert markdown.exit_code == 0, markdown.stderr
+    assert _HASH.sub("(HASH)", markdown.stdout) == _HASH.sub("(HASH)", shown)
