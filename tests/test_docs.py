@@ -505,3 +505,12 @@ def test_conventions_table_names_the_commands_with_each_option(row: str, option:
     line = next(line for line in text.splitlines() if line.startswith(f"| `{row} "))
     commands = re.sub(r"\([^)]*\)", "", line.split(" | ")[1])
     assert set(_CODE_SPAN.findall(commands)) == _commands_with(option)
+
+
+def test_rules_table_is_the_list_rules_output(runner: CliRunner) -> None:
+    text = (DOCS / "20-lint.md").read_text(encoding="utf-8")
+    start = text.index("| id | name | severity | what it checks |")
+    table = text[start : text.index("\n\n", start)]
+    result = runner.invoke(app, ["policy", "lint", "--list-rules", "--format", "markdown"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.rstrip("\n") == table
