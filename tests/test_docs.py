@@ -183,6 +183,7 @@ _ASSIGN = re.compile(r"^([A-Z_][A-Z0-9_]*)=([^\s$()]+)$")
 _HEREDOC = re.compile(r"^cat > (\S+) <<'?EOF'?$")
 _SED = re.compile(r"^sed -i '(\d*)(?:s/([^/]*)/([^/]*)/|(d))' (\S+)$")  # [line]s/re/text/, Nd
 _COMMIT = re.compile(r"^git add -A && git commit -qm \"([^\"]+)\"$")
+_TAIL = re.compile(r"^(.*ztauth .*) \| tail -(\d+)$")
 _CP = re.compile(r"^cp (\S+) (\S+)$")
 _APPEND = re.compile(r"^printf '([^'%\\]*)' >> (\S+)$")
 
@@ -249,7 +250,7 @@ def test_console_example_prints_what_the_docs_show(
 
 
 class _Shell:
-    """The few shell forms the docs use, run in-process: ztauth (| tail -1), NAME=$(ztauth ...),
+    """The few shell forms the docs use, run in-process: ztauth (| tail -N), NAME=$(ztauth ...),
     NAME=value, cat > FILE <<EOF, sed -i '[N]s/RE/TEXT/' FILE, sed -i 'Nd' FILE, cp A B,
     printf 'TEXT' >> FILE, git add -A && git commit -qm "MESSAGE" (dulwich), cd, echo,
     '; echo "exit $?"'.
@@ -332,9 +333,9 @@ class _Shell:
         if command.endswith('; echo "exit $?"'):
             output, _ = self.ztauth(command[: -len('; echo "exit $?"')])
             return output + f"exit {self.status}\n"
-        if command.endswith("| tail -1"):
-            output, _ = self.ztauth(command[: -len("| tail -1")])
-            return output.splitlines()[-1] + "\n"
+        if tail := _TAIL.match(command):
+            output, _ = self.ztauth(tail.group(1))
+            return "".join(output.splitlines(keepends=True)[-int(tail.group(2)) :])
         return self.ztauth(command)[0]
 
 
