@@ -88,3 +88,31 @@ def test_log_outside_git_exits_2(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["policy", "log", "--ledger", str(tmp_path)])
     assert result.exit_code == 2
     assert "is not inside a Git repository" in result.stderr
+
+
+def test_log_from_a_revision(runner: CliRunner, ledger_repo: LedgerRepo, shas: list[str]) -> None:
+    ledger = str(ledger_repo.root / "ledger")
+    ledger_repo.write({"ledger/policies/late.cedar": "// after the release\n"})
+    late = ledger_repo.commit("after the release")
+    result = runner.invoke(app, ["policy", "log", "--ledger", ledger, "-f", "json"])
+    assert [c["sha"] for c in json.loads(result.stdout)["commits"]] == [late, *shas]
+    # From the tag: the release and what led to it, not the later commit.
+    result = runner.invoke(app, ["policy", "log", "--ledger", ledger, "--rev", "v1.0.0"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"{shas[0][:7]} (v1.0.0) sign the ledger"
+    assert len(result.stdout.splitlines()) == 4
+    # HEAD~2 is the 'ci only' commit: only the first ledger commit is reachable and touched it.
+    result = runner.invoke(
+        app, ["policy", "log", "--ledger", ledger, "--rev", "HEAD~2", "-f", "json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert [c["sha"] for c in json.loads(result.stdout)["commits"]] == [shas[1]]
+
+
+def test_log_from_an_unknown_revision_exits_2(
+    runner: CliRunner, ledger_repo: LedgerRepo, shas: list[str]
+) -> None:
+    ledger = str(ledger_repo.root / "ledger")
+    result = runner.invoke(app, ["policy", "log", "--ledger", ledger, "--rev", "v9.9.9"])
+    assert result.exit_code == 2
+    assert "unknown revision 'v9.9.9'" in result.stderr

@@ -182,3 +182,35 @@ def test_list_without_tags(runner: CliRunner, ledger_repo: LedgerRepo) -> None:
     assert result.stdout == (
         "no version tags yet; create one with 'ztauth policy version bump minor'\n"
     )
+
+
+def test_version_of_a_revision(runner: CliRunner, ledger_repo: LedgerRepo) -> None:
+    first = _repo(ledger_repo)
+    ledger_repo.tag("v1.0.0")
+    ledger_repo.write({"policies/read.cedar": "// two\n"})
+    second = ledger_repo.commit("two")
+    ledger_repo.write({"policies/read.cedar": "// three\n"})
+    ledger_repo.commit("three")
+    (ledger_repo.root / "policies/read.cedar").write_text("// local edit\n")
+    root = str(ledger_repo.root)
+    result = runner.invoke(app, ["policy", "version", "--ledger", root])
+    assert result.stdout.startswith("v1.0.0+2.g")
+    assert result.stdout.endswith(".dirty\n")
+    # A revision is described as committed: never dirty, distance from its own past.
+    result = runner.invoke(app, ["policy", "version", "--ledger", root, "--rev", "HEAD~1"])
+    assert (result.exit_code, result.stdout) == (0, f"v1.0.0+1.g{second[:7]}\n")
+    result = runner.invoke(
+        app, ["policy", "version", "--ledger", root, "--rev", "v1.0.0", "-f", "json"]
+    )
+    assert result.exit_code == 0
+    _schema_valid(json.loads(result.stdout), "version-report")
+    assert json.loads(result.stdout) == {
+        "version": "v1.0.0",
+        "tag": "v1.0.0",
+        "distance": 0,
+        "commit": first,
+        "dirty": False,
+    }
+    result = runner.invoke(app, ["policy", "version", "--ledger", root, "--rev", "nope"])
+    assert result.exit_code == 2
+    assert "unknown revision 'nope'" in result.stderr

@@ -34,10 +34,7 @@ from ztauth_cli.cli.policy import app
 from ztauth_cli.report.formats import OutputFormat
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from ztauth_cli.ledger.history import LogEntry, VersionRow
-    from ztauth_cli.ledger.signing import VerificationResult
     from ztauth_cli.ledger.versions import BumpPart, BumpResult, SemVer
     from ztauth_cli.model import Ledger
 
@@ -226,7 +223,9 @@ def run_verify(
     if fmt is OutputFormat.JSON:
         emit_json({"ledger": loaded.ztid, "revision": loaded.revision, **result.to_json()}, output)
     else:
-        emit_rich(lambda console: _render_verify(console, loaded, result, rev=rev), output)
+        from ztauth_cli.report.lifecycle_text import render_verify
+
+        emit_rich(lambda console: render_verify(console, loaded, result, rev=rev), output)
     return 0 if result.ok else 1
 
 
@@ -240,44 +239,6 @@ def _require_manifest(loaded: Ledger) -> None:
         raise DocumentError("the manifest is unusable")
 
 
-def _render_verify(
-    console: Console, loaded: Ledger, result: VerificationResult, *, rev: str | None
-) -> None:
-    where = f"revision {rev} ({(loaded.revision or '')[:12]})" if rev else "working tree"
-    console.print(f"ledger {loaded.ztid} ({where})", markup=False)
-    console.print(
-        f"signer keys: {result.keys_source or '(none)'}; {len(result.files)} signed files",
-        markup=False,
-    )
-    for check in result.signatures:
-        head = (
-            f"signature {check.index}: kid {check.kid or '-'}, alg {check.alg or '-'}, "
-            f"iss {check.issuer or '-'}"
-        )
-        if check.issued_at is not None:
-            from ztauth_cli.ledger.versions import rfc3339
-
-            head += f", signed {rfc3339(check.issued_at)}"
-        verdict = "valid" if check.valid else "INVALID"
-        console.print(f"{head}: ", end="", markup=False)
-        console.print(verdict, style="green" if check.valid else "bold red", markup=False)
-        for problem in check.problems:
-            console.print(f"  - {problem}", markup=False)
-    # Problems not tied to one signature (keys, quorum, the file itself); the others are
-    # printed under their signature above.
-    general = [p for p in result.problems if not p.startswith("signature ")]
-    for problem in general:
-        console.print(f"- {problem}", markup=False)
-    console.print(result.summary, style="green" if result.ok else "bold red", markup=False)
-    if result.state == "unsigned":
-        jwks = result.keys_source or "SIGNERS_JWKS"
-        console.print(
-            "hint: sign it with 'ztauth policy sign --key PEM' (make a key outside the ledger "
-            f"with 'ztauth keys generate --out PEM --jwks {jwks}')",
-            markup=False,
-        )
-
-
 # ----------------------------------------------------------------------------- version
 
 
@@ -285,6 +246,15 @@ def _render_verify(
 def version_command(
     ctx: typer.Context,
     ledger: LedgerOption = None,
+    rev: Annotated[
+        str | None,
+        typer.Option(
+            "--rev",
+            metavar="REV",
+            help="Describe this Git revision or tag instead of HEAD and the working tree.",
+            show_default=False,
+        ),
+    ] = None,
     fmt: FormatOption = OutputFormat.TEXT,
     output: OutputOption = None,
 ) -> None:
@@ -292,12 +262,13 @@ def version_command(
 
     v1.4.0 at a version tag; v1.4.0+3.g1a2b3c4 three commits past it; +dirty (or .dirty)
     when the ledger's files in the working tree differ from HEAD; v0.0.0+N.g<sha> before the
-    first release.
+    first release. With --rev, the version of that revision (never dirty).
 
     Examples:
 
       $ ztauth policy version
       v1.4.0+3.g1a2b3c4
+      $ ztauth policy version --rev HEAD~2
       $ ztauth policy version list
       $ ztauth policy version bump auto
 
@@ -305,21 +276,27 @@ def version_command(
     """
     if ctx.invoked_subcommand is not None:
         return
-    raise typer.Exit(run_version(ledger_path=ledger, fmt=fmt, output=output))
+    raise typer.Exit(run_version(ledger_path=ledger, fmt=fmt, output=output, rev=rev))
 
 
-def run_version(*, ledger_path: Path | None, fmt: OutputFormat, output: Path | None = None) -> int:
-    """Print the current version; returns 0.
+def run_version(
+    *,
+    ledger_path: Path | None,
+    fmt: OutputFormat,
+    output: Path | None = None,
+    rev: str | None = None,
+) -> int:
+    """Print the current version (of ``rev`` when given); returns 0.
 
     Raises:
-        ZtauthError: no ledger, no repository, or no commit yet (exit 2).
+        ZtauthError: no ledger, no repository, no commit yet, unknown revision (exit 2).
     """
     from ztauth_cli.errors import GitError
     from ztauth_cli.ledger.versions import current_version
 
     check_format(fmt, _FORMATS, command="ztauth policy version")
     check_output(output)
-    current = current_version(resolve_ledger(ledger_path))
+    current = current_version(resolve_ledger(ledger_path), rev=rev)
     if current is None:
         raise GitError("the repository has no commit yet, so the ledger has no version")
     if fmt is OutputFormat.JSON:
@@ -376,22 +353,9 @@ def run_version_list(
     if fmt is OutputFormat.JSON:
         emit_json({"versions": [_version_json(r) for r in rows]}, output)
         return 0
-    if not rows:
-        emit("no version tags yet; create one with 'ztauth policy version bump minor'\n", output)
-        return 0
-    _table(
-        ("TAG", "DATE", "COMMIT", "SIGNATURES"),
-        [
-            (
-                r.tag.name,
-                r.tag.date,
-                r.tag.commit[:7],
-                r.signature + (f": {r.signature_reason}" if r.signature_reason else ""),
-            )
-            for r in rows
-        ],
-        output=output,
-    )
+    from ztauth_cli.report.lifecycle_text import version_table
+
+    emit(version_table(rows), output)
     return 0
 
 
@@ -407,18 +371,6 @@ def _version_json(row: VersionRow) -> dict[str, Any]:
         "signatures": row.signature,
         "signatures_reason": row.signature_reason,
     }
-
-
-def _table(
-    header: tuple[str, ...], rows: Sequence[tuple[str, ...]], *, output: Path | None
-) -> None:
-    # Plain aligned columns: stable, greppable, and identical on and off a terminal.
-    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header) - 1)]
-    lines = []
-    for row in (header, *rows):
-        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
-        lines.append("  ".join([*cells, row[-1]]).rstrip() + "\n")
-    emit("".join(lines), output)
 
 
 # ----------------------------------------------------------------------------- version bump
@@ -513,6 +465,15 @@ def _render_bump(result: BumpResult, *, fmt: OutputFormat, explain: Sequence[str
 def log_command(
     limit: int | None = typer.Option(None, "--limit", "-n", min=1, help="At most N commits."),
     ledger: LedgerOption = None,
+    rev: Annotated[
+        str | None,
+        typer.Option(
+            "--rev",
+            metavar="REV",
+            help="Start from this Git revision or tag instead of HEAD.",
+            show_default=False,
+        ),
+    ] = None,
     fmt: FormatOption = OutputFormat.TEXT,
     output: OutputOption = None,
 ) -> None:
@@ -525,42 +486,41 @@ def log_command(
     Example:
 
       $ ztauth policy log -n 5 -f json
+      $ ztauth policy log --rev v1.2.0
 
     Exit codes: 0, or 2 outside Git.
     """
-    raise typer.Exit(run_log(limit=limit, ledger_path=ledger, fmt=fmt, output=output))
+    raise typer.Exit(run_log(limit=limit, ledger_path=ledger, fmt=fmt, output=output, rev=rev))
 
 
 def run_log(
-    *, limit: int | None, ledger_path: Path | None, fmt: OutputFormat, output: Path | None = None
+    *,
+    limit: int | None,
+    ledger_path: Path | None,
+    fmt: OutputFormat,
+    output: Path | None = None,
+    rev: str | None = None,
 ) -> int:
-    """Print the ledger's history; returns 0.
+    """Print the ledger's history (from ``rev`` when given, else HEAD); returns 0.
 
     Raises:
-        ZtauthError: no ledger or no repository (exit 2).
+        ZtauthError: no ledger, no repository or unknown revision (exit 2).
     """
     from ztauth_cli.ledger.history import ledger_log
 
     check_format(fmt, _FORMATS, command="ztauth policy log")
     check_output(output)
-    entries = ledger_log(resolve_ledger(ledger_path), limit=limit, now=_now())
+    entries = ledger_log(resolve_ledger(ledger_path), rev=rev, limit=limit, now=_now())
     if fmt is OutputFormat.JSON:
         emit_json({"commits": [_log_json(e) for e in entries]}, output)
         return 0
     if not entries:
         emit("no commit has touched the ledger yet\n", output)
         return 0
-    emit_rich(lambda console: _render_log(console, entries), output)
+    from ztauth_cli.report.lifecycle_text import render_log
+
+    emit_rich(lambda console: render_log(console, entries), output)
     return 0
-
-
-def _render_log(console: Console, entries: Sequence[LogEntry]) -> None:
-    for entry in entries:
-        tags = f" ({', '.join(entry.tags)})" if entry.tags else ""
-        console.print(entry.sha[:7], style="yellow", end="", markup=False)
-        console.print(f"{tags} {entry.subject}", style=None, markup=False)
-        state = entry.signature + (f": {entry.signature_reason}" if entry.signature_reason else "")
-        console.print(f"    {entry.date}  {entry.author}  signatures {state}", markup=False)
 
 
 def _log_json(entry: LogEntry) -> dict[str, Any]:

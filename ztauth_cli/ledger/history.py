@@ -67,21 +67,30 @@ def _repo(root: Path) -> tuple[Path, str]:
 
 
 def ledger_log(
-    root: Path, *, limit: int | None = None, now: datetime | None = None
+    root: Path,
+    *,
+    rev: str | None = None,
+    limit: int | None = None,
+    now: datetime | None = None,
 ) -> tuple[LogEntry, ...]:
-    """Commits reachable from HEAD that changed the ledger at ``root``, newest first.
+    """Commits reachable from ``rev`` (default HEAD) that changed the ledger at ``root``,
+    newest first.
 
     A commit changed the ledger when the ledger folder's tree id differs from its first
     parent's (or it has no parent present, as at a shallow boundary, and holds the ledger).
 
     Raises:
-        GitError: not a repository.
+        GitError: not a repository, or an unknown revision.
     """
     repo_root, subdir = _repo(root)
     repo = git.open_repo(repo_root)
     picked: list[tuple[git.CommitInfo, str | None]] = []
     try:
-        head = git.head_commit(repo)
+        head = (
+            git.resolve_revision(repo, rev).decode("ascii")
+            if rev is not None
+            else git.head_commit(repo)
+        )
         if head is None:
             return ()
         by_commit: dict[str, list[str]] = {}

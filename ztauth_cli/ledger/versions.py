@@ -222,16 +222,22 @@ class CurrentVersion:
     dirty: bool
 
 
-def current_version(root: Path) -> CurrentVersion | None:
-    """Describe the ledger at ``root``; ``None`` when the repository has no commit yet.
+def current_version(root: Path, *, rev: str | None = None) -> CurrentVersion | None:
+    """Describe the ledger at ``root`` as of ``rev`` (default: HEAD and the working tree);
+    ``None`` when the repository has no commit yet. A revision is never dirty: only the
+    working tree can differ from what was committed.
 
     Raises:
-        GitError: when ``root`` is not inside a readable repository.
+        GitError: when ``root`` is not inside a readable repository, or an unknown revision.
     """
     repo_root, _ = _repo_for(root)
     repo = git.open_repo(repo_root)
     try:
-        head = git.head_commit(repo)
+        head = (
+            git.resolve_revision(repo, rev).decode("ascii")
+            if rev is not None
+            else git.head_commit(repo)
+        )
         if head is None:
             return None
         history = git.ancestors(repo, head)
@@ -240,7 +246,7 @@ def current_version(root: Path) -> CurrentVersion | None:
         distance = len(history) if best is None else len(history - git.ancestors(repo, best.commit))
     finally:
         repo.close()
-    dirty = is_dirty(root)
+    dirty = is_dirty(root) if rev is None else False
     base = best.name if best is not None else "v0.0.0"
     build: list[str] = []
     if distance:

@@ -78,6 +78,11 @@ class SignatureCheck:
     changes: tuple[FileChange, ...]
     signer: str | None  # RFC 7638 thumbprint of the key that verified it
 
+    @property
+    def issued_at_text(self) -> str | None:
+        """``issued_at`` in RFC 3339 UTC (``...Z``), for reports."""
+        return jose.format_time(self.issued_at) if self.issued_at is not None else None
+
     def to_json(self) -> dict[str, Any]:
         """The stable JSON form used by ``policy verify --format json``."""
         return {
