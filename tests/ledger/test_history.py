@@ -11,6 +11,7 @@ import pytest
 from tests.support.repo import LedgerRepo
 from tests.support.signing import NOW, manifest, minimal_ledger, sign
 from ztauth_cli import jose
+from ztauth_cli.errors import GitError
 from ztauth_cli.ledger.history import ledger_log, version_rows
 from ztauth_cli.ledger.signing.hash import digest
 
@@ -142,3 +143,23 @@ def test_a_clone_reads_the_same_history(
         ("v1.0.0", "verified"),
         ("v1.1.0", "invalid"),
     ]
+
+
+def test_log_from_a_revision(ledger_repo: LedgerRepo, history: dict[str, str]) -> None:
+    root = ledger_repo.root / "ledgers/mini"
+    at_release = ledger_log(root, rev="v1.0.0", now=NOW)
+    assert [e.sha for e in at_release] == [history["sign"], history["add"]]
+    # A commit outside the ledger starts the walk but is not listed.
+    from_docs = ledger_log(root, rev=history["docs"][:10], now=NOW)
+    assert [e.sha for e in from_docs] == [history["sign"], history["add"]]
+    assert [e.sha for e in ledger_log(root, rev="HEAD", now=NOW)] == [
+        history["edit"],
+        history["sign"],
+        history["add"],
+    ]
+    assert ledger_log(root, rev="HEAD~4", now=NOW) == ()
+
+
+def test_log_from_an_unknown_revision(ledger_repo: LedgerRepo, history: dict[str, str]) -> None:
+    with pytest.raises(GitError, match=r"unknown revision 'v7\.0\.0'"):
+        ledger_log(ledger_repo.root / "ledgers/mini", rev="v7.0.0", now=NOW)

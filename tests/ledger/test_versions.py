@@ -299,3 +299,24 @@ def test_a_bump_always_moves_forward(version: SemVer, part: BumpPart) -> None:
     bumped = version.bump(part)
     assert bumped > version
     assert bumped.pre == ()
+
+
+def test_describe_a_revision(repo: LedgerRepo) -> None:
+    first = repo.repo.head().decode()
+    repo.tag("v1.4.0")
+    repo.write({"policies/more.cedar": '@id("more")\nforbid(principal, action, resource);\n'})
+    second = repo.commit("more")
+    repo.write({"policies/more.cedar": "// third\n"})
+    repo.commit("third")
+    (repo.root / "policies/read.cedar").write_text("// edited\n")
+    at_tag = current_version(repo.root, rev="v1.4.0")
+    assert at_tag is not None
+    assert (at_tag.version, at_tag.commit, at_tag.dirty) == ("v1.4.0", first, False)
+    back = current_version(repo.root, rev="HEAD^")
+    assert back is not None
+    assert (back.version, back.distance, back.dirty) == (f"v1.4.0+1.g{second[:7]}", 1, False)
+    head = current_version(repo.root)
+    assert head is not None
+    assert head.dirty
+    with pytest.raises(GitError, match="unknown revision"):
+        current_version(repo.root, rev="nope")
