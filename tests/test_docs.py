@@ -6,6 +6,7 @@ The README is assembled from ``docs/readme/*.md``; these tests read those sectio
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import shutil
@@ -183,6 +184,7 @@ _ASSIGN = re.compile(r"^([A-Z_][A-Z0-9_]*)=([^\s$()]+)$")
 _HEREDOC = re.compile(r"^cat > (\S+) <<'?EOF'?$")
 _SED = re.compile(r"^sed -i '(\d*)(?:s/([^/]*)/([^/]*)/|(d))' (\S+)$")  # [line]s/re/text/, Nd
 _COMMIT = re.compile(r"^git add -A && git commit -qm \"([^\"]+)\"$")
+_JQ = re.compile(r"^(ztauth .*) \| jq -r \.(\w+)$")
 _TAIL = re.compile(r"^(.*ztauth .*) \| tail -(\d+)$")
 _CP = re.compile(r"^cp (\S+) (\S+)$")
 _APPEND = re.compile(r"^printf '([^'%\\]*)' >> (\S+)$")
@@ -250,17 +252,18 @@ def test_console_example_prints_what_the_docs_show(
 
 
 class _Shell:
-    """The few shell forms the docs use, run in-process: ztauth (| tail -N), NAME=$(ztauth ...),
-    NAME=value, cat > FILE <<EOF, sed -i '[N]s/RE/TEXT/' FILE, sed -i 'Nd' FILE, cp A B,
-    printf 'TEXT' >> FILE, git add -A && git commit -qm "MESSAGE" (dulwich), cd, echo,
-    '; echo "exit $?"'.
-    Anything else is a test error (ztauth is the only program that runs)."""
+    """The few shell forms the docs use, run in-process (ztauth is the only program):
+    ztauth (| tail -N); NAME=$(ztauth ... [| jq -r .KEY]); NAME=value; cat > FILE <<EOF;
+    sed -i '[N]s/RE/TEXT/' FILE; sed -i 'Nd' FILE; cp A B; printf 'TEXT' >> FILE;
+    git add -A && git commit -qm "MESSAGE" (dulwich); cd; echo; CMD; echo "exit $?".
+    Anything else is a test error."""
 
     def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         self.root = root
         self.monkeypatch = monkeypatch
         self.vars: dict[str, str] = {}
         self.status = 0
+        self.stderr = ""
         self.runner = CliRunner()
         (root / "home").mkdir(exist_ok=True)
 
@@ -269,7 +272,7 @@ class _Shell:
         return _VAR.sub(lambda m: self.vars.get(m.group(1), m.group(0)), line)
 
     def ztauth(self, line: str) -> tuple[str, str]:
-        """(shown output, stdout) of one ztauth command line."""
+        """(shown output, stdout) of one ztauth command line; self.stderr keeps its stderr."""
         argv = shlex.split(self.expand(line), comments=True)
         assert argv, f"no command: {line}"
         assert argv[0].endswith("ztauth"), f"not a ztauth command: {line}"
@@ -277,6 +280,7 @@ class _Shell:
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise result.exception
         self.status = result.exit_code
+        self.stderr = result.stderr
         return result.output, result.stdout
 
     @staticmethod
@@ -327,9 +331,11 @@ class _Shell:
             self.vars[assign.group(1)] = assign.group(2)
             return ""
         if capture := _CAPTURE.match(command):
-            shown_output, stdout = self.ztauth(capture.group(2))
-            self.vars[capture.group(1)] = stdout.strip()
-            return shown_output[: len(shown_output) - len(stdout)] if stdout else shown_output
+            jq = _JQ.match(capture.group(2))
+            _, stdout = self.ztauth(jq.group(1) if jq else capture.group(2))
+            value = json.loads(stdout)[jq.group(2)] if jq else stdout.strip()
+            self.vars[capture.group(1)] = str(value)
+            return self.stderr  # $(...) takes stdout; stderr still reaches the terminal
         if command.endswith('; echo "exit $?"'):
             output, _ = self.ztauth(command[: -len('; echo "exit $?"')])
             return output + f"exit {self.status}\n"
