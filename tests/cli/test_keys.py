@@ -122,3 +122,26 @@ def test_out_under_a_file_is_exit_2(runner: CliRunner, tmp_path: Path) -> None:
     code, _, stderr = _generate(runner, "--out", str(tmp_path / "plain" / "k.pem"))
     assert code == 2
     assert "is not a folder" in stderr
+
+
+def test_missing_jwks_folder_is_created_before_anything_is_written(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    out = tmp_path / "k" / "x.pem"
+    jwks = tmp_path / "ledger" / "keys" / "x.jwks.json"
+    code, kid, stderr = _generate(runner, "--out", str(out), "--jwks", str(jwks))
+    assert code == 0, stderr
+    assert [k["kid"] for k in json.loads(jwks.read_text())["keys"]] == [kid.strip()]
+
+
+def test_jwks_under_a_file_refuses_before_writing_the_private_key(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    (tmp_path / "plain").write_text("x")
+    out = tmp_path / "k.pem"
+    code, _, stderr = _generate(
+        runner, "--out", str(out), "--jwks", str(tmp_path / "plain" / "x.json")
+    )
+    assert code == 2
+    assert stderr.strip() == f"error: --jwks: {tmp_path / 'plain'} is not a folder"
+    assert not out.exists()

@@ -71,6 +71,10 @@ def run_generate(*, out: Path, alg: str, kid: str | None, jwks: Path | None, for
     if out.parent.exists() and not out.parent.is_dir():
         raise UsageError(f"--out: {out.parent} is not a folder")
     document = _read_jwks(jwks) if jwks is not None else None
+    if jwks is not None:
+        # Prepare the JWKS folder before the private key is written, so a bad --jwks never
+        # leaves a private key behind without its public half.
+        _make_public_folder(jwks.parent)
 
     pair = jose.generate_key(alg, kid=kid)
     _make_private_folder(out.parent)
@@ -92,6 +96,18 @@ def run_generate(*, out: Path, alg: str, kid: str | None, jwks: Path | None, for
         )
     typer.echo(pair.kid)
     return 0
+
+
+def _make_public_folder(folder: Path) -> None:
+    """Create the folder of the JWKS file when missing; it must be a folder."""
+    from ztauth_cli.errors import UsageError
+
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--jwks: {folder} is not a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--jwks: cannot create {folder}: {exc.strerror or exc}") from exc
 
 
 def _make_private_folder(folder: Path) -> None:
