@@ -35,3 +35,22 @@ def test_init_with_a_relative_folder_commits_every_file_and_can_be_released(
     assert bump.stdout.strip() == "v0.1.0"
     released = runner.invoke(app, ["policy", "version", "--ledger", "payments"])
     assert released.stdout.strip() == "v0.1.0"
+
+
+@pytest.mark.parametrize("template", ["minimal", "delegation"])
+def test_init_pre_commit_config_runs_every_hook_ztauth_provides(
+    runner: CliRunner, tmp_path: Path, template: str
+) -> None:
+    import yaml
+
+    target = tmp_path / "ledger"
+    assert (
+        runner.invoke(app, ["policy", "init", str(target), "--template", template]).exit_code == 0
+    )
+    config = yaml.safe_load((target / ".pre-commit-config.yaml").read_text())
+    used = [hook["id"] for repo in config["repos"] for hook in repo["hooks"]]
+    root = Path(__file__).resolve().parents[2]
+    provided = [
+        hook["id"] for hook in yaml.safe_load((root / ".pre-commit-hooks.yaml").read_text())
+    ]
+    assert used == provided
