@@ -69,13 +69,13 @@ def _request(subject: str, action: str, resource: dict[str, Any]) -> dict[str, A
     }
 
 
-TODO_OF_MORTY = {
+ITEM_OF_MORTY = {
     "type": "todo",
     "id": "7240d0db-8ff0-41ec-98b2-34a096273b9f",
     "properties": {"ownerID": "morty@the-citadel.com"},
 }
-TODO_OF_RICK = {
-    **TODO_OF_MORTY,
+ITEM_OF_RICK = {
+    **ITEM_OF_MORTY,
     "id": "7240d0db-8ff0-41ec",
     "properties": {"ownerID": "rick@the-citadel.com"},
 }
@@ -85,12 +85,12 @@ TODO_OF_RICK = {
     ("subject", "action", "resource", "allowed"),
     [
         (MORTY, "can_read_todos", {"type": "todo", "id": "todo-1"}, True),
-        (MORTY, "can_delete_todo", TODO_OF_MORTY, True),
-        (MORTY, "can_delete_todo", TODO_OF_RICK, False),
-        (RICK, "can_delete_todo", TODO_OF_MORTY, True),
+        (MORTY, "can_delete_todo", ITEM_OF_MORTY, True),
+        (MORTY, "can_delete_todo", ITEM_OF_RICK, False),
+        (RICK, "can_delete_todo", ITEM_OF_MORTY, True),
         (MORTY, "can_create_todo", {"type": "todo", "id": "todo-1"}, False),
         (RICK, "can_create_todo", {"type": "todo", "id": "todo-1"}, True),
-        ("unknown", "can_delete_todo", TODO_OF_MORTY, False),
+        ("unknown", "can_delete_todo", ITEM_OF_MORTY, False),
     ],
     ids=[
         "morty-reads",
@@ -118,8 +118,8 @@ def test_interop_evaluations_endpoint(todo: Evaluator) -> None:
         "context": {},
         "evaluations": [
             {"action": {"name": "can_read_todos"}, "resource": {"type": "todo", "id": "t"}},
-            {"action": {"name": "can_delete_todo"}, "resource": TODO_OF_RICK},
-            {"action": {"name": "can_delete_todo"}, "resource": TODO_OF_MORTY},
+            {"action": {"name": "can_delete_todo"}, "resource": ITEM_OF_RICK},
+            {"action": {"name": "can_delete_todo"}, "resource": ITEM_OF_MORTY},
         ],
     }
     decisions, batch = todo.evaluate_batch(body, now=NOW)
