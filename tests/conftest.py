@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from typer.testing import CliRunner
 
 from tests.support.repo import LedgerRepo
+
+# Property tests never fail on timing (a loaded CI machine is slow, not wrong), and in CI they
+# draw the same examples every run, so a red build is reproducible.
+settings.register_profile("ztauth", deadline=None, print_blob=True)
+settings.register_profile("ztauth-ci", parent=settings.get_profile("ztauth"), derandomize=True)
+settings.load_profile("ztauth-ci" if os.environ.get("CI") else "ztauth")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_LEDGER = REPO_ROOT / "sample-ledger"
