@@ -157,10 +157,32 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+class _DuplicateKey(ValueError):
+    """A JSON object of a token names one key twice."""
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
 def _json_object(data: bytes, *, what: str) -> dict[str, Any]:
+    # RFC 7515 §4 and RFC 7519 §4: a header or claims set with duplicate member names must be
+    # rejected. Parsers disagree on which duplicate wins (pyjwt's json.loads keeps the last,
+    # others the first), so a token could say one thing to us and another to the PEP: refused,
+    # at every depth (an 'act' object too), as requests are.
     try:
-        value = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        value = json.loads(data.decode("utf-8"), object_pairs_hook=_unique_object)
+    except _DuplicateKey as exc:
+        raise TokenError(
+            f"malformed token: the {what} names {exc.args[0]!r} twice (duplicate JSON keys "
+            "are refused: parsers disagree on which one wins)"
+        ) from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise TokenError(f"malformed token: the {what} is not JSON") from exc
     if not isinstance(value, dict):
         raise TokenError(f"malformed token: the {what} is not a JSON object")

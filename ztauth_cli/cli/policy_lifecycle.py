@@ -96,7 +96,8 @@ def sign_command(
     """Sign the ledger: add (or replace) this key's signature in .signatures.json.
 
     The signature covers the SHA-256 of the raw bytes of every file the evaluator loads
-    (manifest, schema, policies, entities, trust, keys; not tests/). Other keys' signatures
+    (manifest, schema, policies, entities, trust, keys, wherever they sit; not the test
+    suites). Other keys' signatures
     are kept, so several signers can coexist. Signs the working tree (commit the result).
 
     Example:
@@ -126,11 +127,11 @@ def run_sign(
     from ztauth_cli.errors import DocumentError
     from ztauth_cli.ledger import load
     from ztauth_cli.ledger.signing import (
-        is_signed_file,
         load_signing_key,
         merge_signatures,
         parse_signatures,
         sign_ledger,
+        signed_paths,
         signer_keys,
         write_signatures,
     )
@@ -149,7 +150,7 @@ def run_sign(
     text = merge_signatures(loaded.signatures_text, token, kid=key.kid)
     target = write_signatures(Path(loaded.root), text)
     count = len(parse_signatures(text))
-    files = sum(1 for f in loaded.files if is_signed_file(f.path))
+    files = len(signed_paths(loaded))
     typer.echo(
         f"signed {files} files of {loaded.ztid} with key {key.kid} ({key.alg}); "
         f"{target.name} holds {count} signature(s)"

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from ztauth_cli.ledger.signing.hash import HASH_ALGORITHM, FileDigest, file_digests, is_signed_file
+from ztauth_cli.ledger.signing.hash import HASH_ALGORITHM, FileDigest, file_digests, signed_paths
 from ztauth_cli.ledger.signing.keys import (
     SIGNING_ALGORITHMS,
     SigningKey,
@@ -38,7 +38,6 @@ __all__ = [
     "SigningKey",
     "VerificationResult",
     "file_digests",
-    "is_signed_file",
     "load_jwks_file",
     "load_signing_key",
     "merge_signatures",
@@ -46,6 +45,7 @@ __all__ = [
     "sign_ledger",
     "signature_payload",
     "signature_state",
+    "signed_paths",
     "signer_keys",
     "verify_ledger",
     "write_signatures",
