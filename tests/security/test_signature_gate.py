@@ -145,6 +145,7 @@ def test_own_key_added_to_in_ledger_signers_is_not_trusted_when_signers_pinned(
     assert "unknown key 'mallory'" in pinned["context"]["reason_admin"]["message"]
 
     # The release key's own signature, made on the attacker's content, is what it takes.
+    write_signatures(root)
     sign(root, release)
     assert _eval(runner, root, "--signers-jwks", str(pin))["decision"] is True
 
@@ -194,7 +195,7 @@ def test_env_pinned_signers_apply_to_ztauth_test(
     assert runner.invoke(app, args).exit_code == 0
     result = runner.invoke(app, args, env={"ZTAUTH_SIGNERS_JWKS": str(pin)})
     assert result.exit_code == 1, result.stderr
-    (case,) = json.loads(result.stdout)["results"]
+    ((case,),) = [suite["cases"] for suite in json.loads(result.stdout)["suites"]]
     assert case["actual"]["code"] == "ledger_unverified"
 
     sign(root, release)
@@ -362,15 +363,33 @@ def test_signer_rotation_signed_by_the_previous_signers_is_not_a_finding(
     runner: CliRunner, ledger_repo: LedgerRepo, release: jose.KeyPair, second: jose.KeyPair
 ) -> None:
     root = _released(ledger_repo, release, require=1)
-    (root / "keys/signers.jwks.json").write_text(jwks(second.public_jwk), encoding="utf-8")
+    verify = ["policy", "verify", "--ledger", str(root), "-f", "json"]
+    # Rotation with an overlap: the key trusted until now approves its successor (as TUF
+    # rotates root keys), then the successor alone retires it.
+    (root / "keys/signers.jwks.json").write_text(
+        jwks(release.public_jwk, second.public_jwk), encoding="utf-8"
+    )
     write_signatures(root)
     sign(root, second)
-    sign(root, release)  # the key trusted until now approves its successor (as TUF rotates)
-
-    result = runner.invoke(app, ["policy", "verify", "--ledger", str(root), "-f", "json"])
+    sign(root, release)
+    result = runner.invoke(app, verify)
     report = json.loads(result.stdout)
     assert result.exit_code == 0, report["problems"]
     assert report["base"]["findings"] == []
+    ledger_repo.commit("add the successor key")
+
+    (root / "keys/signers.jwks.json").write_text(jwks(second.public_jwk), encoding="utf-8")
+    write_signatures(root)
+    sign(root, second)
+    result = runner.invoke(app, verify)
+    assert result.exit_code == 0, result.stdout
+    # Against the release before the overlap, the successor alone is not enough.
+    jumped = runner.invoke(app, [*verify, "--base", "v1.0.0"])
+    assert jumped.exit_code == 1
+    assert json.loads(jumped.stdout)["base"]["findings"] == [
+        "signers JWKS keys/signers.jwks.json changed since v1.0.0 (added: second; removed: "
+        "release), without the signatures of 1 signer(s) trusted at v1.0.0 (0 found)"
+    ]
 
 
 def test_verify_without_a_repository_has_no_base(
