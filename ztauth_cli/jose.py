@@ -33,6 +33,7 @@ from ztauth_cli.errors import ZtauthError
 __all__ = [
     "ALLOWED_ALGORITHMS",
     "LEEWAY",
+    "DuplicateKeyError",
     "KeyPair",
     "PrivateKeyHandle",
     "TokenError",
@@ -45,6 +46,7 @@ __all__ = [
     "load_private_key_pem",
     "public_jwk_for",
     "sign",
+    "unique_object",
     "validate_public_jwk",
     "verify",
 ]
@@ -157,15 +159,20 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-class _DuplicateKey(ValueError):
-    """A JSON object of a token names one key twice."""
+class DuplicateKeyError(ValueError):
+    """A JSON object names one key twice (``args[0]`` is the key)."""
 
 
-def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A ``json.loads`` ``object_pairs_hook`` that refuses duplicate keys (tokens, JWKS).
+
+    Raises:
+        DuplicateKeyError: naming the first key seen twice.
+    """
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise _DuplicateKey(key)
+            raise DuplicateKeyError(key)
         result[key] = value
     return result
 
@@ -176,8 +183,8 @@ def _json_object(data: bytes, *, what: str) -> dict[str, Any]:
     # others the first), so a token could say one thing to us and another to the PEP: refused,
     # at every depth (an 'act' object too), as requests are.
     try:
-        value = json.loads(data.decode("utf-8"), object_pairs_hook=_unique_object)
-    except _DuplicateKey as exc:
+        value = json.loads(data.decode("utf-8"), object_pairs_hook=unique_object)
+    except DuplicateKeyError as exc:
         raise TokenError(
             f"malformed token: the {what} names {exc.args[0]!r} twice (duplicate JSON keys "
             "are refused: parsers disagree on which one wins)"

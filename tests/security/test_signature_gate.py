@@ -243,6 +243,40 @@ def test_pinned_jwks_with_private_key_material_is_refused(
     assert str(leaked) in result.stderr
 
 
+def test_pinned_jwks_naming_a_member_twice_is_refused(
+    runner: CliRunner, tmp_path: Path, release: jose.KeyPair, mallory: jose.KeyPair
+) -> None:
+    root = _signed_ledger(tmp_path / "ledger", release)
+    pin = tmp_path / "twice.jwks.json"
+    keys = json.dumps([mallory.public_jwk])
+    pin.write_text(f'{{"keys": {keys}, "keys": {jwks(release.public_jwk)}}}', encoding="utf-8")
+    result = runner.invoke(
+        app, ["eval", "--ledger", str(root), _request(tmp_path), "--signers-jwks", str(pin)]
+    )
+    assert result.exit_code == 2
+    assert f"{pin}:1:1: duplicate key 'keys'" in result.stderr
+
+
+def test_a_pin_inside_the_ledger_it_checks_is_refused(
+    runner: CliRunner, tmp_path: Path, release: jose.KeyPair
+) -> None:
+    root = _signed_ledger(tmp_path / "ledger", release)
+    in_ledger = str(root / "keys/signers.jwks.json")
+    for command in (
+        ["eval", _request(tmp_path)],
+        ["test"],
+        ["policy", "verify"],
+        ["policy", "version", "bump", "patch"],
+    ):
+        result = runner.invoke(
+            app, [*command, "--ledger", str(root)], env={"ZTAUTH_SIGNERS_JWKS": in_ledger}
+        )
+        assert result.exit_code == 2, (command, result.stdout)
+        assert "the pinned signers JWKS lies inside the ledger it is meant to check" in (
+            result.stderr
+        )
+
+
 def test_policy_verify_with_pin_ignores_in_ledger_signers(
     runner: CliRunner, tmp_path: Path, release: jose.KeyPair, mallory: jose.KeyPair
 ) -> None:

@@ -133,12 +133,18 @@ def load_jwks_file(path: Path) -> tuple[dict[str, Any], ...]:
         reason = getattr(exc, "strerror", None) or exc
         raise DocumentError(f"cannot read the JWKS: {reason}", span=where) from exc
     try:
-        data = json.loads(text)
+        # A key set given on the command line is a trust anchor: a member named twice would be
+        # read one way here and another way by other tools, so it is refused.
+        data = json.loads(text, object_pairs_hook=jose.unique_object)
     except json.JSONDecodeError as exc:
         raise DocumentError(
             f"invalid JSON: {exc.msg}",
             span=Span(path=str(path), line=exc.lineno, column=exc.colno),
         ) from exc
+    except jose.DuplicateKeyError as exc:
+        raise DocumentError(f"duplicate key {exc.args[0]!r}", span=where) from None
+    except RecursionError:
+        raise DocumentError("JSON nested too deeply", span=where) from None
     keys = data.get("keys") if isinstance(data, dict) else None
     if not isinstance(keys, list) or not all(isinstance(k, dict) for k in keys):
         raise DocumentError('a JWKS file must be {"keys": [<JWK>, ...]}', span=where)
