@@ -426,6 +426,26 @@ def test_signer_rotation_signed_by_the_previous_signers_is_not_a_finding(
     ]
 
 
+def test_first_signers_on_an_ungated_ledger_are_a_finding_only_under_a_pinned_count(
+    runner: CliRunner, ledger_repo: LedgerRepo, release: jose.KeyPair
+) -> None:
+    root = ledger_repo.root
+    write_files(root, minimal_ledger((), require=0))
+    ledger_repo.commit("no signers, no gate")
+    (root / "keys/signers.jwks.json").write_text(jwks(release.public_jwk), encoding="utf-8")
+    sign(root, release)
+    verify = ["policy", "verify", "--ledger", str(root), "-f", "json"]
+
+    setup = runner.invoke(app, verify)  # nothing was required: nothing to weaken
+    assert setup.exit_code == 0, setup.stdout
+    pinned = runner.invoke(app, [*verify, "--require-signatures", "1"])
+    assert pinned.exit_code == 1
+    assert json.loads(pinned.stdout)["base"]["findings"] == [
+        "signers JWKS keys/signers.jwks.json changed since HEAD (added: release), without the "
+        "signatures of 1 signer(s) trusted at HEAD (0 found)"
+    ]
+
+
 def test_verify_without_a_repository_has_no_base(
     runner: CliRunner, tmp_path: Path, release: jose.KeyPair
 ) -> None:

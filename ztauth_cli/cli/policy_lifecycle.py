@@ -211,7 +211,8 @@ def verify_command(
 
     The gate itself is compared with a base revision: a manifest that lowered
     settings.require_signatures or changed its signers JWKS is a finding, unless the quorum of
-    signers trusted at the base signed the new content.
+    signers trusted at the base signed the new content (a base that required no signature,
+    with nothing pinned, had no gate to weaken).
 
     Examples:
 

@@ -442,8 +442,8 @@ def gate_findings(
     would decide who may sign them. A change is approved, and not a finding, when the ledger
     carries valid signatures of its current content by as many distinct keys of the BASE's
     signers as the base required (at least 1): the quorum in force approved its successor, as
-    TUF rotates root keys. Setting up signers where the base trusted and required nobody
-    (``floor``: the pinned requirement) weakens nothing.
+    TUF rotates root keys. Where the base required no signature and ``floor`` (the pinned
+    requirement) is 0 there was no gate, and a signers change weakens nothing.
     """
     base_required = base.manifest.settings.require_signatures if base.manifest else 0
     required_now = ledger.manifest.settings.require_signatures if ledger.manifest else 0
@@ -455,8 +455,9 @@ def gate_findings(
             f"to {required_now}"
         )
     change = _describe_change(before, after)
-    first_setup = before[0] is None and max(floor, base_required) == 0
-    if change is not None and not first_setup:
+    # Where the base required no signature and nothing is pinned there was no gate to weaken
+    # (first signers set up on a ledger that never required any): not a finding.
+    if change is not None and max(floor, base_required) > 0:
         issues.append(f"signers JWKS {after[0] or before[0]} changed since {base_label} ({change})")
     if not issues:
         return ()
