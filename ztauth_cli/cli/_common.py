@@ -102,8 +102,8 @@ SignersJwksOption = Annotated[
         "--signers-jwks",
         metavar="FILE",
         help="Trust ONLY these ledger signers (a JWKS kept outside the ledger), whatever the "
-        f"manifest's 'signers' says; implies --require-signatures 1 at least [env: "
-        f"{SIGNERS_JWKS_ENV}].",
+        "manifest's 'signers' says; implies --require-signatures 1 at least (default: "
+        f"${SIGNERS_JWKS_ENV}).",
         show_default=False,
     ),
 ]
@@ -114,7 +114,7 @@ RequireSignaturesOption = Annotated[
         metavar="N",
         min=0,
         help="Require at least N valid distinct signers; the manifest can raise this, never "
-        f"lower it [env: {REQUIRE_SIGNATURES_ENV}].",
+        f"lower it (default: ${REQUIRE_SIGNATURES_ENV}).",
         show_default=False,
     ),
 ]

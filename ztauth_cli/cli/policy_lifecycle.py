@@ -182,7 +182,7 @@ def verify_command(
             "--jwks",
             metavar="FILE",
             help="Trust ONLY these signer keys (a JWKS kept outside the ledger) instead of the "
-            "manifest's 'signers' [env: ZTAUTH_SIGNERS_JWKS].",
+            "manifest's 'signers' (default: $ZTAUTH_SIGNERS_JWKS).",
             show_default=False,
         ),
     ] = None,
