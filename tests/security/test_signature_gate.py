@@ -595,3 +595,17 @@ def test_jws_with_duplicate_claim_is_refused(
     inspect = runner.invoke(app, ["token", "inspect", _raw_jws(release, header, nested)])
     assert inspect.exit_code == 2
     assert "the payload names 'sub' twice" in inspect.stderr
+
+
+def test_verified_token_with_duplicate_claim_is_refused_before_any_claim_is_read(
+    release: jose.KeyPair,
+) -> None:
+    from datetime import datetime, timezone
+
+    now = datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
+    exp = int(now.timestamp()) + 300
+    # Validly signed: a verifier keeping the last 'sub' sees bob, one keeping the first, alice.
+    payload = f'{{"sub": "alice", "exp": {exp}, "sub": "bob"}}'
+    token = _raw_jws(release, '{"alg": "EdDSA", "kid": "release"}', payload)
+    with pytest.raises(jose.TokenError, match="the payload names 'sub' twice"):
+        jose.verify(token, keys=[release.public_jwk], algorithms=["EdDSA"], now=now)
