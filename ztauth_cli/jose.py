@@ -33,6 +33,7 @@ from ztauth_cli.errors import ZtauthError
 __all__ = [
     "ALLOWED_ALGORITHMS",
     "LEEWAY",
+    "DuplicateKeyError",
     "KeyPair",
     "PrivateKeyHandle",
     "TokenError",
@@ -45,6 +46,7 @@ __all__ = [
     "load_private_key_pem",
     "public_jwk_for",
     "sign",
+    "unique_object",
     "validate_public_jwk",
     "verify",
 ]
@@ -157,10 +159,37 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+class DuplicateKeyError(ValueError):
+    """A JSON object names one key twice (``args[0]`` is the key)."""
+
+
+def unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A ``json.loads`` ``object_pairs_hook`` that refuses duplicate keys (tokens, JWKS).
+
+    Raises:
+        DuplicateKeyError: naming the first key seen twice.
+    """
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise DuplicateKeyError(key)
+        result[key] = value
+    return result
+
+
 def _json_object(data: bytes, *, what: str) -> dict[str, Any]:
+    # RFC 7515 §4 and RFC 7519 §4: a header or claims set with duplicate member names must be
+    # rejected. Parsers disagree on which duplicate wins (pyjwt's json.loads keeps the last,
+    # others the first), so a token could say one thing to us and another to the PEP: refused,
+    # at every depth (an 'act' object too), as requests are.
     try:
-        value = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        value = json.loads(data.decode("utf-8"), object_pairs_hook=unique_object)
+    except DuplicateKeyError as exc:
+        raise TokenError(
+            f"malformed token: the {what} names {exc.args[0]!r} twice (duplicate JSON keys "
+            "are refused: parsers disagree on which one wins)"
+        ) from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise TokenError(f"malformed token: the {what} is not JSON") from exc
     if not isinstance(value, dict):
         raise TokenError(f"malformed token: the {what} is not a JSON object")

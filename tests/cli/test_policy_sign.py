@@ -134,6 +134,7 @@ def test_verify_json_lists_changed_files(
             *(f"signature 1 (kid ed): {p}" for p in problems),
             "0 valid distinct signer(s), 1 required (settings.require_signatures)",
         ],
+        "base": None,  # not a Git repository: no earlier gate to compare with
     }
 
 

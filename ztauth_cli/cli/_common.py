@@ -27,15 +27,20 @@ from ztauth_cli.report.formats import OutputFormat, require_format
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from ztauth_cli.ledger.signing import SignerPin
+
 
 __all__ = [
     "AtOption",
     "LedgerOption",
     "OutputOption",
+    "RequireSignaturesOption",
     "RevOption",
+    "SignersJwksOption",
     "check_format",
     "check_ledger_option",
     "check_output",
+    "check_pin_outside",
     "emit",
     "emit_json",
     "emit_rich",
@@ -44,6 +49,7 @@ __all__ = [
     "parse_at",
     "reflow_help",
     "resolve_ledger",
+    "signer_pin",
 ]
 
 _AT_EXAMPLE = "2026-06-01T12:00:00Z"
@@ -81,6 +87,34 @@ AtOption = Annotated[
         "--at",
         metavar="TIME",
         help=f"The clock, in RFC 3339 (e.g. {_AT_EXAMPLE}; default: now).",
+        show_default=False,
+    ),
+]
+
+
+# The signature gate pinned from outside the ledger (DESIGN.md threat model): the options win
+# over the environment, which CI sets once for every command.
+SIGNERS_JWKS_ENV = "ZTAUTH_SIGNERS_JWKS"
+REQUIRE_SIGNATURES_ENV = "ZTAUTH_REQUIRE_SIGNATURES"
+SignersJwksOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--signers-jwks",
+        metavar="FILE",
+        help="Trust ONLY these ledger signers (a JWKS kept outside the ledger), whatever the "
+        "manifest's 'signers' says; implies --require-signatures 1 at least (default: "
+        f"${SIGNERS_JWKS_ENV}).",
+        show_default=False,
+    ),
+]
+RequireSignaturesOption = Annotated[
+    int | None,
+    typer.Option(
+        "--require-signatures",
+        metavar="N",
+        min=0,
+        help="Require at least N valid distinct signers; the manifest can raise this, never "
+        f"lower it (default: ${REQUIRE_SIGNATURES_ENV}).",
         show_default=False,
     ),
 ]
@@ -269,3 +303,70 @@ def emit_rich(draw: Callable[[Console], None], output: Path | None) -> None:
     buffer = io.StringIO()
     draw(make_console(buffer))
     emit(buffer.getvalue(), output)
+
+
+def _pin_env(name: str) -> str | None:
+    from ztauth_cli.errors import UsageError
+
+    value = os.environ.get(name)
+    if value is not None and not value.strip():
+        # A CI secret that a fork's pull request cannot read expands to "": reading that as
+        # "no pin" would hand the gate back to the ledger being checked.
+        raise UsageError(
+            f"{name} is set but empty",
+            hint="point it at the pinned signers JWKS, or unset it (a missing CI secret?)"
+            if name == SIGNERS_JWKS_ENV
+            else "set it to a whole number of signers, or unset it",
+        )
+    return value
+
+
+def signer_pin(signers_jwks: Path | None, require_signatures: int | None) -> SignerPin:
+    """The signature gate pinned by ``--signers-jwks`` / ``--require-signatures``, else by
+    ``ZTAUTH_SIGNERS_JWKS`` / ``ZTAUTH_REQUIRE_SIGNATURES``; nothing pinned when neither is set.
+
+    Raises:
+        UsageError: an environment variable set but empty or not a count, or a pinned JWKS
+            holding a private, symmetric or kid-less key.
+        DocumentError: the pinned JWKS cannot be read or is not a JWKS.
+    """
+    from ztauth_cli.errors import UsageError
+    from ztauth_cli.ledger.signing import SignerPin, load_pinned_signers
+
+    if signers_jwks is None:
+        env_jwks = _pin_env(SIGNERS_JWKS_ENV)
+        signers_jwks = Path(env_jwks) if env_jwks is not None else None
+    if require_signatures is None:
+        env_count = _pin_env(REQUIRE_SIGNATURES_ENV)
+        if env_count is not None:
+            text = env_count.strip()
+            if not (text.isascii() and text.isdigit()):
+                raise UsageError(
+                    f"{REQUIRE_SIGNATURES_ENV}: {env_count!r} is not a whole number of signers"
+                )
+            require_signatures = int(text)
+    keys = load_pinned_signers(signers_jwks) if signers_jwks is not None else None
+    return SignerPin(
+        keys=keys,
+        source=str(signers_jwks) if signers_jwks is not None else None,
+        required=require_signatures,
+    )
+
+
+def check_pin_outside(pin: SignerPin, ledger_root: str) -> None:
+    """Refuse a ``--signers-jwks`` inside the ledger it checks: whoever edits the ledger would
+    edit the pin too, and the gate would again be controlled by the files it protects.
+
+    Raises:
+        UsageError: the pinned JWKS lies under ``ledger_root``.
+    """
+    from ztauth_cli.errors import UsageError
+
+    if pin.source is None:
+        return
+    if Path(pin.source).resolve().is_relative_to(Path(ledger_root).resolve()):
+        raise UsageError(
+            f"--signers-jwks {pin.source}: the pinned signers JWKS lies inside the ledger it "
+            "is meant to check, so editing the ledger would edit the pin",
+            hint="keep it outside the repository (a CI secret, a protected path)",
+        )

@@ -19,18 +19,23 @@ from ztauth_cli.cli._common import (
     AtOption,
     LedgerOption,
     OutputOption,
+    RequireSignaturesOption,
     RevOption,
+    SignersJwksOption,
     check_format,
     check_ledger_option,
     check_output,
+    check_pin_outside,
     emit,
     format_option,
     parse_at,
+    signer_pin,
 )
 from ztauth_cli.report.formats import OutputFormat
 
 if TYPE_CHECKING:
     from ztauth_cli.engine import Evaluator
+    from ztauth_cli.ledger.signing import SignerPin
     from ztauth_cli.model import Decision, Ledger, TraceStep
 
 __all__ = ["eval_command", "run_eval"]
@@ -79,6 +84,8 @@ def eval_command(
         False, "--jsonl", help="Read the input as JSON Lines (one request per line)."
     ),
     output: OutputOption = None,
+    signers_jwks: SignersJwksOption = None,
+    require_signatures: RequireSignaturesOption = None,
 ) -> None:
     """Evaluate AuthZEN request contexts: prints the AuthZEN response(s).
 
@@ -105,6 +112,8 @@ def eval_command(
         jwks_path=jwks,
         jsonl=jsonl,
         output=output,
+        signers_jwks=signers_jwks,
+        require_signatures=require_signatures,
     )
     raise typer.Exit(code)
 
@@ -124,6 +133,8 @@ def run_eval(
     output: Path | None = None,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
+    signers_jwks: Path | None = None,
+    require_signatures: int | None = None,
 ) -> int:
     """Evaluate the request(s) of ``request_file`` and print the responses (to ``output``
     atomically, once every request is evaluated, when given); the exit code.
@@ -141,6 +152,7 @@ def run_eval(
     check_output(output)
     now = parse_at(at)
     extra_keys = _read_jwks(jwks_path) if jwks_path is not None else ()
+    pin = signer_pin(signers_jwks, require_signatures)
     source = stdin if stdin is not None else sys.stdin
     if request_file == _STDIN and source.isatty():
         # Waiting for a request nobody knows is expected looks like a hang.
@@ -152,9 +164,10 @@ def run_eval(
     buffer = io.StringIO() if output is not None else None
     out = buffer if buffer is not None else stdout if stdout is not None else sys.stdout
     ledger = load(ledger_path, rev)
+    check_pin_outside(pin, ledger.root)
     # The signature gate asks whether the ledger is trusted today (the wall clock, as before):
     # --at replays the time of requests and tokens, not of the ledger's signatures.
-    evaluator = _evaluator(ledger, rev=rev, now=parse_at(None), extra_keys=extra_keys)
+    evaluator = _evaluator(ledger, rev=rev, now=parse_at(None), extra_keys=extra_keys, pin=pin)
 
     stream = jsonl or request_file.endswith(".jsonl")
     if stream:
@@ -303,8 +316,9 @@ def _evaluator(
     rev: str | None,
     now: datetime,
     extra_keys: Sequence[Mapping[str, Any]],
+    pin: SignerPin,
 ) -> Evaluator:
-    """The engine for ``ledger``, behind the signature gate checked at ``now``."""
+    """The engine for ``ledger``, behind the signature gate (pinned by ``pin``) at ``now``."""
     from ztauth_cli.engine import Evaluator
     from ztauth_cli.gates import unverified_reason
 
@@ -312,7 +326,7 @@ def _evaluator(
         ledger,
         extra_keys=extra_keys,
         # DESIGN.md: eval verifies required signatures first (the one gate, shared with test).
-        unverified_reason=unverified_reason(ledger, now=now),
+        unverified_reason=unverified_reason(ledger, now=now, pin=pin),
         revision=ledger.revision,
         version=_version(ledger, rev),
     )

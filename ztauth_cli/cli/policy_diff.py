@@ -14,12 +14,16 @@ from ztauth_cli.cli._common import (
     AtOption,
     LedgerOption,
     OutputOption,
+    RequireSignaturesOption,
+    SignersJwksOption,
     check_format,
     check_ledger_option,
     check_output,
+    check_pin_outside,
     emit,
     format_option,
     parse_at,
+    signer_pin,
 )
 from ztauth_cli.cli.policy import app
 from ztauth_cli.cli.policy_lifecycle import bump_app
@@ -27,6 +31,7 @@ from ztauth_cli.report.formats import OutputFormat
 
 if TYPE_CHECKING:
     from ztauth_cli.diff import DiffReport
+    from ztauth_cli.ledger.signing import SignerPin
     from ztauth_cli.ledger.versions import SemVer
 
 __all__ = ["bump_auto_command", "diff_command", "run_bump_auto", "run_diff"]
@@ -54,6 +59,8 @@ def diff_command(
     ),
     at: AtOption = None,
     output: OutputOption = None,
+    signers_jwks: SignersJwksOption = None,
+    require_signatures: RequireSignaturesOption = None,
 ) -> None:
     """Compare two revisions of the ledger: policies, trust model and decisions.
 
@@ -61,14 +68,18 @@ def diff_command(
     both; decisions that flip are listed (deny -> allow is WIDENING). --at is the clock of
     suites without 'at' and requests without a time.
 
+    With the signature gate pinned (--signers-jwks, --require-signatures or their environment
+    variables), both sides must verify against the pin first: a side that does not is named on
+    stderr and nothing is compared (exit 1).
+
     Examples:
 
       $ ztauth policy diff v1.2.0                      # last release -> working tree
       $ ztauth policy diff HEAD~1 HEAD -f markdown -o diff.md --fail-on-widening
       $ ztauth policy diff v1.2.0 --requests audit.jsonl
 
-    Exit codes: 0 done, 1 widening under --fail-on-widening, 2 bad revision, ledger or
-    requests file.
+    Exit codes: 0 done, 1 widening under --fail-on-widening or a side that does not verify
+    against the pin, 2 bad revision, ledger or requests file.
     """
     code = run_diff(
         base=base,
@@ -79,6 +90,8 @@ def diff_command(
         fail_on_widening=fail_on_widening,
         at=at,
         output=output,
+        signers_jwks=signers_jwks,
+        require_signatures=require_signatures,
     )
     raise typer.Exit(code)
 
@@ -93,8 +106,11 @@ def run_diff(
     fail_on_widening: bool,
     at: str | None,
     output: Path | None,
+    signers_jwks: Path | None = None,
+    require_signatures: int | None = None,
 ) -> int:
-    """Diff two revisions and write the report; returns the exit code (0, or 1 on widening).
+    """Diff two revisions and write the report; returns the exit code (0, or 1 on widening
+    or on a side that does not verify against a pinned signature gate).
 
     Raises:
         ZtauthError: a bad revision, ledger, requests file or option (exit 2).
@@ -107,16 +123,36 @@ def run_diff(
     check_ledger_option(ledger_path)
     # One clock, read once: the engine itself never reads the clock.
     now = parse_at(at)
+    pin = signer_pin(signers_jwks, require_signatures)
     items = load_requests(requests_path) if requests_path is not None else ()
     base_ledger = load(ledger_path, base)
     target_ledger = load(ledger_path, target)
+    target_label = target if target is not None else WORKING_TREE
+    if pin.pinned:
+        from ztauth_cli.gates import unverified_reason
+
+        check_pin_outside(pin, target_ledger.root)
+        # A diff is read as "what this change does": on a side the pin does not vouch for,
+        # its decisions would be the attacker's to choose. Signatures are checked today.
+        refused = [
+            f"{side} ({label}) does not verify against the pinned signers: {reason}"
+            for side, label, ledger in (
+                ("base", base, base_ledger),
+                ("target", target_label, target_ledger),
+            )
+            if (reason := unverified_reason(ledger, now=parse_at(None), pin=pin)) is not None
+        ]
+        if refused:
+            for line in refused:
+                typer.echo(f"error: {line}", err=True)
+            return 1
     report = diff_ledgers(
         base_ledger,
         target_ledger,
         now=now,
         requests=items,
         base_label=base,
-        target_label=target if target is not None else WORKING_TREE,
+        target_label=target_label,
         progress=_progress,
     )
     _write(report, fmt, output=output)
@@ -191,6 +227,8 @@ def bump_auto_command(
     fmt: Annotated[
         OutputFormat, format_option(OutputFormat.TEXT, OutputFormat.JSON)
     ] = OutputFormat.TEXT,
+    signers_jwks: SignersJwksOption = None,
+    require_signatures: RequireSignaturesOption = None,
 ) -> None:
     """Tag HEAD with the next version, the part derived from the decision diff.
 
@@ -207,10 +245,17 @@ def bump_auto_command(
 
     Exit codes: 0 tagged, 1 refused, 2 usage or input error.
     """
-    raise typer.Exit(run_bump_auto(message=message, ledger_path=ledger, fmt=fmt))
+    pin = signer_pin(signers_jwks, require_signatures)
+    raise typer.Exit(run_bump_auto(message=message, ledger_path=ledger, fmt=fmt, pin=pin))
 
 
-def run_bump_auto(*, message: str | None, ledger_path: Path | None, fmt: OutputFormat) -> int:
+def run_bump_auto(
+    *,
+    message: str | None,
+    ledger_path: Path | None,
+    fmt: OutputFormat,
+    pin: SignerPin | None = None,
+) -> int:
     """Derive the bump from the previous version to HEAD, then tag through the release path.
 
     Raises:
@@ -235,5 +280,11 @@ def run_bump_auto(*, message: str | None, ledger_path: Path | None, fmt: OutputF
         return decision.part
 
     return run_version_bump(
-        part=None, message=message, ledger_path=ledger_path, fmt=fmt, derive=derive, explain=reasons
+        part=None,
+        message=message,
+        ledger_path=ledger_path,
+        fmt=fmt,
+        derive=derive,
+        explain=reasons,
+        pin=pin,
     )

@@ -18,13 +18,17 @@ from ztauth_cli.cli._common import (
     AtOption,
     LedgerOption,
     OutputOption,
+    RequireSignaturesOption,
     RevOption,
+    SignersJwksOption,
     check_format,
     check_ledger_option,
     check_output,
+    check_pin_outside,
     emit,
     format_option,
     parse_at,
+    signer_pin,
 )
 from ztauth_cli.report.formats import OutputFormat
 
@@ -73,6 +77,8 @@ def test_command(
     ),
     output: OutputOption = None,
     at: AtOption = None,
+    signers_jwks: SignersJwksOption = None,
+    require_signatures: RequireSignaturesOption = None,
 ) -> None:
     """Run test suites: every case's decision must match its expectation.
 
@@ -98,6 +104,8 @@ def test_command(
         threshold=threshold,
         output=output,
         at=at,
+        signers_jwks=signers_jwks,
+        require_signatures=require_signatures,
     )
     raise typer.Exit(code)
 
@@ -113,6 +121,8 @@ def run_test(
     threshold: float | None,
     output: Path | None,
     at: str | None = None,
+    signers_jwks: Path | None = None,
+    require_signatures: int | None = None,
 ) -> int:
     """Run the suites and write the report; returns the exit code (0, 1).
 
@@ -129,7 +139,9 @@ def run_test(
     check_ledger_option(ledger_path)
     # One clock for suites without 'at', read once: the engine itself never reads the clock.
     now = parse_at(at)
+    pin = signer_pin(signers_jwks, require_signatures)
     ledger = load(ledger_path or _ledger_near(suites), rev)
+    check_pin_outside(pin, ledger.root)
     found = discover_suites(ledger, suites)
     where = ", ".join(str(s) for s in suites) if suites else f"{ledger.root}/tests"
     if not found:
@@ -143,7 +155,7 @@ def run_test(
 
     keys = IssuerKeys.for_suites(chosen, ledger=ledger)
     tokens = mint_suite_tokens(chosen, ledger, keys=keys, now=now)
-    evaluator = suite_evaluator(ledger, keys, now=now, revision=ledger.revision)
+    evaluator = suite_evaluator(ledger, keys, now=now, revision=ledger.revision, pin=pin)
     total = sum(len(s.cases) for s in chosen)
     run = _run(evaluator, chosen, tokens=tokens, now=now, total=total)
     run = dataclasses.replace(run, deselected=deselected)

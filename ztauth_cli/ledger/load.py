@@ -234,8 +234,15 @@ class _Builder:
         self.problems: list[DocumentError] = list(problems)
         self.texts: dict[str, str] = {}
         self.suppressions: list[Suppression] = []
+        # Every file whose content reaches the evaluator, recorded where it is read: the
+        # signed set is derived from this (signing/hash.py), so that what is signed and what
+        # is loaded can never disagree (a schema under tests/ once escaped the signature).
+        self.evaluated: set[str] = set()
 
-    def text(self, path: str) -> str | None:
+    def text(self, path: str, *, evaluated: bool = True) -> str | None:
+        """The decoded text of ``path``; ``evaluated=False`` only for suites and signatures."""
+        if evaluated:
+            self.evaluated.add(path)
         if path in self.texts:
             return self.texts[path]
         data = self.files[path]
@@ -275,8 +282,8 @@ class _Builder:
                     )
                 )
 
-    def documents(self, path: str) -> list[SourceDocument]:
-        text = self.text(path)
+    def documents(self, path: str, *, evaluated: bool = True) -> list[SourceDocument]:
+        text = self.text(path, evaluated=evaluated)
         if text is None:
             return []
         try:
@@ -365,7 +372,8 @@ def build_ledger(
                 trust[kind].append(_TRUST_BUILDERS[kind](b, doc))
 
     suites = tuple(s for p in paths if p.startswith("tests/") for s in _suites(b, p))
-    signatures_text = b.text(SIGNATURES) if SIGNATURES in files else None
+    # A signature cannot cover itself.
+    signatures_text = b.text(SIGNATURES, evaluated=False) if SIGNATURES in files else None
 
     _check_unique(b, trust["TrustLevel"], "name", "trust level")
     _check_unique(b, trust["SecurityGroup"], "name", "security group")
@@ -391,6 +399,7 @@ def build_ledger(
         suites=suites,
         signatures_text=signatures_text,
         files=tuple(LedgerFile(path=p, data=files[p]) for p in paths),
+        evaluated_paths=frozenset(b.evaluated),
         suppressions=tuple(b.suppressions),
         problems=tuple(
             sorted(
@@ -665,7 +674,8 @@ def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[st
 
 def _suites(b: _Builder, path: str) -> list[TestSuite]:
     suites = []
-    for doc in b.documents(path):
+    # Suites say what to ask and what to expect; they never change an answer: not signed.
+    for doc in b.documents(path, evaluated=False):
         kind = _kind_of(doc)
         if kind != "TestSuite":
             b.problems.append(

@@ -34,6 +34,7 @@ __all__ = [
     "describe_version",
     "is_dirty",
     "parse_version_tag",
+    "previous_version_tag",
     "rfc3339",
     "to_version_tags",
     "version_tags",
@@ -191,6 +192,24 @@ def to_version_tags(tags: tuple[git.TagInfo, ...]) -> tuple[VersionTag, ...]:
             )
         )
     return tuple(sorted(result, key=lambda v: (v.version, v.name)))
+
+
+def previous_version_tag(root: Path, commit: str) -> str | None:
+    """The newest version tag (by semver) reachable from ``commit`` and not naming it; None
+    when there is none. ``policy verify --rev`` compares the signature gate with it.
+
+    Raises:
+        GitError: when ``root`` is not inside a readable repository.
+    """
+    repo_root, _ = _repo_for(root)
+    repo = git.open_repo(repo_root)
+    try:
+        history = git.ancestors(repo, commit)
+        tags = to_version_tags(git.list_tags(repo))
+    finally:
+        repo.close()
+    earlier = [t for t in tags if t.commit in history and t.commit != commit]
+    return max(earlier, key=lambda t: t.version).name if earlier else None
 
 
 def is_dirty(root: Path) -> bool:
