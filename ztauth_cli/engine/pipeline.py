@@ -1,8 +1,9 @@
 """The ZTAuth* decision pipeline (DESIGN.md "The decision pipeline"): deny by default.
 
 Steps: ledger verified -> request well formed -> tokens verify -> actor trusted -> actor may
-act on behalf of the subject -> every earlier hop of the chain still trusted and narrowing ->
-Cedar business policy. The first failing step decides the reason code; every step is traced.
+act on behalf of the subject -> every party of the chain linked to the one before by a signed
+token, still trusted, and narrowing (:meth:`Evaluator._chain` states the rule) -> Cedar
+business policy. The first failing step decides the reason code; every step is traced.
 
 The engine is pure: the clock and the keys are passed in, nothing is read from files, the
 network, the environment or the wall clock. It never raises on a request: any exception while
