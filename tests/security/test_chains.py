@@ -93,6 +93,27 @@ def _charge(actor: str, tokens: dict[str, str], chain: list[dict[str, Any]]) -> 
     }
 
 
+def _read(tokens: Tokens, chain: list[dict[str, Any]] | None, **extra: str) -> dict[str, Any]:
+    """The assistant reads alice's report with her own consent (allowed without a chain)."""
+    model: dict[str, Any] = {
+        "principal": {"type": "Workload", "id": CHAT},
+        "tokens": {
+            "attestation": tokens.attestation(CHAT),
+            "consent": tokens.consent("alice", CHAT, "read summarize"),
+            **extra,
+        },
+    }
+    if chain is not None:
+        model["chain"] = chain
+    return {
+        "subject": {"type": "User", "id": "alice"},
+        "action": {"name": "read"},
+        "resource": {"type": "Document", "id": "q3-report"},
+        "context": {"channel": "web"},
+        "authorization_model": model,
+    }
+
+
 def _gateway(tokens: Tokens, scope: list[str] | None = None) -> dict[str, Any]:
     """The gateway hop as the gateway really sent it: alice's consent and its attestation."""
     return _hop(
@@ -174,20 +195,7 @@ def test_claimed_hop_scope_without_signed_token_breaks_chain(
 ) -> None:
     # The assistant reads alice's report with her own consent, and dresses the call up as
     # coming through the gateway: a hop with a claimed scope and nothing signed behind it.
-    read = {
-        "subject": {"type": "User", "id": "alice"},
-        "action": {"name": "read"},
-        "resource": {"type": "Document", "id": "q3-report"},
-        "context": {"channel": "web"},
-        "authorization_model": {
-            "principal": {"type": "Workload", "id": CHAT},
-            "tokens": {
-                "attestation": tokens.attestation(CHAT),
-                "consent": tokens.consent("alice", CHAT, "read summarize"),
-            },
-            "chain": [_hop(GATEWAY, ["read"], attestation=tokens.attestation(GATEWAY))],
-        },
-    }
+    read = _read(tokens, [_hop(GATEWAY, ["read"], attestation=tokens.attestation(GATEWAY))])
     response = _eval(tokens, tmp_path, read)
     assert _outcome(response) == (False, "chain_broken")
     assert _message(response).startswith(f"hop 1 ({GATEWAY}) is not linked to the subject")
@@ -225,19 +233,7 @@ def test_changing_entity_type_does_not_dodge_loop_detection(tokens: Tokens, tmp_
     # The subject is party 0: it cannot reappear as a hop under another type either.
     subject_hop = _hop("alice", None)
     subject_hop["principal"]["type"] = "Workload"
-    read = {
-        "subject": {"type": "User", "id": "alice"},
-        "action": {"name": "read"},
-        "resource": {"type": "Document", "id": "q3-report"},
-        "authorization_model": {
-            "principal": {"type": "Workload", "id": CHAT},
-            "tokens": {
-                "attestation": tokens.attestation(CHAT),
-                "consent": tokens.consent("alice", CHAT, "read summarize"),
-            },
-            "chain": [subject_hop],
-        },
-    }
+    read = _read(tokens, [subject_hop])
     response = _eval(tokens, tmp_path, read)
     assert _outcome(response) == (False, "chain_broken")
     assert _message(response) == (
@@ -314,20 +310,7 @@ def test_a_txn_token_naming_prior_actors_cannot_hide_its_chain(
 ) -> None:
     # The assistant was reached through the (since revoked, say) gateway; leaving the chain out
     # of the request would skip its re-check. The txn token says where it came from.
-    hidden = {
-        "subject": {"type": "User", "id": "alice"},
-        "action": {"name": "read"},
-        "resource": {"type": "Document", "id": "q3-report"},
-        "context": {"channel": "web"},
-        "authorization_model": {
-            "principal": {"type": "Workload", "id": CHAT},
-            "tokens": {
-                "attestation": tokens.attestation(CHAT),
-                "consent": tokens.consent("alice", CHAT, "read summarize"),
-                "txn": tokens.txn(CHAT, GATEWAY, scope="read"),
-            },
-        },
-    }
+    hidden = _read(tokens, None, txn=tokens.txn(CHAT, GATEWAY, scope="read"))
     response = _eval(tokens, tmp_path, hidden)
     assert _outcome(response) == (False, "chain_broken")
     assert "the request lists no such hop" in _message(response)
