@@ -391,6 +391,14 @@ def test_delegation_scenarios_of_the_sample_ledger(
 def test_gateway_assistant_billing_chain(
     runner: CliRunner, tmp_path: Path, issuers: Issuers
 ) -> None:
+    def link(*actors: str) -> str:
+        """A txn token passing charge from ``actors[1]`` to ``actors[0]`` (RFC 8693 act)."""
+        act: dict[str, Any] = {"sub": actors[-1]}
+        for actor in reversed(actors[:-1]):
+            act = {"sub": actor, "act": act}
+        claims = {"sub": "alice", "act": act, "scope": "charge"}
+        return issuers.token(issuers.idp, "https://txn.acme.internal", claims)
+
     def chain_request(assistant: str) -> dict[str, Any]:
         return {
             "subject": {"type": "User", "id": "alice"},
@@ -399,17 +407,26 @@ def test_gateway_assistant_billing_chain(
             "context": {"channel": "orders-queue"},
             "authorization_model": {
                 "principal": {"type": "Workload", "id": WORKER},
-                "tokens": {"attestation": issuers.attestation(WORKER)},
+                "tokens": {
+                    "attestation": issuers.attestation(WORKER),
+                    "txn": link(WORKER, assistant),
+                },
                 "chain": [
                     {
                         "principal": {"type": "Workload", "id": GATEWAY},
                         "scope": ["read", "summarize", "charge"],
-                        "tokens": {"attestation": issuers.attestation(GATEWAY)},
+                        "tokens": {
+                            "attestation": issuers.attestation(GATEWAY),
+                            "consent": issuers.consent(GATEWAY, "read summarize charge"),
+                        },
                     },
                     {
                         "principal": {"type": "Workload", "id": assistant},
                         "scope": ["charge"],
-                        "tokens": {"attestation": issuers.attestation(assistant)},
+                        "tokens": {
+                            "attestation": issuers.attestation(assistant),
+                            "txn": link(assistant, GATEWAY),
+                        },
                     },
                 ],
             },
@@ -422,7 +439,14 @@ def test_gateway_assistant_billing_chain(
     assert response["decision"] is True, response["context"]["reason_admin"]
     assert response["context"]["ztauth"]["via"] == "elevation/billing-acts-for-customer"
     chain_step = next(s for s in response["context"]["ztauth"]["trace"] if s["step"] == "chain")
-    assert len(chain_step["children"]) == 2
+    # One line per party after alice: both hops re-checked, and the worker, each linked.
+    assert [c["detail"] for c in chain_step["children"]] == [
+        f"hop 1 ({GATEWAY}): trusted at 'trusted', linked from the subject (alice) by consent, "
+        "scope charge, read, summarize",
+        f"hop 2 ({CHAT}): trusted at 'attested', linked from hop 1 ({GATEWAY}) by txn, "
+        "scope charge",
+        f"the actor ({WORKER}): linked from hop 2 ({CHAT}) by txn, scope charge",
+    ]
 
     revoked = _write(tmp_path, "revoked.json", chain_request(LEGACY))
     result = _eval(runner, revoked, "--jwks", str(issuers.jwks), "-f", "json", "--fail-on-deny")

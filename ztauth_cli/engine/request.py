@@ -58,10 +58,16 @@ class Entity:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Hop:
-    """An earlier hop of a delegation chain: its workload, scope and tokens."""
+    """An earlier hop of a delegation chain: its workload, scope and tokens.
+
+    Everything here is the caller's claim. The hop carries authority only through its own
+    tokens: its link from the party before it, whose scope must contain ``scope`` (step 5,
+    ``Evaluator._chain``). Its identity on the path is ``principal.id`` alone.
+    """
 
     index: int
     principal: Entity
+    # The actions the hop claims to pass on; None: whatever its link token grants.
     scope: tuple[str, ...] | None
     tokens: Mapping[str, str]
 

@@ -22,6 +22,7 @@ __all__ = [
     "Keyring",
     "VerifiedToken",
     "act_of",
+    "actor_chain",
     "ledger_key_sets",
     "scope_of",
     "verify_with_ledger_issuers",
@@ -146,6 +147,28 @@ def act_of(claims: Mapping[str, Any]) -> str | None:
     if isinstance(act, Mapping) and isinstance(act.get("sub"), str):
         return str(act["sub"])
     return None
+
+
+def actor_chain(claims: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The actors an ``act`` claim names, current actor first, then each prior actor of its
+    nested ``act`` (RFC 8693 §4.1: "a chain of delegation can be expressed by nesting one act
+    claim within another"); ``()`` without ``act``.
+
+    ``None`` when any level is malformed (neither a string nor an object with a string
+    ``sub``, or a nested ``act`` of another type): a chain that cannot be read is no proof,
+    never a shorter one.
+    """
+    actors: list[str] = []
+    act = claims.get("act")
+    while act is not None:
+        if isinstance(act, str):
+            actors.append(act)
+            break
+        if not isinstance(act, Mapping) or not isinstance(act.get("sub"), str):
+            return None
+        actors.append(str(act["sub"]))
+        act = act.get("act")
+    return tuple(actors)
 
 
 def scope_of(claims: Mapping[str, Any]) -> frozenset[str] | None:
