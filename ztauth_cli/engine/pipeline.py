@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 from ztauth_cli import jose
 from ztauth_cli.engine.cedar import CedarEngine, CedarOutcome, parse_policy_files
 from ztauth_cli.engine.delegation import Coverage, Grant, OnBehalfOf
+from ztauth_cli.engine.entities import EntityRules, cedar_record, describe_entities
 from ztauth_cli.engine.request import (
     Request,
     RequestProblem,
@@ -132,6 +133,10 @@ class Evaluator:
         self.version = version
         self.require_txn_token = settings.require_txn_token if settings is not None else False
         self.max_chain_depth = settings.max_chain_depth if settings is not None else 4
+        # What a request may say about entities the ledger does not define.
+        self.entity_rules = (
+            EntityRules(settings.request_entities) if settings is not None else EntityRules()
+        )
         self.cedar = cedar
         self.keyring = keyring
         self.trust = trust
@@ -423,8 +428,10 @@ class Evaluator:
                 detail=f"{who} acts for itself; no grant needed",
             )
         )
-        cedar_context = dict(context)
-        cedar_context.pop("ztauth", None)  # the engine owns context.ztauth
+        notes: list[str] = []
+        cedar_context = _cedar_context(context, notes)
+        if notes:
+            trace[0] = replace(trace[0], children=_note_steps(notes))
         if fields is not None:
             full: dict[str, Any] = {
                 "actor": s_id,
@@ -473,6 +480,11 @@ class Evaluator:
                 Step.REQUEST,
                 f"the request is for ledger {request.ledger}, this ledger is {self.ztid}",
             )
+        # What the request may describe to Cedar, and what it may not (ignored, noted).
+        additions, notes = describe_entities(
+            request, defined=self.cedar.defines, rules=self.entity_rules
+        )
+        context_base = _cedar_context(request.context, notes)
         actor = request.actor
         shape = f"{actor} acts for {request.subject}" if request.delegated else f"{request.subject}"
         self._pass(
@@ -480,6 +492,7 @@ class Evaluator:
             Step.REQUEST,
             f"{shape}: {action} on {request.resource}"
             + (f" through {len(request.chain)} earlier hop(s)" if request.chain else ""),
+            _note_steps(notes),
         )
 
         # Step 2: tokens.
@@ -490,7 +503,7 @@ class Evaluator:
 
         # Step 4: on behalf of (needs Cedar for elevation conditions: build the request now).
         try:
-            entities = self.cedar.entities_for(_overrides(request))
+            entities = self.cedar.entities_for(additions)
         except ValueError as exc:
             raise self._fail(
                 state,
@@ -498,7 +511,6 @@ class Evaluator:
                 Step.REQUEST,
                 f"Cedar rejected the request's entities: {exc}",
             ) from None
-        context_base = dict(request.context)
         cedar_request: dict[str, Any] = {
             "principal": cedar_uid(request.subject.type, request.subject.id),
             "action": action_entity,
@@ -520,7 +532,6 @@ class Evaluator:
         # Step 5: the chain.
         self._chain(request, grant, hop_tokens, state, now)
 
-        context_base.pop("ztauth", None)  # the engine owns context.ztauth
         cedar_request["context"] = context_base
         fields = self._fields_for(cedar_request, request, trust, state.via, entities)
         if fields is not None:
@@ -944,19 +955,20 @@ def _text(value: Any) -> TypeGuard[str]:
     return type(value) is str and bool(value)
 
 
-def _overrides(request: Request) -> dict[tuple[str, str], dict[str, Any]]:
-    overrides: dict[tuple[str, str], dict[str, Any]] = {}
-    for entity in request.entities:
-        uid = entity["uid"]
-        overrides[(str(uid["type"]), str(uid["id"]))] = {
-            "attrs": dict(entity.get("attrs") or {}),
-            "parents": list(entity.get("parents") or []),
-        }
-    for item in (request.subject, request.resource, request.principal):
-        if item is not None and item.properties:
-            current = overrides.setdefault(item.key, {"attrs": {}, "parents": []})
-            current["attrs"].update(item.properties)
-    return overrides
+def _cedar_context(context: Mapping[str, Any], notes: list[str]) -> dict[str, Any]:
+    """The request's context as Cedar's: plain JSON values only (see engine/entities.py),
+    without ``ztauth``, which the engine owns.
+    """
+    if "ztauth" in context:
+        notes.append(
+            "context.ztauth is the engine's (the ZTAuth* facts); the request's value is ignored"
+        )
+        context = {k: v for k, v in context.items() if k != "ztauth"}
+    return cedar_record(context, "context", notes)
+
+
+def _note_steps(notes: Sequence[str]) -> tuple[TraceStep, ...]:
+    return tuple(TraceStep(step=Step.REQUEST, passed=True, detail=n) for n in sorted(notes))
 
 
 def _ztauth_context(
