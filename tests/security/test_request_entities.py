@@ -389,3 +389,131 @@ def test_action_properties_reach_cedar_but_never_rewrite_a_ledger_action(
         'action.properties: Action::"archive" is defined by the ledger; the request\'s '
         "attributes (soft) are ignored"
     ]
+
+
+# ----------------------------------------------------------------------------- the opt-in
+
+
+def _opt_in(ledger: Path, setting: str) -> None:
+    manifest_path = ledger / "ztauth.yaml"
+    text = manifest_path.read_text(encoding="utf-8")
+    manifest_path.write_text(
+        text.replace(
+            "  max_chain_depth: 4\n", f"  max_chain_depth: 4\n  request_entities: {setting}\n"
+        ),
+        encoding="utf-8",
+    )
+
+
+def test_opted_in_parents_describe_new_users_but_never_the_ledgers(
+    runner: CliRunner, tmp_path: Path, issuers: Issuers, sample_copy: Path
+) -> None:
+    _opt_in(sample_copy, "{User: [attributes, parents], Document: attributes}")
+    mallory = {
+        "subject": {"type": "User", "id": "mallory"},
+        "action": {"name": "read"},
+        "resource": {"type": "Document", "id": "budget-2025"},
+        "authorization_model": {
+            "entities": {
+                "schema": "cedar",
+                "items": [
+                    {
+                        "uid": {"type": "User", "id": "mallory"},
+                        "attrs": {"department": "finance", "email": "m@acme.example"},
+                        "parents": [{"type": "Role", "id": "finance-admin"}],
+                    }
+                ],
+            }
+        },
+    }
+    # The manifest lets the PEP say which role a user it knows (and the ledger does not) has.
+    response = _eval(runner, tmp_path, mallory, ledger=sample_copy, jwks=issuers.jwks)[0]
+    assert _answer(response) == (True, "allowed", ["finance-admin-reads-documents"])
+    # ...but alice is the ledger's: even opted in, the request cannot change her roles.
+    alice = _assistant_for_alice(issuers, "budget-2025")
+    alice["authorization_model"]["entities"] = [
+        {
+            "uid": {"type": "User", "id": "alice"},
+            "parents": [{"type": "Role", "id": "finance-admin"}],
+        }
+    ]
+    response = _eval(runner, tmp_path, alice, ledger=sample_copy, jwks=issuers.jwks)[0]
+    assert _answer(response) == (False, "policy_denied", [])
+    # Types the setting does not name may not be described at all once it is given.
+    invoice = {
+        "subject": {"type": "User", "id": "alice"},
+        "action": {"name": "charge"},
+        "resource": {"type": "Invoice", "id": "inv-new", "properties": {"status": "open"}},
+    }
+    response = _eval(runner, tmp_path, invoice, ledger=sample_copy, jwks=issuers.jwks)[0]
+    assert response["decision"] is False
+    assert _notes(response) == [
+        'resource.properties: attributes of Invoice::"inv-new" (status) are ignored: '
+        "settings.request_entities does not let a request describe Invoice entities"
+    ]
+
+
+def test_request_cannot_nest_a_role_the_ledger_names_into_finance_admin(
+    runner: CliRunner, tmp_path: Path, issuers: Issuers, sample_copy: Path
+) -> None:
+    # erin is in Role::"contractors", which the ledger names but never defines: describing
+    # that role's parents would make erin a finance admin through the ledger's own fact.
+    _opt_in(sample_copy, "{'*': [attributes, parents]}")
+    people = json.loads((sample_copy / "entities/people.json").read_text(encoding="utf-8"))
+    people.append(
+        {
+            "uid": {"type": "User", "id": "erin"},
+            "attrs": {"department": "finance", "email": "erin@acme.example"},
+            "parents": [{"type": "Role", "id": "contractors"}],
+        }
+    )
+    (sample_copy / "entities/people.json").write_text(json.dumps(people), encoding="utf-8")
+    request = {
+        "subject": {"type": "User", "id": "erin"},
+        "action": {"name": "read"},
+        "resource": {"type": "Document", "id": "budget-2025"},
+        "authorization_model": {
+            "entities": [
+                {
+                    "uid": {"type": "Role", "id": "contractors"},
+                    "parents": [{"type": "Role", "id": "finance-admin"}],
+                }
+            ]
+        },
+    }
+    response = _eval(runner, tmp_path, request, ledger=sample_copy, jwks=issuers.jwks)[0]
+    assert _answer(response) == (False, "policy_denied", [])
+    assert _notes(response) == [
+        'authorization_model.entities[0]: Role::"contractors" is defined by the ledger; the '
+        'request\'s parents (Role::"finance-admin") are ignored'
+    ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "complaint"),
+    [
+        (
+            "{Document: [owners]}",
+            "settings/request_entities/Document/0: 'owners' is not one of "
+            "['attributes', 'parents']",
+        ),
+        (
+            "{Action: [attributes, parents]}",
+            "settings.request_entities.Action: a request may never give actions parents",
+        ),
+        ("{'not a type': attributes}", "settings/request_entities: 'not a type' does not match"),
+    ],
+    ids=["unknown-permission", "action-parents", "bad-type-name"],
+)
+def test_a_malformed_request_entities_setting_is_refused(
+    runner: CliRunner, tmp_path: Path, sample_copy: Path, setting: str, complaint: str
+) -> None:
+    _opt_in(sample_copy, setting)
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps({"subject": {"type": "User", "id": "alice"}}), encoding="utf-8")
+    result = runner.invoke(app, ["eval", "--ledger", str(sample_copy), str(path)])
+    assert result.exit_code == 2
+    assert "ztauth.yaml:" in result.stderr
+    assert complaint in result.stderr
+    lint = runner.invoke(app, ["policy", "lint", "--ledger", str(sample_copy), "-f", "json"])
+    assert lint.exit_code == 1, lint.stdout
