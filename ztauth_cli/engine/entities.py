@@ -106,7 +106,14 @@ def _value(value: Any, path: str, notes: list[str]) -> Any:
         return _number(value, path)
     if value is None:
         raise _NotHeld(path, "null is not a Cedar value")
-    if isinstance(value, Mapping):
+    if kind is list:
+        return [
+            item
+            if type(item) is str and item.isascii()
+            else _value(item, f"{path}[{index}]", notes)
+            for index, item in enumerate(value)
+        ]
+    if kind is dict or isinstance(value, Mapping):
         escapes = sorted(k for k in value if k in ESCAPES)
         if escapes:
             raise _NotHeld(
@@ -122,10 +129,14 @@ def _value(value: Any, path: str, notes: list[str]) -> Any:
 def _record(data: Mapping[str, Any], where: str, notes: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
-        path = f"{where}.{key}"
         if type(key) is not str or not _text_ok(key):
             notes.append(f"{where}: a field name Cedar cannot hold is left out")
             continue
+        kind = type(value)
+        if (kind is str and value.isascii()) or kind is bool:
+            out[key] = value  # the common case, without building a path
+            continue
+        path = f"{where}.{key}"
         try:
             out[key] = _value(value, path, notes)
         except _NotHeld as exc:
