@@ -150,8 +150,20 @@ def test_engine_reports_ids_and_fails_closed_on_erroring_forbid() -> None:
     [ok] = plain.authorize_batch([_request()], plain.entities)
     assert ok.allowed is True
     assert ok.determining == ("owner-can-read",)
-    # A request override replaces the ledger's entity instead of duplicating it.
-    frozen = plain.entities_for({("Document", "d1"): {"attrs": {"archived": True}}})
-    [denied] = plain.authorize_batch([_request()], frozen)
+    # The ledger's own entity is never replaced or merged into, even if an addition names it
+    # (defence in depth behind describe_entities); an entity the ledger lacks is added.
+    rewritten = plain.entities_for({("Document", "d1"): _doc("d1", archived=True)})
+    [still] = plain.authorize_batch([_request()], rewritten)
+    assert (still.allowed, still.determining) == (True, ("owner-can-read",))
+    added = plain.entities_for({("Document", "d2"): _doc("d2", archived=True)})
+    [denied] = plain.authorize_batch([{**_request(), "resource": _doc("d2")["uid"]}], added)
     assert denied.allowed is False
     assert denied.determining == ("no-archived",)
+
+
+def _doc(id_: str, *, archived: bool = False) -> dict[str, object]:
+    return {
+        "uid": {"type": "Document", "id": id_},
+        "attrs": {"owner": "alice", "archived": archived},
+        "parents": [],
+    }

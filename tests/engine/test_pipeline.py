@@ -176,16 +176,16 @@ CASES = [
         message="authorization_model.tokens.consent must be a compact JWT string",
     ),
     Case(
-        "null in the context (Cedar has no null)",
-        lambda k: req(context={"channel": None}),
+        "a context the schema refuses",
+        lambda k: req(context={"channel": 5}),
         ReasonCode.INVALID_REQUEST,
         message="Cedar rejected the request",
     ),
     Case(
-        "properties Cedar cannot take",
+        "properties of an unknown resource the schema refuses",
         lambda k: {
             **req(),
-            "resource": {"type": "Document", "id": "q3", "properties": {"x": None}},
+            "resource": {"type": "Document", "id": "new", "properties": {"owner": "alice"}},
         },
         ReasonCode.INVALID_REQUEST,
         message="Cedar rejected the request's entities",
@@ -613,18 +613,27 @@ def test_touched_and_trace_of_a_delegated_allow(evaluator: Evaluator, keys: Keys
     ]
 
 
-def test_properties_override_ledger_entities(evaluator: Evaluator) -> None:
+def test_properties_describe_unknown_entities_never_the_ledgers(evaluator: Evaluator) -> None:
+    # The ledger defines q3 (internal, alice's): its facts win, quietly, with a trace note.
     body = req(resource=("Document", "q3"))
     body["resource"]["properties"] = {"classification": "restricted"}
     decision = evaluator.evaluate(body, now=NOW)
-    assert (decision.code, decision.policies) == (ReasonCode.POLICY_DENIED, ("no-restricted",))
-    # A resource the ledger does not know, described entirely by the request.
+    assert (decision.code, decision.policies) == (ReasonCode.ALLOWED, ("owner-can-read",))
+    assert [c.detail for c in decision.trace[0].children] == [
+        'resource.properties: Document::"q3" is defined by the ledger; the request\'s '
+        "attributes (classification) are ignored"
+    ]
+    # A resource the ledger does not know, described entirely by the request: the schema
+    # declares owner a User, so Cedar reads the plain {type, id} object as one.
     body = req(resource=("Document", "new"))
     body["resource"]["properties"] = {
-        "owner": {"__entity": {"type": "User", "id": "alice"}},
+        "owner": {"type": "User", "id": "alice"},
         "classification": "internal",
     }
     assert evaluator.evaluate(body, now=NOW).allowed
+    # Cedar's own escape syntax is not plain data: left out (owner is then missing).
+    body["resource"]["properties"]["owner"] = {"__entity": {"type": "User", "id": "alice"}}
+    assert evaluator.evaluate(body, now=NOW).code is ReasonCode.INVALID_REQUEST
 
 
 def test_context_ztauth_is_set_by_the_engine_not_the_caller(tmp_path: Path, keys: Keys) -> None:

@@ -159,6 +159,11 @@ CASES: list[tuple[str, dict[str, str], str]] = [
         "schema.cedarschema:15:13",
     ),
     (
+        "ZT209",
+        {"ztauth.yaml+": "  request_entities: {Documents: attributes}\n"},
+        "ztauth.yaml:14:22",  # the type's key
+    ),
+    (
         "ZT301",
         {
             "trust/delegations.yaml@": "required: true, issuer: https://idp.example.internal|required: false"  # noqa: E501
@@ -199,6 +204,11 @@ CASES: list[tuple[str, dict[str, str], str]] = [
             "policies/x.cedar": '@id("no-documents")\nforbid (principal, action, resource is Document);\n'  # noqa: E501
         },
         "policies/documents.cedar:2:1",
+    ),
+    (
+        "ZT309",
+        {"ztauth.yaml+": "  request_entities: {Document: [attributes, parents]}\n"},
+        "ztauth.yaml:14:22",  # the type's key
     ),
 ]
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ztauth_cli.engine.entities import referenced_uids
+from ztauth_cli.engine.request import is_action_type
 from ztauth_cli.errors import DocumentError
 from ztauth_cli.model.documents import PolicyFile
 from ztauth_cli.model.span import Span
@@ -353,7 +354,7 @@ class CedarEngine:
 
         # The ledger's Cedar schema ``(text, path)``: when given, Cedar validates every request
         # (principal/resource types for the action, the context's shape) and the entities
-        # (those of the ledger once, a request's overrides with the request), and adds the
+        # (those of the ledger once, those a request describes with the request), and adds the
         # schema's action entities (action groups) to the entity store.
         self.schema: Any = None
         self.schema_text = ""
@@ -401,7 +402,9 @@ class CedarEngine:
             raise DocumentError(
                 f"Cedar rejected the ledger's entities{against}: {exc}", span=entities_span
             ) from exc
-        self._without: OrderedDict[frozenset[tuple[str, str]], Any] = OrderedDict()
+        # Uids the ledger defines or names (parents, entity-valued attributes): a request
+        # describing one of them would change the ledger's facts (see defines).
+        self._ledger_uids = referenced_uids(self.base_entities.values())
 
         self.conditions: dict[str, Any] = {}
         for name, (condition, span) in (conditions or {}).items():
@@ -413,52 +416,28 @@ class CedarEngine:
                     f"elevation condition is not a valid Cedar expression: {exc}", span=span
                 ) from exc
 
-    def _base_without(self, uids: frozenset[tuple[str, str]]) -> Any:
-        """The base entities minus ``uids`` (those a request replaces), cached (LRU)."""
-        import cedarpy
+    def defines(self, key: tuple[str, str]) -> bool:
+        """Whether the ledger defines, or references, the entity ``key``: then it is the
+        ledger's alone and no request may describe it. With a schema, every action is the
+        schema's (Cedar adds the schema's action entities to the store).
+        """
+        return key in self._ledger_uids or (self.schema is not None and is_action_type(key[0]))
 
-        if not uids:
-            return self.entities
-        cached = self._without.get(uids)
-        if cached is not None:
-            self._without.move_to_end(uids)
-            return cached
-        rest = [e for k, e in self.base_entities.items() if k not in uids]
-        handle = cedarpy.Entities.from_json_str(json.dumps(rest), schema=self.schema)
-        self._without[uids] = handle
-        # Each cached handle is a copy of (most of) the base entities: keep only a few.
-        if len(self._without) > 32:
-            self._without.popitem(last=False)
-        return handle
+    def entities_for(self, additions: Mapping[tuple[str, str], Mapping[str, Any]]) -> Any:
+        """The entities handle for one request: the ledger's, plus the entities the request
+        describes that the ledger does not define (Cedar JSON, built by
+        :func:`ztauth_cli.engine.entities.describe_entities`).
 
-    def entities_for(self, overrides: Mapping[tuple[str, str], Mapping[str, Any]]) -> Any:
-        """The entities handle for one request: the base plus the request's entity overrides.
-
-        An override replaces (never duplicates) the ledger's entity with the same uid; its
-        ``attrs`` are merged over the ledger's attributes and its parents added.
+        An addition for an entity the ledger defines is dropped here too (defence in depth):
+        the ledger's entities are never replaced, merged into or given parents by a request.
 
         Raises:
-            ValueError: when Cedar rejects the overrides.
+            ValueError: when Cedar rejects the additions (e.g. under the schema).
         """
-        if not overrides:
+        delta = [dict(e) for key, e in additions.items() if not self.defines(key)]
+        if not delta:
             return self.entities
-        replaced = frozenset(k for k in overrides if k in self.base_entities)
-        delta = []
-        for key, override in overrides.items():
-            base = self.base_entities.get(key, {})
-            attrs = dict(base.get("attrs") or {})
-            attrs.update(override.get("attrs") or {})
-            parents = list(base.get("parents") or [])
-            parents += [p for p in override.get("parents") or [] if p not in parents]
-            entity: dict[str, Any] = {
-                "uid": {"type": key[0], "id": key[1]},
-                "attrs": attrs,
-                "parents": parents,
-            }
-            if "tags" in base or "tags" in override:
-                entity["tags"] = {**(base.get("tags") or {}), **(override.get("tags") or {})}
-            delta.append(entity)
-        return self._base_without(replaced).with_added_json_str(json.dumps(delta), self.schema)
+        return self.entities.with_added_json_str(json.dumps(delta), self.schema)
 
     def _outcome(self, result: Any) -> CedarOutcome:
         errors = tuple(str(e) for e in result.diagnostics.errors)

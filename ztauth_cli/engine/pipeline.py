@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 from ztauth_cli import jose
 from ztauth_cli.engine.cedar import CedarEngine, CedarOutcome, parse_policy_files
 from ztauth_cli.engine.delegation import Coverage, Grant, OnBehalfOf
+from ztauth_cli.engine.entities import EntityRules, cedar_record, describe_entities
 from ztauth_cli.engine.request import (
     Request,
     RequestProblem,
@@ -134,6 +135,10 @@ class Evaluator:
         self.version = version
         self.require_txn_token = settings.require_txn_token if settings is not None else False
         self.max_chain_depth = settings.max_chain_depth if settings is not None else 4
+        # What a request may say about entities the ledger does not define.
+        self.entity_rules = (
+            EntityRules(settings.request_entities) if settings is not None else EntityRules()
+        )
         self.cedar = cedar
         self.keyring = keyring
         self.trust = trust
@@ -425,8 +430,10 @@ class Evaluator:
                 detail=f"{who} acts for itself; no grant needed",
             )
         )
-        cedar_context = dict(context)
-        cedar_context.pop("ztauth", None)  # the engine owns context.ztauth
+        notes: list[str] = []
+        cedar_context = _cedar_context(context, notes)
+        if notes:
+            trace[0] = replace(trace[0], children=_note_steps(notes))
         if fields is not None:
             full: dict[str, Any] = {
                 "actor": s_id,
@@ -475,6 +482,11 @@ class Evaluator:
                 Step.REQUEST,
                 f"the request is for ledger {request.ledger}, this ledger is {self.ztid}",
             )
+        # What the request may describe to Cedar, and what it may not (ignored, noted).
+        additions, notes = describe_entities(
+            request, defined=self.cedar.defines, rules=self.entity_rules
+        )
+        context_base = _cedar_context(request.context, notes)
         actor = request.actor
         shape = f"{actor} acts for {request.subject}" if request.delegated else f"{request.subject}"
         self._pass(
@@ -482,6 +494,7 @@ class Evaluator:
             Step.REQUEST,
             f"{shape}: {action} on {request.resource}"
             + (f" through {len(request.chain)} earlier hop(s)" if request.chain else ""),
+            _note_steps(notes),
         )
 
         # Step 2: tokens.
@@ -492,7 +505,7 @@ class Evaluator:
 
         # Step 4: on behalf of (needs Cedar for elevation conditions: build the request now).
         try:
-            entities = self.cedar.entities_for(_overrides(request))
+            entities = self.cedar.entities_for(additions)
         except ValueError as exc:
             raise self._fail(
                 state,
@@ -500,7 +513,6 @@ class Evaluator:
                 Step.REQUEST,
                 f"Cedar rejected the request's entities: {exc}",
             ) from None
-        context_base = dict(request.context)
         cedar_request: dict[str, Any] = {
             "principal": cedar_uid(request.subject.type, request.subject.id),
             "action": action_entity,
@@ -522,7 +534,6 @@ class Evaluator:
         # Step 5: the chain.
         self._chain(request, action, grant, verified, hop_tokens, state, now)
 
-        context_base.pop("ztauth", None)  # the engine owns context.ztauth
         cedar_request["context"] = context_base
         fields = self._fields_for(cedar_request, request, trust, state.via, entities)
         if fields is not None:
@@ -1147,19 +1158,20 @@ def _token_identity(token: VerifiedToken) -> str:
     return json.dumps([token.issuer, token.claims], sort_keys=True, default=str)
 
 
-def _overrides(request: Request) -> dict[tuple[str, str], dict[str, Any]]:
-    overrides: dict[tuple[str, str], dict[str, Any]] = {}
-    for entity in request.entities:
-        uid = entity["uid"]
-        overrides[(str(uid["type"]), str(uid["id"]))] = {
-            "attrs": dict(entity.get("attrs") or {}),
-            "parents": list(entity.get("parents") or []),
-        }
-    for item in (request.subject, request.resource, request.principal):
-        if item is not None and item.properties:
-            current = overrides.setdefault(item.key, {"attrs": {}, "parents": []})
-            current["attrs"].update(item.properties)
-    return overrides
+def _cedar_context(context: Mapping[str, Any], notes: list[str]) -> dict[str, Any]:
+    """The request's context as Cedar's: plain JSON values only (see engine/entities.py),
+    without ``ztauth``, which the engine owns.
+    """
+    if "ztauth" in context:
+        notes.append(
+            "context.ztauth is the engine's (the ZTAuth* facts); the request's value is ignored"
+        )
+        context = {k: v for k, v in context.items() if k != "ztauth"}
+    return cedar_record(context, "context", notes)
+
+
+def _note_steps(notes: Sequence[str]) -> tuple[TraceStep, ...]:
+    return tuple(TraceStep(step=Step.REQUEST, passed=True, detail=n) for n in sorted(notes))
 
 
 def _ztauth_context(

@@ -33,6 +33,7 @@ from ztauth_cli.model import (
     LedgerFile,
     Manifest,
     PolicyFile,
+    RequestEntityRule,
     SecurityGroup,
     Settings,
     Span,
@@ -43,6 +44,7 @@ from ztauth_cli.model import (
     TrustLevel,
     Ztid,
 )
+from ztauth_cli.model.documents import DEFAULT_REQUEST_ENTITIES
 from ztauth_cli.model.ids import parse_ztid
 
 __all__ = [
@@ -474,8 +476,37 @@ def _manifest(b: _Builder) -> Manifest | None:
             require_txn_token=settings.get("require_txn_token", False),
             require_signatures=settings.get("require_signatures", 0),
             max_chain_depth=settings.get("max_chain_depth", 4),
+            request_entities=_request_entity_rules(b, doc, settings.get("request_entities")),
         ),
     )
+
+
+def _request_entity_rules(
+    b: _Builder, doc: SourceDocument, raw: Any
+) -> tuple[RequestEntityRule, ...]:
+    """``settings.request_entities`` (already schema-valid) as rules sorted by type."""
+    if raw is None:
+        return DEFAULT_REQUEST_ENTITIES
+    rules = []
+    for type_, what in sorted(raw.items()):
+        allowed = {what} if isinstance(what, str) else set(what)
+        if "parents" in allowed and (type_ == "Action" or type_.endswith("::Action")):
+            # A request that could put Action::"delete" in Action::"read" would widen every
+            # policy written for read: action groups are the ledger's alone.
+            b.problems.append(
+                DocumentError(
+                    f"settings.request_entities.{type_}: a request may never give actions "
+                    "parents (action groups belong to the schema and the ledger's entities)",
+                    span=doc.span_at(("settings", "request_entities", type_)),
+                )
+            )
+            allowed.discard("parents")
+        rules.append(
+            RequestEntityRule(
+                type=type_, attributes="attributes" in allowed, parents="parents" in allowed
+            )
+        )
+    return tuple(rules)
 
 
 def parse_duration(text: str) -> timedelta:

@@ -14,6 +14,7 @@ from ztauth_cli.model.ids import Ztid
 from ztauth_cli.model.span import FieldSpans, Span
 
 __all__ = [
+    "DEFAULT_REQUEST_ENTITIES",
     "ActorRef",
     "AttestationRequirement",
     "Delegation",
@@ -25,6 +26,7 @@ __all__ = [
     "KeySet",
     "Manifest",
     "PolicyFile",
+    "RequestEntityRule",
     "SecurityGroup",
     "Settings",
     "Suppression",
@@ -36,12 +38,32 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RequestEntityRule:
+    """What a request may say about entities of one Cedar type that the ledger does not define
+    (``settings.request_entities``): their attributes, their parents. ``type`` ``*`` is every
+    type without a rule of its own. Entities the ledger defines are never the request's to
+    change, whatever a rule says (DESIGN.md "Request data and the ledger").
+    """
+
+    type: str
+    attributes: bool
+    parents: bool
+
+
+# Without ``settings.request_entities``: AuthZEN ``properties`` describe entities the ledger
+# does not know (attributes), and no request ever gives an entity parents (role membership).
+DEFAULT_REQUEST_ENTITIES = (RequestEntityRule(type="*", attributes=True, parents=False),)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """``settings:`` of the manifest."""
 
     require_txn_token: bool = False
     require_signatures: int = 0
     max_chain_depth: int = 4
+    # Sorted by type; see RequestEntityRule.
+    request_entities: tuple[RequestEntityRule, ...] = DEFAULT_REQUEST_ENTITIES
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
