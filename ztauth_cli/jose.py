@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import math
@@ -273,14 +274,35 @@ def _default_alg(jwk: Mapping[str, Any]) -> str:
 
 
 def _public_key_from_jwk(jwk: Mapping[str, Any], *, alg: str) -> Any:
-    """Build a cryptography public key from a JWK, ignoring any private members."""
-    import jwt
+    """Build a cryptography public key from a JWK, ignoring any private members.
 
+    Raises:
+        TokenError: when the JWK does not make a key for ``alg``.
+    """
     # Only the public members: a private member would make pyjwt build a private key, and a
     # verifier has no business holding one.
     public = {k: v for k, v in jwk.items() if k not in _PRIVATE_MEMBERS}
     try:
-        return jwt.PyJWK(public, algorithm=alg).key
+        canonical = json.dumps(public, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return _build_public_key(public, alg)  # not JSON data: build it (and fail) uncached
+    return _cached_public_key(canonical, alg)
+
+
+# Building a key (PyJWK: parse, point-on-curve check) costs more than verifying with it. A key
+# is a pure function of its JWK's public members and the algorithm, so it is built once per
+# distinct (JWK, alg) and shared: loading the ledger (validate_public_jwk) builds the keys
+# that verification then reuses. Only keys that were built are cached, never a failure.
+@functools.lru_cache(maxsize=1024)
+def _cached_public_key(canonical: str, alg: str) -> Any:
+    return _build_public_key(json.loads(canonical), alg)
+
+
+def _build_public_key(public: Mapping[str, Any], alg: str) -> Any:
+    import jwt
+
+    try:
+        return jwt.PyJWK(dict(public), algorithm=alg).key
     except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
         raise TokenError(f"invalid {public.get('kty')} key: {exc}") from exc
 
