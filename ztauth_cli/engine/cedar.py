@@ -126,6 +126,10 @@ def _split(text: str) -> list[_Statement]:
 
 @functools.lru_cache(maxsize=4096)
 def _statement_json(text: str) -> str:
+    return _cedar_json(text)
+
+
+def _cedar_json(text: str) -> str:
     import cedarpy
 
     result: str = cedarpy.policies_to_json_str(text)
@@ -162,6 +166,33 @@ def _one_policy(cedar_json: str) -> tuple[str, dict[str, Any]]:
     return items[0]
 
 
+def _file_forms(text: str, statements: int) -> list[str] | None:
+    """Each statement's Cedar JSON from ONE parse of the whole file (Cedar's cost is per call
+    as much as per policy), or None when the file does not parse as exactly ``statements``
+    policies: each statement is then parsed alone, so that an error names its statement.
+    """
+    if not statements:
+        return None
+    try:
+        data = json.loads(_cedar_json(text))  # not cached: a whole file, parsed once per load
+    except ValueError:
+        return None
+    # Cedar numbers the policies of a text policy0, policy1, ... in order, static policies and
+    # templates alike; a file that parses holds one policy per top-level ';'.
+    forms: list[str] = []
+    for number in range(statements):
+        key = f"policy{number}"
+        for section in ("staticPolicies", "templates"):
+            est = (data.get(section) or {}).get(key)
+            if est is not None:
+                forms.append(json.dumps({section: {key: est}}))
+                break
+        else:
+            return None
+    found = len(data.get("staticPolicies") or {}) + len(data.get("templates") or {})
+    return forms if found == statements else None
+
+
 def parse_policy_files(
     files: Sequence[PolicyFile],
 ) -> tuple[tuple[CedarPolicy, ...], tuple[DocumentError, ...]]:
@@ -174,7 +205,9 @@ def parse_policy_files(
     errors: list[DocumentError] = []
     for policy_file in files:
         path = policy_file.span.path
-        for statement in _split(policy_file.text):
+        statements = _split(policy_file.text)
+        whole = _file_forms(policy_file.text, len(statements))
+        for number, statement in enumerate(statements):
             span = Span(path=path, line=statement.line, column=statement.column)
             if not statement.text.rstrip().endswith(";"):
                 errors.append(
@@ -185,7 +218,7 @@ def parse_policy_files(
                 )
                 continue
             try:
-                cedar_json = _statement_json(statement.text)
+                cedar_json = whole[number] if whole is not None else _statement_json(statement.text)
                 _kind, est = _one_policy(cedar_json)
             except ValueError as exc:
                 errors.append(DocumentError(f"Cedar syntax error: {exc}", span=span))
