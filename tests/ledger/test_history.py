@@ -12,7 +12,7 @@ from tests.support.repo import LedgerRepo
 from tests.support.signing import NOW, manifest, minimal_ledger, sign
 from ztauth_cli import jose
 from ztauth_cli.errors import GitError
-from ztauth_cli.ledger.history import ledger_log, version_rows
+from ztauth_cli.ledger.history import ledger_log, revision_signature_state, version_rows
 from ztauth_cli.ledger.signing.hash import digest
 
 PREFIX = "ledgers/mini/"
@@ -163,3 +163,22 @@ def test_log_from_a_revision(ledger_repo: LedgerRepo, history: dict[str, str]) -
 def test_log_from_an_unknown_revision(ledger_repo: LedgerRepo, history: dict[str, str]) -> None:
     with pytest.raises(GitError, match=r"unknown revision 'v7\.0\.0'"):
         ledger_log(ledger_repo.root / "ledgers/mini", rev="v7.0.0", now=NOW)
+
+
+def test_each_logged_state_is_that_of_the_whole_revision_loaded(
+    ledger_repo: LedgerRepo, history: dict[str, str]
+) -> None:
+    """The log verifies each revision from its files alone; the verdict and reason must be
+    those of the revision loaded in full, broken documents included."""
+    ledger_repo.write({PREFIX + "trust/broken.yaml": "kind: [unclosed\n"})
+    ledger_repo.commit("a broken trust document")
+    root = ledger_repo.root / "ledgers/mini"
+    entries = ledger_log(root, now=NOW)
+    assert len(entries) == 4
+    assert [(e.signature, e.signature_reason) for e in entries] == [
+        revision_signature_state(root, e.sha, now=NOW) for e in entries
+    ]
+    rows = version_rows(root, now=NOW)
+    assert [(r.signature, r.signature_reason) for r in rows] == [
+        revision_signature_state(root, r.tag.commit, now=NOW) for r in rows
+    ]

@@ -55,6 +55,7 @@ __all__ = [
     "load",
     "parse_duration",
     "parse_timestamp",
+    "read_commit_files",
     "read_revision_files",
     "read_worktree_files",
 ]
@@ -158,9 +159,24 @@ def read_revision_files(root: Path, rev: str) -> tuple[dict[str, bytes], list[Do
     repo = git.open_repo(repo_root)
     try:
         sha = git.resolve_revision(repo, rev)
-        tree = git.read_tree(repo, sha, git.relpath_in_repo(repo_root, root))
+        files, problems = read_commit_files(repo, sha, git.relpath_in_repo(repo_root, root))
     finally:
         repo.close()
+    return files, problems, sha.decode()
+
+
+def read_commit_files(
+    repo: Any, sha: bytes, subdir: str, *, blobs: dict[bytes, bytes] | None = None
+) -> tuple[dict[str, bytes], list[DocumentError]]:
+    """The ledger files under ``subdir`` at commit ``sha`` of an open repository, with the
+    size and symlink limits; ``blobs`` caches blob contents across calls (see git.read_tree).
+
+    Raises:
+        GitError: when ``subdir`` does not exist at that commit.
+    """
+    from ztauth_cli.ledger import git
+
+    tree = git.read_tree(repo, sha, subdir, keep=is_ledger_file, blobs=blobs)
     files: dict[str, bytes] = {}
     problems: list[DocumentError] = [
         DocumentError("symlinks are not allowed in a ledger revision", span=Span(path=path))
@@ -168,13 +184,11 @@ def read_revision_files(root: Path, rev: str) -> tuple[dict[str, bytes], list[Do
         if is_ledger_file(path)
     ]
     for path, data in sorted(tree.files.items()):
-        if not is_ledger_file(path):
-            continue
         if len(data) > MAX_FILE_BYTES:
             problems.append(_too_large(path, len(data)))
             continue
         files[path] = data
-    return files, problems, tree.commit
+    return files, problems
 
 
 def _too_large(path: str, size: int) -> DocumentError:
@@ -315,8 +329,14 @@ def build_ledger(
     root: str,
     revision: str | None,
     problems: Iterable[DocumentError] = (),
+    documents: bool = True,
 ) -> Ledger:
     """Build a :class:`Ledger` from its files (ledger-relative POSIX path -> bytes).
+
+    With ``documents=False`` only what signature verification reads is built: the manifest,
+    the key sets, the signatures and every file's bytes (no policies, entities, trust
+    documents or suites, and no problems of theirs). History and version listings verify
+    many revisions this way.
 
     Never raises for bad content: every problem is collected in ``Ledger.problems``.
     """
@@ -329,7 +349,7 @@ def build_ledger(
     if schema_path is None and DEFAULT_SCHEMA in files:
         schema_path = DEFAULT_SCHEMA
     schema_text = None
-    if schema_path is not None:
+    if schema_path is not None and documents:
         if schema_path in files:
             schema_text = b.text(schema_path)
         else:
@@ -340,16 +360,19 @@ def build_ledger(
             )
 
     paths = sorted(files)
+    content = paths if documents else []
     policy_files = tuple(
         PolicyFile(span=Span(path=p), text=t)
-        for p in paths
+        for p in content
         if p.startswith("policies/") and (t := b.text(p)) is not None
     )
-    entity_files = tuple(e for p in paths if p.startswith("entities/") for e in _entity_file(b, p))
+    entity_files = tuple(
+        e for p in content if p.startswith("entities/") for e in _entity_file(b, p)
+    )
     key_sets = tuple(k for p in paths if p.startswith("keys/") for k in _key_set(b, p))
 
     trust: dict[str, list[Any]] = {k: [] for k in KIND_SCHEMAS if k not in {"Ledger", "TestSuite"}}
-    for path in (p for p in paths if p.startswith("trust/")):
+    for path in (p for p in content if p.startswith("trust/")):
         for doc in b.documents(path):
             kind = _kind_of(doc)
             if kind not in trust:
@@ -364,7 +387,7 @@ def build_ledger(
             if b.valid(doc, kind):
                 trust[kind].append(_TRUST_BUILDERS[kind](b, doc))
 
-    suites = tuple(s for p in paths if p.startswith("tests/") for s in _suites(b, p))
+    suites = tuple(s for p in content if p.startswith("tests/") for s in _suites(b, p))
     signatures_text = b.text(SIGNATURES) if SIGNATURES in files else None
 
     _check_unique(b, trust["TrustLevel"], "name", "trust level")
