@@ -35,8 +35,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from ztauth_cli import jose
 from ztauth_cli.cli.eval_cmd import run_eval
 from ztauth_cli.engine import Evaluator
