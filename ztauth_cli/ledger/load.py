@@ -425,18 +425,23 @@ def build_ledger(
 
 
 def _check_unique(b: _Builder, docs: list[Any], attr: str, what: str) -> None:
-    seen: dict[str, Span] = {}
+    def where(doc: Any) -> Span:
+        span: Span = doc.fields.first(attr, default=doc.span)
+        return span
+
+    seen: dict[str, Any] = {}
     for doc in docs:
         key = getattr(doc, attr)
-        where = doc.fields.first(attr, default=doc.span)  # the line of its name:/id: key
         if key in seen:
+            # The line of each name:/id: key, looked up only for a duplicate.
+            first = where(seen[key])
             b.problems.append(
                 DocumentError(
-                    f"duplicate {what} {key!r} (first defined at {seen[key]})", span=where
+                    f"duplicate {what} {key!r} (first defined at {first})", span=where(doc)
                 )
             )
         else:
-            seen[key] = where
+            seen[key] = doc
 
 
 def _manifest(b: _Builder) -> Manifest | None:

@@ -100,7 +100,11 @@ class SourceDocument:
         return self.span_at(key)
 
     def field_spans(self) -> FieldSpans:
-        """Every node's span by dotted path; a mapping entry's is the span of its key."""
+        """Every node's span by dotted path; a mapping entry's is the span of its key
+        (computed when first looked at)."""
+        return FieldSpans.lazy(self._field_spans)
+
+    def _field_spans(self) -> dict[str, Span]:
         spans: dict[str, Span] = {}
         for key, (line, column) in self.positions.items():
             if key:
@@ -108,7 +112,7 @@ class SourceDocument:
                 spans[".".join(str(k) for k in key)] = Span(
                     path=self.span.path, line=line, column=column
                 )
-        return FieldSpans(spans)
+        return spans
 
     def span_at(self, path: tuple[str | int, ...] | list[str | int]) -> Span:
         """The span of the node at ``path``, or of its nearest ancestor that has one."""
