@@ -30,6 +30,7 @@ MAX_DEPTH = 64
 Position = tuple[int, int]
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _MERGE = "tag:yaml.org,2002:merge"
+_STR = "tag:yaml.org,2002:str"
 # libyaml's parser (when PyYAML was built with it) is several times faster and keeps the same
 # marks; the pure-Python safe loader is the fallback. Both construct with safe constructors only.
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -147,20 +148,12 @@ class _Builder:
             raise DocumentError(f"nesting deeper than {MAX_DEPTH} levels", span=self._span(node))
         mark = node.start_mark
         self.positions[key] = (mark.line + 1, mark.column + 1)
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
         if isinstance(node, yaml.MappingNode):
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
-                if key_node.tag == _MERGE:
-                    raise DocumentError(
-                        "YAML merge keys (<<) are not allowed in a ledger",
-                        span=self._span(key_node),
-                    )
-                name = self.build(key_node, (*key, "\0key"))
-                self.positions.pop((*key, "\0key"), None)
-                if not isinstance(name, str):
-                    raise DocumentError(
-                        f"mapping keys must be strings, found {name!r}", span=self._span(key_node)
-                    )
+                name = self._key(key_node, depth=len(key) + 1)
                 if name in result:
                     raise DocumentError(f"duplicate key {name!r}", span=self._span(key_node))
                 key_mark = key_node.start_mark
@@ -169,7 +162,36 @@ class _Builder:
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*key, index)) for index, item in enumerate(node.value)]
-        if node.tag == _TIMESTAMP:
+        return self.loader.construct_object(node, deep=True)  # pragma: no cover - no other kind
+
+    def _key(self, node: yaml.Node, *, depth: int) -> str:
+        """A mapping key: a string scalar, never an alias, a merge key or a collection."""
+        if node.tag == _MERGE:
+            raise DocumentError(
+                "YAML merge keys (<<) are not allowed in a ledger", span=self._span(node)
+            )
+        if id(node) in self.seen:
+            raise DocumentError(
+                "YAML aliases (*name) are not allowed in a ledger", span=self._span(node)
+            )
+        self.seen.add(id(node))
+        if depth > MAX_DEPTH:
+            raise DocumentError(f"nesting deeper than {MAX_DEPTH} levels", span=self._span(node))
+        name = self._scalar(node) if isinstance(node, yaml.ScalarNode) else None
+        if not isinstance(name, str):
+            if name is None and not isinstance(node, yaml.ScalarNode):
+                # A collection as a key: build it (and refuse what is inside it) to name it.
+                name = self.build(node, ("\0key",))
+            raise DocumentError(
+                f"mapping keys must be strings, found {name!r}", span=self._span(node)
+            )
+        return name
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        tag = node.tag
+        if tag == _STR:
+            return node.value  # what construct_yaml_str returns, without its bookkeeping
+        if tag == _TIMESTAMP:
             return str(node.value)
         return self.loader.construct_object(node, deep=True)
 
