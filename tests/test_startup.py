@@ -79,11 +79,18 @@ LEDGER = {
 }
 
 
-def test_plain_eval_imports_cedar_but_no_token_git_or_schema_library(tmp_path: Path) -> None:
-    """A plain request on a ledger outside Git, without issuers, needs Cedar only: no jwt,
-    cryptography, dulwich or jsonschema (a valid ledger is validated without jsonschema)."""
+ISSUER = """apiVersion: ztauth/v1
+kind: Issuer
+name: https://idp.acme.internal
+jwks: keys/idp.jwks.json
+algorithms: [ES256]
+issues: [consent]
+"""
+
+
+def _plain_eval_imports(tmp_path: Path, files: dict[str, str]) -> list[str]:
     ledger = tmp_path / "ledger"
-    write_files(ledger, LEDGER)
+    write_files(ledger, files)
     request = tmp_path / "request.json"
     request.write_text(
         json.dumps(
@@ -104,4 +111,24 @@ def test_plain_eval_imports_cedar_but_no_token_git_or_schema_library(tmp_path: P
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert json.loads("\n".join(lines[:-2]))["decision"] is True
-    assert lines[-2:] == ["EXIT=0", "LOADED=cedarpy"]
+    return lines[-2:]
+
+
+def test_plain_eval_imports_cedar_but_no_token_git_or_schema_library(tmp_path: Path) -> None:
+    """A plain request on a ledger outside Git, without issuers, needs Cedar only: no jwt,
+    cryptography, dulwich or jsonschema (a valid ledger is validated without jsonschema)."""
+    assert _plain_eval_imports(tmp_path, LEDGER) == ["EXIT=0", "LOADED=cedarpy"]
+
+
+def test_plain_eval_on_a_ledger_with_issuers_checks_keys_without_pyjwt(tmp_path: Path) -> None:
+    """The issuers' keys are still checked when the ledger loads (cryptography), but a
+    request without tokens never imports pyjwt."""
+    from ztauth_cli import jose
+
+    key = jose.generate_key("ES256", kid="idp-1").public_jwk
+    files = {
+        **LEDGER,
+        "trust/issuers.yaml": ISSUER,
+        "keys/idp.jwks.json": json.dumps({"keys": [key]}),
+    }
+    assert _plain_eval_imports(tmp_path, files) == ["EXIT=0", "LOADED=cedarpy,cryptography"]

@@ -295,7 +295,64 @@ def _public_key_from_jwk(jwk: Mapping[str, Any], *, alg: str) -> Any:
 # that verification then reuses. Only keys that were built are cached, never a failure.
 @functools.lru_cache(maxsize=1024)
 def _cached_public_key(canonical: str, alg: str) -> Any:
-    return _build_public_key(json.loads(canonical), alg)
+    public = json.loads(canonical)
+    key = _plain_public_key(public, alg)
+    return key if key is not None else _build_public_key(public, alg)
+
+
+# The curves, coordinate sizes and algorithm families PyJWK accepts for the keys built below.
+_EC_CURVES = {"P-256": ("SECP256R1", 32), "P-384": ("SECP384R1", 48), "P-521": ("SECP521R1", 66)}
+_FAMILY = {"ES": "EC", "Ed": "OKP", "RS": "RSA", "PS": "RSA"}
+
+
+def _strict_b64url(value: Any) -> bytes | None:
+    if not isinstance(value, str) or not value or any(c not in _B64URL_ALPHABET for c in value):
+        return None
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _plain_public_key(public: Mapping[str, Any], alg: str) -> Any:
+    """The key PyJWK would build, made with cryptography alone (importing pyjwt costs more
+    than loading a ledger); None whenever this is not certain, and PyJWK then decides (and
+    words the error). Stricter than PyJWK, never looser: exact coordinate sizes, strict
+    base64url, and cryptography's own point-on-curve and size checks."""
+    kty = public.get("kty")
+    if _FAMILY.get(alg[:2]) != kty:
+        return None
+    try:
+        if kty == "EC":
+            from cryptography.hazmat.primitives.asymmetric import ec
+
+            curve, size = _EC_CURVES.get(str(public.get("crv")), ("", 0))
+            x, y = _strict_b64url(public.get("x")), _strict_b64url(public.get("y"))
+            if not curve or x is None or y is None or not len(x) == len(y) == size:
+                return None
+            numbers = ec.EllipticCurvePublicNumbers(
+                int.from_bytes(x, "big"), int.from_bytes(y, "big"), getattr(ec, curve)()
+            )
+            return numbers.public_key()
+        if kty == "OKP":
+            from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
+
+            raw = _strict_b64url(public.get("x"))
+            if raw is None:
+                return None
+            if public.get("crv") == "Ed25519":
+                return ed25519.Ed25519PublicKey.from_public_bytes(raw)
+            if public.get("crv") == "Ed448":
+                return ed448.Ed448PublicKey.from_public_bytes(raw)
+            return None
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        n, e = _strict_b64url(public.get("n")), _strict_b64url(public.get("e"))
+        if n is None or e is None or "oth" in public:
+            return None
+        return rsa.RSAPublicNumbers(int.from_bytes(e, "big"), int.from_bytes(n, "big")).public_key()
+    except (ValueError, TypeError):
+        return None  # cryptography refused it: PyJWK reports why
 
 
 def _build_public_key(public: Mapping[str, Any], alg: str) -> Any:
