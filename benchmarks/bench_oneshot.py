@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -129,16 +130,18 @@ def generate(root: Path, *, policies: int, users: int) -> dict[str, object]:
     }
 
 
-def _run(argv: list[str]) -> float:
+def _run(argv: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
     seconds = time.perf_counter() - start
     if done.returncode not in (0, 1) or '"decision"' not in done.stdout:
         raise SystemExit(f"{' '.join(argv)} failed:\n{done.stdout}{done.stderr}")
     return seconds
 
 
-def compare(ledger: Path, request: Path, raw: Path, repeat: int) -> tuple[float, float]:
+def compare(
+    ledger: Path, request: Path, raw: Path, repeat: int, env: dict[str, str]
+) -> tuple[float, float]:
     """Median whole-process times of the anchor and of ``ztauth eval``, runs interleaved."""
     anchor_argv = [sys.executable, str(raw), str(ledger), str(request)]
     ztauth_argv = [
@@ -153,11 +156,11 @@ def compare(ledger: Path, request: Path, raw: Path, repeat: int) -> tuple[float,
         str(request),
     ]
     anchor, ztauth = [], []
-    _run(anchor_argv)  # warm the file cache for both
-    _run(ztauth_argv)
+    _run(anchor_argv, env)  # warm the file and bytecode caches for both
+    _run(ztauth_argv, env)
     for _ in range(repeat):
-        anchor.append(_run(anchor_argv))
-        ztauth.append(_run(ztauth_argv))
+        anchor.append(_run(anchor_argv, env))
+        ztauth.append(_run(ztauth_argv, env))
     return statistics.median(anchor), statistics.median(ztauth)
 
 
@@ -184,8 +187,12 @@ def main() -> None:
         size = (generated / "entities" / "all.json").stat().st_size
         name = f"{options.policies} policies, {size // 1024} KB entities"
         cases.append((name, generated, request_path))
+        # Byte-compiled modules, as an installed package has them (pip compiles on install),
+        # even where the environment asks Python not to write bytecode: kept in the temp dir.
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = str(base / "pycache")
         for name, ledger, path in cases:
-            anchor, ztauth = compare(ledger, path, raw, options.repeat)
+            anchor, ztauth = compare(ledger, path, raw, options.repeat, env)
             print(
                 f"{name}: raw cedarpy {anchor:.3f} s, ztauth eval {ztauth:.3f} s, "
                 f"ratio {ztauth / anchor:.2f}x (target <= 2x)"
