@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import math
@@ -302,14 +303,92 @@ def _default_alg(jwk: Mapping[str, Any]) -> str:
 
 
 def _public_key_from_jwk(jwk: Mapping[str, Any], *, alg: str) -> Any:
-    """Build a cryptography public key from a JWK, ignoring any private members."""
-    import jwt
+    """Build a cryptography public key from a JWK, ignoring any private members.
 
+    Raises:
+        TokenError: when the JWK does not make a key for ``alg``.
+    """
     # Only the public members: a private member would make pyjwt build a private key, and a
     # verifier has no business holding one.
     public = {k: v for k, v in jwk.items() if k not in _PRIVATE_MEMBERS}
     try:
-        return jwt.PyJWK(public, algorithm=alg).key
+        canonical = json.dumps(public, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return _build_public_key(public, alg)  # not JSON data: build it (and fail) uncached
+    return _cached_public_key(canonical, alg)
+
+
+# Building a key (PyJWK: parse, point-on-curve check) costs more than verifying with it. A key
+# is a pure function of its JWK's public members and the algorithm, so it is built once per
+# distinct (JWK, alg) and shared: loading the ledger (validate_public_jwk) builds the keys
+# that verification then reuses. Only keys that were built are cached, never a failure.
+@functools.lru_cache(maxsize=1024)
+def _cached_public_key(canonical: str, alg: str) -> Any:
+    public = json.loads(canonical)
+    key = _plain_public_key(public, alg)
+    return key if key is not None else _build_public_key(public, alg)
+
+
+# The curves, coordinate sizes and algorithm families PyJWK accepts for the keys built below.
+_EC_CURVES = {"P-256": ("SECP256R1", 32), "P-384": ("SECP384R1", 48), "P-521": ("SECP521R1", 66)}
+_FAMILY = {"ES": "EC", "Ed": "OKP", "RS": "RSA", "PS": "RSA"}
+
+
+def _strict_b64url(value: Any) -> bytes | None:
+    if not isinstance(value, str) or not value or any(c not in _B64URL_ALPHABET for c in value):
+        return None
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _plain_public_key(public: Mapping[str, Any], alg: str) -> Any:
+    """The key PyJWK would build, made with cryptography alone (importing pyjwt costs more
+    than loading a ledger); None whenever this is not certain, and PyJWK then decides (and
+    words the error). Stricter than PyJWK, never looser: exact coordinate sizes, strict
+    base64url, and cryptography's own point-on-curve and size checks."""
+    kty = public.get("kty")
+    if _FAMILY.get(alg[:2]) != kty:
+        return None
+    try:
+        if kty == "EC":
+            from cryptography.hazmat.primitives.asymmetric import ec
+
+            curve, size = _EC_CURVES.get(str(public.get("crv")), ("", 0))
+            x, y = _strict_b64url(public.get("x")), _strict_b64url(public.get("y"))
+            if not curve or x is None or y is None or not len(x) == len(y) == size:
+                return None
+            numbers = ec.EllipticCurvePublicNumbers(
+                int.from_bytes(x, "big"), int.from_bytes(y, "big"), getattr(ec, curve)()
+            )
+            return numbers.public_key()
+        if kty == "OKP":
+            from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
+
+            raw = _strict_b64url(public.get("x"))
+            if raw is None:
+                return None
+            if public.get("crv") == "Ed25519":
+                return ed25519.Ed25519PublicKey.from_public_bytes(raw)
+            if public.get("crv") == "Ed448":
+                return ed448.Ed448PublicKey.from_public_bytes(raw)
+            return None
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        n, e = _strict_b64url(public.get("n")), _strict_b64url(public.get("e"))
+        if n is None or e is None or "oth" in public:
+            return None
+        return rsa.RSAPublicNumbers(int.from_bytes(e, "big"), int.from_bytes(n, "big")).public_key()
+    except (ValueError, TypeError):
+        return None  # cryptography refused it: PyJWK reports why
+
+
+def _build_public_key(public: Mapping[str, Any], alg: str) -> Any:
+    import jwt
+
+    try:
+        return jwt.PyJWK(dict(public), algorithm=alg).key
     except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
         raise TokenError(f"invalid {public.get('kty')} key: {exc}") from exc
 

@@ -54,6 +54,35 @@ def test_parse_policy_files_gives_ids_effects_and_first_lines() -> None:
     assert policies[0].file == "policies/docs.cedar"
 
 
+def test_a_file_parsed_whole_gives_each_policy_the_form_it_has_alone() -> None:
+    """One Cedar parse per file (statics and templates interleaved) must hand each statement
+    exactly the JSON form, id and effect that parsing the statement alone gives."""
+    text = (
+        POLICIES
+        + '\n@id("linkable")\npermit (principal == ?principal, action, resource);\n'
+        + '@id("last")\nforbid (principal, action == Action::"delete", resource);\n'
+    )
+    policies, errors = parse_policy_files([_file(text)])
+    assert errors == ()
+    alone = [
+        parse_policy_files([_file(statement)])[0][0] for statement, _, _ in split_statements(text)
+    ]
+    assert [(p.id, p.effect) for p in policies] == [
+        ("owner-can-read", "permit"),
+        ("no-archived", "forbid"),
+        ("linkable", "permit"),
+        ("last", "forbid"),
+    ]
+    assert [policy_json(p) for p in policies] == [policy_json(p) for p in alone]
+    engine = CedarEngine(policies, [])
+    assert engine.effects == {
+        "owner-can-read": "permit",
+        "no-archived": "forbid",
+        "linkable": "permit",
+        "last": "forbid",
+    }
+
+
 def test_syntax_error_points_at_the_broken_policy() -> None:
     text = POLICIES + '\n@id("broken")\npermit (principal, action, resource) when { 1 + };\n'
     policies, errors = parse_policy_files([_file(text)])

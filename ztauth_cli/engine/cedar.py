@@ -16,7 +16,7 @@ import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ztauth_cli.engine.entities import referenced_uids
@@ -52,6 +52,9 @@ class CedarPolicy:
     span: Span
     text: str
     file: str
+    # Cedar's JSON form of ``text`` as the parser returned it (None: not parsed yet), kept so
+    # that lint rules, diff and the engine never parse one statement twice.
+    cedar_json: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,6 +86,15 @@ def _split(text: str) -> list[_Statement]:
     start: int | None = None
     i = 0
     n = len(text)
+    # Lines are counted from the previous statement, not from the file start each time.
+    counted, line = 0, 1
+
+    def position(offset: int) -> tuple[int, int]:
+        nonlocal counted, line
+        line += text.count("\n", counted, offset)
+        counted = offset
+        return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
     while i < n:
         char = text[i]
         if char == "/" and text.startswith("//", i):
@@ -101,20 +113,24 @@ def _split(text: str) -> list[_Statement]:
             i += 1
             continue
         if char == ";":
-            line, column = _position(text, start)
+            at_line, column = position(start)
             statements.append(
-                _Statement(text=text[start : i + 1], offset=start, line=line, column=column)
+                _Statement(text=text[start : i + 1], offset=start, line=at_line, column=column)
             )
             start = None
         i += 1
     if start is not None:
-        line, column = _position(text, start)
-        statements.append(_Statement(text=text[start:], offset=start, line=line, column=column))
+        at_line, column = position(start)
+        statements.append(_Statement(text=text[start:], offset=start, line=at_line, column=column))
     return statements
 
 
 @functools.lru_cache(maxsize=4096)
 def _statement_json(text: str) -> str:
+    return _cedar_json(text)
+
+
+def _cedar_json(text: str) -> str:
     import cedarpy
 
     result: str = cedarpy.policies_to_json_str(text)
@@ -127,13 +143,55 @@ def _single_policy(text: str) -> tuple[str, dict[str, Any]]:
     Raises:
         ValueError: Cedar's parse error, or when the text holds no policy or several.
     """
-    data = json.loads(_statement_json(text))
+    return _one_policy(_statement_json(text))
+
+
+def _parsed_policy(policy: CedarPolicy) -> tuple[str, dict[str, Any]]:
+    """``(kind, est)`` of a policy, from the JSON kept when it was parsed if there is one.
+
+    Raises:
+        ValueError: as :func:`_single_policy`.
+    """
+    if policy.cedar_json is not None:
+        return _one_policy(policy.cedar_json)
+    return _single_policy(policy.text)
+
+
+def _one_policy(cedar_json: str) -> tuple[str, dict[str, Any]]:
+    data = json.loads(cedar_json)
     static = data.get("staticPolicies") or {}
     templates = data.get("templates") or {}
     items = [("static", p) for p in static.values()] + [("template", p) for p in templates.values()]
     if len(items) != 1:
         raise ValueError(f"expected exactly one policy, found {len(items)}")
     return items[0]
+
+
+def _file_forms(text: str, statements: int) -> list[str] | None:
+    """Each statement's Cedar JSON from ONE parse of the whole file (Cedar's cost is per call
+    as much as per policy), or None when the file does not parse as exactly ``statements``
+    policies: each statement is then parsed alone, so that an error names its statement.
+    """
+    if not statements:
+        return None
+    try:
+        data = json.loads(_cedar_json(text))  # not cached: a whole file, parsed once per load
+    except ValueError:
+        return None
+    # Cedar numbers the policies of a text policy0, policy1, ... in order, static policies and
+    # templates alike; a file that parses holds one policy per top-level ';'.
+    forms: list[str] = []
+    for number in range(statements):
+        key = f"policy{number}"
+        for section in ("staticPolicies", "templates"):
+            est = (data.get(section) or {}).get(key)
+            if est is not None:
+                forms.append(json.dumps({section: {key: est}}))
+                break
+        else:
+            return None
+    found = len(data.get("staticPolicies") or {}) + len(data.get("templates") or {})
+    return forms if found == statements else None
 
 
 def parse_policy_files(
@@ -148,7 +206,9 @@ def parse_policy_files(
     errors: list[DocumentError] = []
     for policy_file in files:
         path = policy_file.span.path
-        for statement in _split(policy_file.text):
+        statements = _split(policy_file.text)
+        whole = _file_forms(policy_file.text, len(statements))
+        for number, statement in enumerate(statements):
             span = Span(path=path, line=statement.line, column=statement.column)
             if not statement.text.rstrip().endswith(";"):
                 errors.append(
@@ -159,7 +219,8 @@ def parse_policy_files(
                 )
                 continue
             try:
-                _kind, est = _single_policy(statement.text)
+                cedar_json = whole[number] if whole is not None else _statement_json(statement.text)
+                _kind, est = _one_policy(cedar_json)
             except ValueError as exc:
                 errors.append(DocumentError(f"Cedar syntax error: {exc}", span=span))
                 continue
@@ -172,6 +233,7 @@ def parse_policy_files(
                     span=span,
                     text=statement.text,
                     file=path,
+                    cedar_json=cedar_json,
                 )
             )
     return tuple(policies), tuple(errors)
@@ -184,7 +246,7 @@ def policy_json(policy: CedarPolicy) -> dict[str, Any]:
         DocumentError: when the policy text does not parse (at the policy's span).
     """
     try:
-        _kind, est = _single_policy(policy.text)
+        _kind, est = _parsed_policy(policy)
     except ValueError as exc:
         raise DocumentError(f"Cedar syntax error: {exc}", span=policy.span) from exc
     return est
@@ -372,7 +434,7 @@ class CedarEngine:
         self._ztauth_scopes: list[Mapping[str, Any]] = []
         self.effects: dict[str, str] = {}
         for key, policy in policies_by_key(policies).items():
-            kind, est = _single_policy(policy.text)
+            kind, est = _parsed_policy(policy)
             (static if kind == "static" else templates)[key] = est
             self.effects[key] = policy.effect
             if "ztauth" in _WORD.findall(policy.text):

@@ -57,6 +57,7 @@ __all__ = [
     "load",
     "parse_duration",
     "parse_timestamp",
+    "read_commit_files",
     "read_revision_files",
     "read_worktree_files",
 ]
@@ -160,9 +161,24 @@ def read_revision_files(root: Path, rev: str) -> tuple[dict[str, bytes], list[Do
     repo = git.open_repo(repo_root)
     try:
         sha = git.resolve_revision(repo, rev)
-        tree = git.read_tree(repo, sha, git.relpath_in_repo(repo_root, root))
+        files, problems = read_commit_files(repo, sha, git.relpath_in_repo(repo_root, root))
     finally:
         repo.close()
+    return files, problems, sha.decode()
+
+
+def read_commit_files(
+    repo: Any, sha: bytes, subdir: str, *, blobs: dict[bytes, bytes] | None = None
+) -> tuple[dict[str, bytes], list[DocumentError]]:
+    """The ledger files under ``subdir`` at commit ``sha`` of an open repository, with the
+    size and symlink limits; ``blobs`` caches blob contents across calls (see git.read_tree).
+
+    Raises:
+        GitError: when ``subdir`` does not exist at that commit.
+    """
+    from ztauth_cli.ledger import git
+
+    tree = git.read_tree(repo, sha, subdir, keep=is_ledger_file, blobs=blobs)
     files: dict[str, bytes] = {}
     problems: list[DocumentError] = [
         DocumentError("symlinks are not allowed in a ledger revision", span=Span(path=path))
@@ -170,13 +186,11 @@ def read_revision_files(root: Path, rev: str) -> tuple[dict[str, bytes], list[Do
         if is_ledger_file(path)
     ]
     for path, data in sorted(tree.files.items()):
-        if not is_ledger_file(path):
-            continue
         if len(data) > MAX_FILE_BYTES:
             problems.append(_too_large(path, len(data)))
             continue
         files[path] = data
-    return files, problems, tree.commit
+    return files, problems
 
 
 def _too_large(path: str, size: int) -> DocumentError:
@@ -228,6 +242,10 @@ def raise_problems(ledger: Ledger, *, include_suites: bool = False) -> None:
 
 
 # ----------------------------------------------------------------------------- building
+
+
+# The folders whose every file a full build reads for the evaluator (see build_ledger).
+_EVALUATED_FOLDERS = ("policies/", "entities/", "trust/")
 
 
 class _Builder:
@@ -324,8 +342,14 @@ def build_ledger(
     root: str,
     revision: str | None,
     problems: Iterable[DocumentError] = (),
+    documents: bool = True,
 ) -> Ledger:
     """Build a :class:`Ledger` from its files (ledger-relative POSIX path -> bytes).
+
+    With ``documents=False`` only what signature verification reads is built: the manifest,
+    the key sets, the signatures and every file's bytes (no policies, entities, trust
+    documents or suites, and no problems of theirs). History and version listings verify
+    many revisions this way.
 
     Never raises for bad content: every problem is collected in ``Ledger.problems``.
     """
@@ -338,7 +362,7 @@ def build_ledger(
     if schema_path is None and DEFAULT_SCHEMA in files:
         schema_path = DEFAULT_SCHEMA
     schema_text = None
-    if schema_path is not None:
+    if schema_path is not None and documents:
         if schema_path in files:
             schema_text = b.text(schema_path)
         else:
@@ -349,16 +373,25 @@ def build_ledger(
             )
 
     paths = sorted(files)
+    content = paths if documents else []
+    if not documents:
+        # Nothing is parsed, but the signed set (hash.signed_paths) must be exactly the one a
+        # full build records: a verification of this revision may not skip a file.
+        b.evaluated.update(p for p in paths if p.startswith(_EVALUATED_FOLDERS))
+        if schema_path is not None and schema_path in files:
+            b.evaluated.add(schema_path)
     policy_files = tuple(
         PolicyFile(span=Span(path=p), text=t)
-        for p in paths
-        if p.startswith("policies/") and (t := b.text(p)) is not None
+        for p in content
+        if p.startswith(_EVALUATED_FOLDERS[0]) and (t := b.text(p)) is not None
     )
-    entity_files = tuple(e for p in paths if p.startswith("entities/") for e in _entity_file(b, p))
+    entity_files = tuple(
+        e for p in content if p.startswith(_EVALUATED_FOLDERS[1]) for e in _entity_file(b, p)
+    )
     key_sets = tuple(k for p in paths if p.startswith("keys/") for k in _key_set(b, p))
 
     trust: dict[str, list[Any]] = {k: [] for k in KIND_SCHEMAS if k not in {"Ledger", "TestSuite"}}
-    for path in (p for p in paths if p.startswith("trust/")):
+    for path in (p for p in content if p.startswith(_EVALUATED_FOLDERS[2])):
         for doc in b.documents(path):
             kind = _kind_of(doc)
             if kind not in trust:
@@ -373,7 +406,7 @@ def build_ledger(
             if b.valid(doc, kind):
                 trust[kind].append(_TRUST_BUILDERS[kind](b, doc))
 
-    suites = tuple(s for p in paths if p.startswith("tests/") for s in _suites(b, p))
+    suites = tuple(s for p in content if p.startswith("tests/") for s in _suites(b, p))
     # A signature cannot cover itself.
     signatures_text = b.text(SIGNATURES, evaluated=False) if SIGNATURES in files else None
 
@@ -413,18 +446,23 @@ def build_ledger(
 
 
 def _check_unique(b: _Builder, docs: list[Any], attr: str, what: str) -> None:
-    seen: dict[str, Span] = {}
+    def where(doc: Any) -> Span:
+        span: Span = doc.fields.first(attr, default=doc.span)
+        return span
+
+    seen: dict[str, Any] = {}
     for doc in docs:
         key = getattr(doc, attr)
-        where = doc.fields.first(attr, default=doc.span)  # the line of its name:/id: key
         if key in seen:
+            # The line of each name:/id: key, looked up only for a duplicate.
+            first = where(seen[key])
             b.problems.append(
                 DocumentError(
-                    f"duplicate {what} {key!r} (first defined at {seen[key]})", span=where
+                    f"duplicate {what} {key!r} (first defined at {first})", span=where(doc)
                 )
             )
         else:
-            seen[key] = where
+            seen[key] = doc
 
 
 def _manifest(b: _Builder) -> Manifest | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -19,8 +19,8 @@ __all__ = ["CaseResult", "Evaluates", "TestRun", "expectation_mismatches", "run_
 class Evaluates(Protocol):
     """What the runner needs of an evaluator (``ztauth_cli.engine.Evaluator``)."""
 
-    def evaluate(self, request: Mapping[str, Any], *, now: datetime) -> Decision:
-        """One AuthZEN evaluation; never raises."""
+    def evaluate_many(self, requests: Iterable[Any], *, now: datetime) -> list[Decision]:
+        """Independent AuthZEN evaluations, one decision each, in order; never raises."""
         ...
 
 
@@ -120,22 +120,23 @@ def run_suites(
     """
     chosen, deselected = select_cases(suites, select)
     plan = [
-        (suite, case, resolve_request(case, tokens.for_suite(suite.name)))
+        (suite, [resolve_request(case, tokens.for_suite(suite.name)) for case in suite.cases])
         for suite in chosen
-        for case in suite.cases
     ]
     results: list[CaseResult] = []
-    for suite, case, request in plan:
+    for suite, requests in plan:
         at = suite.at or now
-        decision = evaluator.evaluate(request, now=at)
-        result = CaseResult(
-            suite=suite.name,
-            case=case,
-            at=at,
-            decision=decision,
-            mismatches=expectation_mismatches(case.expect, decision),
-        )
-        results.append(result)
-        if progress is not None:
-            progress(result)
+        # A suite's cases share one clock: evaluated together, their Cedar calls are batched.
+        decisions = evaluator.evaluate_many(requests, now=at)
+        for case, decision in zip(suite.cases, decisions, strict=True):
+            result = CaseResult(
+                suite=suite.name,
+                case=case,
+                at=at,
+                decision=decision,
+                mismatches=expectation_mismatches(case.expect, decision),
+            )
+            results.append(result)
+            if progress is not None:
+                progress(result)
     return TestRun(results=tuple(results), deselected=deselected)
