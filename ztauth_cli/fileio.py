@@ -62,19 +62,20 @@ def read_limited(path: Path | str, *, limit: int, regular_only: bool = False) ->
     file (symlinks are followed); otherwise a pipe is read until its writer closes it.
 
     Raises:
-        NotRegularFileError: ``regular_only`` and the path is a FIFO, device, socket, folder.
+        IsADirectoryError: the path is a folder.
+        NotRegularFileError: ``regular_only`` and the path is a FIFO, device or socket.
         OSError: the file cannot be opened or read.
     """
     flags = os.O_RDONLY | os.O_CLOEXEC | (os.O_NONBLOCK if regular_only else 0)
     fd = os.open(path, flags)
     try:
         mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
         if regular_only and not stat.S_ISREG(mode):
             raise NotRegularFileError(
                 errno.EINVAL, f"{file_kind(mode)}, not a regular file; refusing to read it"
             )
-        if stat.S_ISDIR(mode):
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
         chunks: list[bytes] = []
         remaining = limit + 1
         while remaining > 0:

@@ -450,3 +450,28 @@ def test_json_request_file_errors_name_file_line_and_column(
     assert result.exit_code == 2
     assert f"{path}:{where}: {message}" in result.stderr
     assert "internal error" not in result.stderr
+
+
+def test_policy_diff_replays_a_log_with_malformed_lines_and_refuses_truncated_requests(
+    runner: CliRunner, sample_repo: Any, tmp_path: Path
+) -> None:
+    """Malformed lines are now logged: replaying the log skips them (every ledger denies them
+    alike); a request the log kept only truncated is refused, never replayed as its summary."""
+    stream = _stream(tmp_path, [b"{not json", _good()])
+    log = tmp_path / "audit.jsonl"
+    args = ["--ledger", str(sample_repo.root), "--at", AT]
+    result = runner.invoke(app, ["eval", str(stream), "--audit-log", str(log), *args])
+    assert result.exit_code == 0, result.stderr
+    diff = runner.invoke(
+        app, ["policy", "diff", "HEAD", "--requests", str(log), "-f", "json", *args]
+    )
+    assert diff.exit_code == 0, diff.stderr
+    big = tmp_path / "big.json"
+    big.write_text(
+        json.dumps({**ALICE_READS, "context": {"blob": "b" * 100_000}}), encoding="utf-8"
+    )
+    result = runner.invoke(app, ["eval", str(big), "--audit-log", str(log), *args])
+    assert result.exit_code == 0, result.stderr
+    diff = runner.invoke(app, ["policy", "diff", "HEAD", "--requests", str(log), *args])
+    assert diff.exit_code == 2
+    assert f"{log.as_posix()}:3:1: this audit entry holds a truncated copy" in diff.stderr
