@@ -275,8 +275,15 @@ _HINT = "run 'ztauth audit verify' on the log"
 _NOT_A_LOG = "this file is not an audit log"
 
 
+_NOT_A_LOG_HINT = "name a new file or an existing audit log ('ztauth audit verify' checks one)"
+
+
 def _refuse(path: Path, why: str) -> DocumentError:
-    return DocumentError(f"{_NOT_A_LOG}: {why}; refusing to append", span=Span(path=str(path)))
+    return DocumentError(
+        f"{_NOT_A_LOG}: {why}; refusing to append",
+        span=Span(path=str(path)),
+        hint=_NOT_A_LOG_HINT,
+    )
 
 
 def _starts_like_a_line(data: bytes) -> bool:
@@ -420,11 +427,7 @@ def _chain_point(last: bytes, path: Path) -> tuple[int, str]:
         or seq < 1
         or not _is_sha256(prev)
     ):
-        raise DocumentError(
-            f"{_NOT_A_LOG}: its last line is not a log entry; refusing to append",
-            span=Span(path=str(path)),
-            hint=_HINT,
-        )
+        raise _refuse(path, "its last line is not a log entry")
     return seq, hashlib.sha256(last).hexdigest()
 
 

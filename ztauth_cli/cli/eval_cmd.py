@@ -71,7 +71,10 @@ def eval_command(
     ),
     fail_on_deny: bool = typer.Option(False, "--fail-on-deny", help="Exit 1 on any deny."),
     audit_log: Path | None = typer.Option(  # noqa: B008
-        None, "--audit-log", help="Append every decision to this hash-chained audit log."
+        None,
+        "--audit-log",
+        help="Append every decision to this hash-chained audit log (a file that is not one is "
+        "refused and left untouched).",
     ),
     jwks: Path | None = typer.Option(  # noqa: B008
         None, "--jwks", help="Extra public keys (JWKS file) trusted for every token issuer."
