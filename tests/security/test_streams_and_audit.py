@@ -18,17 +18,10 @@ from typer.testing import CliRunner
 
 from tests.conftest import SAMPLE_LEDGER
 from tests.support.fifo import call_unblocking
+from tests.support.requests import ALICE_READS, AT, DAVE_READS
 from ztauth_cli import audit
 from ztauth_cli.cli.main import app
 
-AT = "2026-06-01T12:00:00Z"
-ALICE_READS = {
-    "subject": {"type": "User", "id": "alice"},
-    "action": {"name": "read"},
-    "resource": {"type": "Document", "id": "q3-report"},
-    "context": {"channel": "web"},
-}
-DAVE_READS = {**ALICE_READS, "subject": {"type": "User", "id": "dave"}}
 HUGE = "9" * 5000
 
 
