@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from tests.conftest import SAMPLE_LEDGER
@@ -468,3 +470,39 @@ def test_policy_diff_replays_a_log_with_malformed_lines_and_refuses_truncated_re
     diff = runner.invoke(app, ["policy", "diff", "HEAD", "--requests", str(log), *args])
     assert diff.exit_code == 2
     assert f"{log.as_posix()}:3:1: this audit entry holds a truncated copy" in diff.stderr
+
+
+_GARBAGE_STARTS = (b"{", b"[", b"\xff", b"9" * 5000, b"NaN", b"[" * 80, b'{"a": 1, "a": 2}')
+
+
+@settings(max_examples=20)
+@given(
+    st.lists(
+        st.one_of(
+            st.just(None),  # a good request
+            st.tuples(
+                st.sampled_from(_GARBAGE_STARTS),
+                st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")),
+            ),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_every_line_of_any_stream_is_decided_written_and_audited(
+    lines: list[tuple[bytes, bytes] | None],
+) -> None:
+    """Whatever the bad lines hold, each line gets exactly one response and one audit line,
+    in order; the good lines are allowed, the bad ones denied."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="ztauth-stream-") as folder:
+        log = Path(folder) / "audit.jsonl"
+        data = b"".join((_good() if x is None else x[0] + x[1]) + b"\n" for x in lines)
+        args = ["--ledger", str(SAMPLE_LEDGER), "--at", AT, "--audit-log", str(log)]
+        result = CliRunner().invoke(app, ["eval", "--jsonl", "-", *args], input=data)
+        assert result.exit_code == 0, result.stderr
+        decided = [json.loads(line)["decision"] for line in result.stdout.splitlines()]
+        assert decided == [x is None for x in lines]
+        assert [e["decision"] for e in audit.read_log(log)] == decided
+        assert audit.verify_log(log).ok
