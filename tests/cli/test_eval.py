@@ -756,8 +756,9 @@ def test_deeply_nested_input_is_refused_not_a_crash(runner: CliRunner, tmp_path:
     result = _eval(runner, stream)
     assert result.exit_code == 0, result.stderr
     first, second = (json.loads(x) for x in result.stdout.splitlines())
-    assert first["context"]["reason_admin"]["message"] == "line 1: JSON nested too deeply"
+    # The same limit, and the same reader, as a .json request file.
+    assert first["context"]["reason_admin"]["message"] == "line 1: nesting deeper than 64 levels"
     assert second["decision"] is True
     single = _eval(runner, _write(tmp_path, "deep.json", deep))
     assert single.exit_code == 2
-    assert "deep.json:1:1: nesting deeper than 64 levels" in single.stderr
+    assert "deep.json:1:66: nesting deeper than 64 levels" in single.stderr

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, TextIO
 
 import typer
 
@@ -75,7 +76,10 @@ def eval_command(
     ),
     fail_on_deny: bool = typer.Option(False, "--fail-on-deny", help="Exit 1 on any deny."),
     audit_log: Path | None = typer.Option(  # noqa: B008
-        None, "--audit-log", help="Append every decision to this hash-chained audit log."
+        None,
+        "--audit-log",
+        help="Append every decision to this hash-chained audit log (a file that is not one is "
+        "refused and left untouched).",
     ),
     jwks: Path | None = typer.Option(  # noqa: B008
         None, "--jwks", help="Extra public keys (JWKS file) trusted for every token issuer."
@@ -161,6 +165,12 @@ def run_eval(
             hint="pass a request file (ztauth eval request.json) or pipe one in "
             "(cat request.json | ztauth eval -)",
         )
+    if audit_log is not None:
+        from ztauth_cli.audit import check_log
+
+        # Before anything is read, evaluated or written: a file that is not an audit log is
+        # refused whole and left as it was.
+        check_log(audit_log)
     buffer = io.StringIO() if output is not None else None
     out = buffer if buffer is not None else stdout if stdout is not None else sys.stdout
     ledger = load(ledger_path, rev)
@@ -214,47 +224,72 @@ def _read_jwks(path: Path) -> tuple[dict[str, Any], ...]:
 
 
 def _read_text(request_file: str, source: TextIO) -> tuple[str, str]:
+    """The text of the request (at most ``_MAX_REQUEST_BYTES``) and the name to show.
+
+    A request file may be a pipe (``ztauth eval <(make-request)``): it is read like stdin,
+    until its writer closes it, and never beyond the size limit.
+
+    Raises:
+        RequestError: unreadable, too large, or not UTF-8 (with the line and column).
+    """
     from ztauth_cli.errors import RequestError
+    from ztauth_cli.fileio import read_limited
     from ztauth_cli.model import Span
 
+    too_large = f"request is larger than {_MAX_REQUEST_BYTES} bytes"
     if request_file == _STDIN:
-        text = source.read(_MAX_REQUEST_BYTES + 1)
         name = "<stdin>"
+        binary = getattr(source, "buffer", None)
+        if binary is None:  # an injected text stream (tests, embedding): already decoded
+            text = source.read(_MAX_REQUEST_BYTES + 1)
+            if len(text) > _MAX_REQUEST_BYTES:
+                raise RequestError(too_large, span=Span(path=name))
+            return text, name
+        data = binary.read(_MAX_REQUEST_BYTES + 1)
     else:
-        path = Path(request_file)
-        try:
-            if path.stat().st_size > _MAX_REQUEST_BYTES:
-                raise RequestError(
-                    f"request file is larger than {_MAX_REQUEST_BYTES} bytes",
-                    span=Span(path=request_file),
-                )
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            # strerror alone: str(exc) would repeat the path the span already names.
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            raise RequestError(
-                f"cannot read the request: {reason}", span=Span(path=request_file)
-            ) from None
         name = request_file
-    if len(text) > _MAX_REQUEST_BYTES:
+        try:
+            data = read_limited(Path(request_file), limit=_MAX_REQUEST_BYTES)
+        except OSError as exc:
+            # strerror alone: str(exc) would repeat the path the span already names.
+            raise RequestError(
+                f"cannot read the request: {exc.strerror or exc}", span=Span(path=request_file)
+            ) from None
+    if len(data) > _MAX_REQUEST_BYTES:
+        raise RequestError(too_large, span=Span(path=name))
+    try:
+        return data.decode("utf-8"), name
+    except UnicodeDecodeError as exc:
+        line, column = _position(data, exc.start)
         raise RequestError(
-            f"request is larger than {_MAX_REQUEST_BYTES} bytes", span=Span(path=name)
-        )
-    return text, name
+            f"not UTF-8 (byte 0x{data[exc.start]:02x})",
+            span=Span(path=name, line=line, column=column),
+        ) from None
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of a byte offset."""
+    return data.count(b"\n", 0, offset) + 1, offset - (data.rfind(b"\n", 0, offset) + 1) + 1
 
 
 def _read_request(request_file: str, source: TextIO) -> Any:
-    """The request document: JSON, or YAML through the one YAML reader (with positions).
+    """The request document: JSON when it is JSON (a ``.json`` file, or text starting with
+    ``{`` or ``[``), else YAML, both through the one reader (with positions).
 
     Raises:
         RequestError: unreadable, malformed, empty, or more than one document.
     """
     from ztauth_cli.errors import DocumentError, RequestError
-    from ztauth_cli.ledger.yaml import parse_documents
+    from ztauth_cli.ledger.yaml import looks_like_json, parse_documents, parse_json
     from ztauth_cli.model import Span
 
     text, name = _read_text(request_file, source)
+    yaml_file = name.endswith((".yaml", ".yml"))
     try:
+        if name.endswith(".json") or (not yaml_file and looks_like_json(text)):
+            # JSON is read as JSON: YAML 1.1 would make 1e5 a string, so that the same request
+            # decided differently as a .json file and as a line of a .jsonl stream.
+            return parse_json(text, name)
         documents = parse_documents(text, name)
     except DocumentError as exc:
         raise RequestError(exc.message, span=exc.span) from None
@@ -268,27 +303,80 @@ def _read_request(request_file: str, source: TextIO) -> Any:
     return documents[0].data
 
 
-def _stream_lines(request_file: str, source: TextIO) -> Iterator[tuple[int, str]]:
-    """``(line number, text)`` of a JSON Lines input, read lazily (never the whole file)."""
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """One line of a JSON Lines input: its text, or why it never became a request."""
+
+    number: int
+    text: str
+    problem: str | None = None
+
+
+def _stream_lines(request_file: str, source: TextIO) -> Iterator[_Line]:
+    """The lines of a JSON Lines input, read lazily and each at most ``_MAX_REQUEST_BYTES``.
+
+    A line that is not UTF-8 or too long is yielded with its problem, so that it is denied
+    (and audited) alone and the lines after it are still decided.
+
+    Raises:
+        RequestError: the input cannot be opened or read.
+    """
     from ztauth_cli.errors import RequestError
     from ztauth_cli.model import Span
 
     if request_file == _STDIN:
-        yield from enumerate(source, start=1)
+        binary = getattr(source, "buffer", None)
+        if binary is None:  # an injected text stream: already decoded
+            yield from _text_lines(source)
+        else:
+            yield from _binary_lines(binary)
         return
     try:
-        handle = open(request_file, encoding="utf-8")  # noqa: SIM115 - closed below
+        handle = open(request_file, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
         raise RequestError(
             f"cannot read the stream: {exc.strerror or exc}", span=Span(path=request_file)
         ) from None
     with handle:
         try:
-            yield from enumerate(handle, start=1)
-        except UnicodeDecodeError as exc:
+            yield from _binary_lines(handle)
+        except OSError as exc:
             raise RequestError(
-                f"the stream is not UTF-8: {exc}", span=Span(path=request_file)
+                f"cannot read the stream: {exc.strerror or exc}", span=Span(path=request_file)
             ) from None
+
+
+def _binary_lines(handle: BinaryIO) -> Iterator[_Line]:
+    limit = _MAX_REQUEST_BYTES
+    number = 0
+    while raw := handle.readline(limit + 1):
+        number += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            # Skip the rest of the line without holding it: memory stays bounded.
+            while (more := handle.readline(1024 * 1024)) and not more.endswith(b"\n"):
+                pass
+            text = raw[:limit].decode("utf-8", "backslashreplace")
+            yield _Line(number, text, f"longer than {limit} bytes")
+            continue
+        raw = raw.rstrip(b"\r\n")
+        try:
+            yield _Line(number, raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            problem = f"not UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+            yield _Line(number, raw.decode("utf-8", "backslashreplace"), problem)
+
+
+def _text_lines(handle: TextIO) -> Iterator[_Line]:
+    limit = _MAX_REQUEST_BYTES
+    number = 0
+    while raw := handle.readline(limit + 1):
+        number += 1
+        if len(raw) > limit and not raw.endswith("\n"):
+            while (more := handle.readline(1024 * 1024)) and not more.endswith("\n"):
+                pass
+            yield _Line(number, raw[:limit], f"longer than {limit} bytes")
+            continue
+        yield _Line(number, raw.rstrip("\r\n"))
 
 
 # ----------------------------------------------------------------------------- engine
@@ -350,28 +438,37 @@ def _audit(
     from ztauth_cli.audit import append_decisions, entry_from_decision
     from ztauth_cli.errors import UsageError
 
-    entries = [
-        entry_from_decision(d, r if isinstance(r, Mapping) else {"invalid": r}, now=now)
-        for d, r in zip(decisions, requests, strict=False)
-    ]
+    # Every decision gets its line: a decision without a request of its own (more decisions
+    # than items) is logged with the last request known, never dropped.
+    fallback: Any = requests[-1] if requests else None
+    entries = []
+    for index, decision in enumerate(decisions):
+        request = requests[index] if index < len(requests) else fallback
+        logged = request if isinstance(request, Mapping) else {"invalid": request}
+        entries.append(entry_from_decision(decision, logged, now=now))
     try:
         append_decisions(path, entries)
     except OSError as exc:
+        # No decision leaves ztauth unlogged: stop here (the lines already written are logged).
         raise UsageError(f"cannot write the audit log {path}: {exc.strerror or exc}") from None
 
 
 def _run_stream(
     evaluator: Evaluator,
-    lines: Iterable[tuple[int, str]],
+    lines: Iterable[_Line],
     *,
     now: datetime,
     fmt: OutputFormat,
     out: TextIO,
     audit_log: Path | None,
 ) -> bool:
-    """Evaluate a JSON Lines stream chunk by chunk; True when any request was denied."""
+    """Evaluate a JSON Lines stream chunk by chunk; True when any request was denied.
+
+    Every non-blank line is decided: a line that is not a request is that line's
+    ``invalid_request``. Each chunk is audited before its responses are written.
+    """
     denied = False
-    chunk: list[tuple[int, Any]] = []
+    chunk: list[_Line] = []
 
     def flush() -> None:
         nonlocal denied
@@ -381,45 +478,37 @@ def _run_stream(
             _write_line(number, decisions, batch=batch, fmt=fmt, out=out)
         chunk.clear()
 
-    for number, text in lines:
-        if not text.strip():
+    for line in lines:
+        if line.problem is None and not line.text.strip():
             continue
-        chunk.append((number, text))
+        chunk.append(line)
         if len(chunk) >= _STREAM_CHUNK:
             flush()
     flush()
     return denied
 
 
-class _DuplicateKey(ValueError):
-    """A JSON object names a key twice: parsers disagree on which wins, so it is refused."""
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(key)
-        result[key] = value
-    return result
-
-
 def _evaluate_chunk(
-    evaluator: Evaluator, chunk: Sequence[tuple[int, str]], *, now: datetime
+    evaluator: Evaluator, chunk: Sequence[_Line], *, now: datetime
 ) -> list[tuple[int, tuple[Decision, ...], bool, list[Any]]]:
     """Plain requests of a chunk go to the engine together (one Cedar batch call)."""
-    parsed: list[tuple[int, Any, str | None]] = []
-    for number, text in chunk:
+    from ztauth_cli.errors import DocumentError
+    from ztauth_cli.ledger.yaml import parse_json
+
+    parsed: list[tuple[_Line, Any, str | None]] = []
+    for line in chunk:
+        if line.problem is not None:
+            parsed.append((line, None, f"line {line.number}: {line.problem}"))
+            continue
         try:
-            parsed.append((number, json.loads(text, object_pairs_hook=_unique_keys), None))
-        except json.JSONDecodeError as exc:
-            parsed.append((number, None, f"line {number}: invalid JSON: {exc.msg}"))
-        except _DuplicateKey as exc:
-            parsed.append((number, None, f"line {number}: duplicate key {exc.args[0]!r}"))
-        except RecursionError:
-            parsed.append((number, None, f"line {number}: JSON nested too deeply"))
+            # The same JSON reader as a .json request file: one request, one decision.
+            parsed.append((line, parse_json(line.text, "<line>"), None))
+        except DocumentError as exc:
+            parsed.append((line, None, f"line {line.number}: {exc.message}"))
     plain = [
-        (n, r) for n, r, e in parsed if e is None and isinstance(r, dict) and "evaluations" not in r
+        (line.number, r)
+        for line, r, e in parsed
+        if e is None and isinstance(r, dict) and "evaluations" not in r
     ]
     plain_decisions = dict(
         zip(
@@ -429,9 +518,12 @@ def _evaluate_chunk(
         )
     )
     results: list[tuple[int, tuple[Decision, ...], bool, list[Any]]] = []
-    for number, request, error in parsed:
+    for line, request, error in parsed:
+        number = line.number
         if error is not None:
-            results.append((number, (evaluator.invalid_request(error),), False, []))
+            # Never a request, still a decision: denied, and logged with the line's text.
+            invalid = {"invalid": line.text}
+            results.append((number, (evaluator.invalid_request(error),), False, [invalid]))
         elif number in plain_decisions:
             results.append((number, (plain_decisions[number],), False, [request]))
         else:

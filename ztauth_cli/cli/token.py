@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -149,6 +150,29 @@ def _relative(seconds: float) -> str:
     return f"in {text}" if seconds > 0 else f"{text} ago"
 
 
+def _moment(name: str, value: Any, *, now: datetime) -> dict[str, Any]:
+    """A time claim shown as a date; one no date can hold is a malformed token (exit 2)."""
+    from ztauth_cli import jose
+
+    try:
+        if not math.isfinite(value):
+            raise ValueError(name)
+        return {
+            "value": value,
+            "time": jose.format_time(value),
+            "relative": _relative(float(value) - now.timestamp()),
+        }
+    except (OverflowError, OSError, ValueError):
+        # NaN, infinities, years outside 1-9999, integers beyond a float: shown as text, cut
+        # (a 400-digit number is not worth 400 columns).
+        shown = "NaN" if isinstance(value, float) and math.isnan(value) else str(value)
+        shown = shown if len(shown) <= 24 else shown[:10] + "..."
+        raise jose.TokenError(
+            f"malformed token: claim {name!r} ({shown}) is not a date "
+            "(a NumericDate between years 1 and 9999)"
+        ) from None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Inspection:
     header: dict[str, Any]
@@ -216,11 +240,7 @@ def run_inspect(
     now = parse_at(at)
     header, claims = jose.decode_unverified(token)
     times = {
-        name: {
-            "value": claims[name],
-            "time": jose.format_time(claims[name]),
-            "relative": _relative(float(claims[name]) - now.timestamp()),
-        }
+        name: _moment(name, claims[name], now=now)
         for name in _TIME_CLAIMS
         if isinstance(claims.get(name), (int, float)) and not isinstance(claims[name], bool)
     }

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ztauth_cli.errors import DocumentError, LedgerNotFound
+from ztauth_cli.fileio import NotRegularFileError, read_limited
 from ztauth_cli.ledger.schemas import KIND_SCHEMAS, schema_errors
 from ztauth_cli.ledger.yaml import SourceDocument, parse_documents
 from ztauth_cli.model import (
@@ -116,7 +117,8 @@ class _FileSet:
 
 
 def read_worktree_files(root: Path) -> tuple[dict[str, bytes], list[DocumentError]]:
-    """Read every ledger file under ``root``, enforcing the size and symlink limits."""
+    """Read every ledger file under ``root``, enforcing the size and symlink limits; a FIFO,
+    device or socket where a ledger file belongs is a problem, never opened for reading."""
     result = _FileSet()
     real_root = root.resolve()
     for folder, dirs, names in os.walk(root):
@@ -136,11 +138,24 @@ def read_worktree_files(root: Path) -> tuple[dict[str, bytes], list[DocumentErro
                         )
                     )
                     continue
-            size = full.stat().st_size
-            if size > MAX_FILE_BYTES:
-                result.problems.append(_too_large(rel, size))
+            try:
+                # Regular files only, opened without blocking: a FIFO planted in a ledger
+                # would otherwise hang every command that reads it.
+                data = read_limited(full, limit=MAX_FILE_BYTES, regular_only=True)
+            except NotRegularFileError as exc:
+                result.problems.append(DocumentError(str(exc.strerror), span=Span(path=rel)))
                 continue
-            result.files[rel] = full.read_bytes()
+            except OSError as exc:
+                result.problems.append(
+                    DocumentError(
+                        f"cannot read the file: {exc.strerror or exc}", span=Span(path=rel)
+                    )
+                )
+                continue
+            if len(data) > MAX_FILE_BYTES:
+                result.problems.append(_too_large(rel, full.stat().st_size))
+                continue
+            result.files[rel] = data
     return result.files, result.problems
 
 

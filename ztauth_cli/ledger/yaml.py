@@ -10,12 +10,19 @@ plain safe loader would accept but a ledger must not contain:
 * non-string mapping keys, and nesting deeper than ``MAX_DEPTH``.
 
 Timestamps stay strings, so that schemas and models parse them explicitly.
+
+:func:`parse_json` reads a JSON document as JSON (RFC 8259), not as YAML 1.1 (which reads
+``1e5`` and ``Infinity`` as strings and refuses surrogate-pair escapes), with the same refusals:
+duplicate keys, nesting deeper than ``MAX_DEPTH``, and values JSON cannot carry (``NaN``,
+``Infinity``, numbers out of range), each with its line and column.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +31,15 @@ import yaml
 from ztauth_cli.errors import DocumentError
 from ztauth_cli.model.span import FieldSpans, Span
 
-__all__ = ["MAX_DEPTH", "Position", "SourceDocument", "dump_yaml", "parse_documents"]
+__all__ = [
+    "MAX_DEPTH",
+    "Position",
+    "SourceDocument",
+    "dump_yaml",
+    "looks_like_json",
+    "parse_documents",
+    "parse_json",
+]
 
 MAX_DEPTH = 64
 Position = tuple[int, int]
@@ -193,7 +208,11 @@ class _Builder:
             return node.value  # what construct_yaml_str returns, without its bookkeeping
         if tag == _TIMESTAMP:
             return str(node.value)
-        return self.loader.construct_object(node, deep=True)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except ValueError as exc:
+            # int() refuses more than sys.get_int_max_str_digits() digits (CVE-2020-10735).
+            raise DocumentError(_number_problem(str(node.value)), span=self._span(node)) from exc
 
 
 # ----------------------------------------------------------------------------- fast JSON
@@ -368,6 +387,197 @@ def _parse_with_positions(text: str, path: str) -> list[SourceDocument]:
         if loader is not None:
             loader.dispose()
     return documents
+
+
+# --------------------------------------------------------------------------------------------
+# JSON
+
+
+class _Refused(ValueError):
+    """A value JSON cannot carry, met by the fast parser: the locator says where."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _Refused(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Refused(text)
+    return value
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _Refused("duplicate key")
+    return result
+
+
+def _number_problem(text: str) -> str:
+    digits = len(text.lstrip("+-"))
+    limit = sys.get_int_max_str_digits()
+    if text.lstrip("+-").isdigit() and limit and digits > limit:
+        return f"integer too large ({digits} digits; at most {limit})"
+    return f"number {text} is out of range"
+
+
+def looks_like_json(text: str) -> bool:
+    """True when ``text`` starts (after whitespace and a BOM) with ``{`` or ``[``."""
+    return text.lstrip("\ufeff \t\r\n")[:1] in {"{", "["}
+
+
+def parse_json(text: str, path: str) -> Any:
+    """Parse one JSON document (RFC 8259) as JSON: ``1e5`` is a number, surrogate pairs are
+    characters, as in every JSON parser.
+
+    Raises:
+        DocumentError: invalid JSON, a duplicate key, ``NaN``/``Infinity``, a number out of
+            range, or nesting deeper than ``MAX_DEPTH``; with the line and column.
+    """
+    text = text.removeprefix("\ufeff")
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_unique_pairs,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+        )
+    except json.JSONDecodeError as exc:
+        raise DocumentError(
+            f"invalid JSON: {exc.msg}", span=Span(path=path, line=exc.lineno, column=exc.colno)
+        ) from None
+    except (ValueError, RecursionError):
+        pass  # a refused value, a huge integer, or far too deep: located below
+    else:
+        if _depth(value) <= MAX_DEPTH:
+            return value
+    # The fast parser found a problem but not where: find it again, slowly, with positions.
+    offset, message = _JsonLocator(text).problem()
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    raise DocumentError(message, span=Span(path=path, line=line, column=column))
+
+
+def _depth(value: Any) -> int:
+    """The depth of the deepest node (the document itself is at depth 0), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            break
+        if isinstance(node, dict):
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
+    return deepest
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_CONSTANTS = {"true": True, "false": False, "null": None}
+
+
+class _Problem(Exception):
+    def __init__(self, offset: int, message: str) -> None:
+        super().__init__(message)
+        self.offset = offset
+        self.message = message
+
+
+class _JsonLocator:
+    """A small JSON reader that knows where it is; used only to place an error the fast
+    parser reported without a position (duplicate key, NaN, number out of range, too deep)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def problem(self) -> tuple[int, str]:
+        try:
+            end = self._value(self._skip(0), 0)
+            end = self._skip(end)
+            if end != len(self.text):
+                return end, "invalid JSON: Extra data"
+        except _Problem as found:
+            return found.offset, found.message
+        return 0, "invalid JSON"  # pragma: no cover - the fast parser refused it
+
+    def _skip(self, index: int) -> int:
+        match = _WHITESPACE.match(self.text, index)
+        return match.end() if match is not None else index
+
+    def _value(self, index: int, depth: int) -> int:
+        text = self.text
+        if depth > MAX_DEPTH:
+            raise _Problem(index, f"nesting deeper than {MAX_DEPTH} levels")
+        char = text[index : index + 1]
+        if char == "{":
+            return self._object(index, depth)
+        if char == "[":
+            return self._array(index, depth)
+        if char == '"':
+            return self._string(index)[1]
+        for name in _CONSTANTS:
+            if text.startswith(name, index):
+                return index + len(name)
+        for name in ("NaN", "Infinity", "-Infinity"):
+            if text.startswith(name, index):
+                raise _Problem(index, "NaN and Infinity are not JSON")
+        match = _NUMBER.match(text, index)
+        if match is None:
+            raise _Problem(index, "invalid JSON: Expecting value")
+        number = match.group()
+        if match.group(1) or match.group(2):
+            if not math.isfinite(float(number)):
+                raise _Problem(index, _number_problem(number))
+        elif len(number.lstrip("-")) > sys.get_int_max_str_digits() > 0:
+            raise _Problem(index, _number_problem(number))
+        return match.end()
+
+    def _string(self, index: int) -> tuple[str, int]:
+        try:
+            return json.decoder.scanstring(self.text, index + 1)  # type: ignore[attr-defined,no-any-return]
+        except json.JSONDecodeError as exc:
+            raise _Problem(exc.pos, f"invalid JSON: {exc.msg}") from None
+
+    def _object(self, index: int, depth: int) -> int:
+        text = self.text
+        seen: set[str] = set()
+        index = self._skip(index + 1)
+        if text.startswith("}", index):
+            return index + 1
+        while True:
+            if not text.startswith('"', index):
+                raise _Problem(index, "invalid JSON: Expecting property name")
+            key, end = self._string(index)
+            if key in seen:
+                raise _Problem(index, f"duplicate key {key!r}")
+            seen.add(key)
+            index = self._skip(end)
+            if not text.startswith(":", index):
+                raise _Problem(index, "invalid JSON: Expecting ':' delimiter")
+            index = self._skip(self._value(self._skip(index + 1), depth + 1))
+            if text.startswith("}", index):
+                return index + 1
+            if not text.startswith(",", index):
+                raise _Problem(index, "invalid JSON: Expecting ',' delimiter")
+            index = self._skip(index + 1)
+
+    def _array(self, index: int, depth: int) -> int:
+        text = self.text
+        index = self._skip(index + 1)
+        if text.startswith("]", index):
+            return index + 1
+        while True:
+            index = self._skip(self._value(index, depth + 1))
+            if text.startswith("]", index):
+                return index + 1
+            if not text.startswith(",", index):
+                raise _Problem(index, "invalid JSON: Expecting ',' delimiter")
+            index = self._skip(index + 1)
 
 
 def dump_yaml(data: Any) -> str:

@@ -189,7 +189,8 @@ def run_fmt(paths: list[Path], *, ledger: Path | None, check: bool) -> int:
     Raises:
         LedgerNotFound, UsageError: exit 2.
     """
-    from ztauth_cli.ledger.load import find_ledger_root
+    from ztauth_cli.fileio import read_limited
+    from ztauth_cli.ledger.load import MAX_FILE_BYTES, find_ledger_root
     from ztauth_cli.lint.fmt import format_file_text
     from ztauth_cli.report.output import atomic_write
 
@@ -198,6 +199,8 @@ def run_fmt(paths: list[Path], *, ledger: Path | None, check: bool) -> int:
         for path in paths:
             if path.suffix != ".cedar":
                 continue
+            if path.exists() and not path.is_file():
+                raise UsageError(f"{path}: not a regular file; refusing to read it")
             if not path.is_file():
                 raise UsageError(f"{path}: no such file")
             targets.append((path, path.as_posix()))
@@ -209,15 +212,19 @@ def run_fmt(paths: list[Path], *, ledger: Path | None, check: bool) -> int:
             targets = [
                 (file, prefix + file.relative_to(root).as_posix())
                 for file in sorted(policies.rglob("*.cedar"))
-                if file.is_file()
+                if not file.is_dir()  # a FIFO or socket is reported below, never skipped
             ]
     status = 0
     changed: list[str] = []
     for file, shown in targets:
         try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            sys.stderr.write(f"error: {shown}: cannot read ({exc})\n")
+            data = read_limited(file, limit=MAX_FILE_BYTES, regular_only=True)
+            if len(data) > MAX_FILE_BYTES:
+                raise ValueError(f"larger than {MAX_FILE_BYTES} bytes")
+            text = data.decode("utf-8")
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            sys.stderr.write(f"error: {shown}: cannot read ({reason})\n")
             status = 1
             continue
         outcome = format_file_text(shown, text)
