@@ -86,6 +86,15 @@ CORE_ALLOWED = {
         "ztauth_cli.jose",
         "ztauth_cli.ledger.load",
     ),
+    # search: the AuthZEN and principal searches over the engine; the principal search mints
+    # its probe tokens with testing.tokens (the one minting code, shared with ztauth test).
+    "ztauth_cli.search": (
+        "ztauth_cli.search",
+        "ztauth_cli.model",
+        "ztauth_cli.errors",
+        "ztauth_cli.engine",
+        "ztauth_cli.testing.tokens",
+    ),
     "ztauth_cli.testing": (
         "ztauth_cli.__version__",
         "ztauth_cli.testing",
