@@ -88,6 +88,8 @@ CORE_ALLOWED = {
     ),
     # search: the AuthZEN and principal searches over the engine; the principal search mints
     # its probe tokens with testing.tokens (the one minting code, shared with ztauth test).
+    # graph: the trust model as a graph, from model objects only.
+    "ztauth_cli.graph": ("ztauth_cli.graph", "ztauth_cli.model"),
     "ztauth_cli.search": (
         "ztauth_cli.search",
         "ztauth_cli.model",

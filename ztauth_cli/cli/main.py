@@ -19,6 +19,7 @@ from ztauth_cli.cli import (
     keys,
     policy,
     policy_diff,
+    policy_graph,
     policy_lifecycle,
     search,
     test_cmd,
@@ -161,7 +162,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(token.app, name="token")
 app.add_typer(keys.app, name="keys")
 # Imported for their side effect: they register their commands on the policy group.
-_COMMAND_MODULES = (policy_lifecycle, policy_diff)
+_COMMAND_MODULES = (policy_lifecycle, policy_diff, policy_graph)
 
 
 def _reflow(group: typer.Typer) -> None:
