@@ -18,7 +18,10 @@ if TYPE_CHECKING:
     from ztauth_cli.model import Ledger
     from ztauth_cli.model.documents import ActorRef, EntitySelector
 
-__all__ = ["Edge", "EdgeChange", "Graph", "Node", "diff_graphs", "trust_graph"]
+__all__ = ["CONSTRAINT_KINDS", "Edge", "EdgeChange", "Graph", "Node", "diff_graphs", "trust_graph"]
+
+# Edges that restrict rather than grant: removing one widens access.
+CONSTRAINT_KINDS = frozenset({"consent_from", "needs_level", "revoked", "attested_by"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,9 +77,20 @@ class Graph:
 class EdgeChange:
     """A trust edge added, removed or widened between two revisions."""
 
-    change: str  # added | removed | widened | changed
+    change: str  # added | removed | widened | narrowed | changed
     edge: Edge
     before: str | None = None  # the old label of a widened or changed edge
+
+    @property
+    def widens(self) -> bool:
+        """True when the change can grant more: a new path or a wider grant, or a constraint
+        (consent, minimum level, revocation, attestation) taken away."""
+        if self.change == "widened":
+            return True
+        constraint = self.edge.kind in CONSTRAINT_KINDS
+        return (self.change == "added" and not constraint) or (
+            self.change == "removed" and constraint
+        )
 
 
 def _selector_id(selector: EntitySelector | None) -> tuple[str, str]:
@@ -239,7 +253,8 @@ def _widens(before: str, after: str) -> bool:
 
 
 def diff_graphs(old: Graph, new: Graph) -> tuple[EdgeChange, ...]:
-    """The trust edges added, removed, widened (more actions or depth) or otherwise changed."""
+    """The trust edges added, removed, widened or narrowed (more or fewer actions or depth),
+    or otherwise changed."""
     before = {e.key: e for e in old.edges}
     after = {e.key: e for e in new.edges}
     changes: list[EdgeChange] = []
@@ -249,7 +264,10 @@ def diff_graphs(old: Graph, new: Graph) -> tuple[EdgeChange, ...]:
         elif key not in after:
             changes.append(EdgeChange(change="removed", edge=before[key]))
         elif before[key].label != after[key].label:
-            kind = "widened" if _widens(before[key].label, after[key].label) else "changed"
+            was, now = before[key].label, after[key].label
+            kind = (
+                "widened" if _widens(was, now) else "narrowed" if _widens(now, was) else "changed"
+            )
             changes.append(EdgeChange(change=kind, edge=after[key], before=before[key].label))
     return tuple(changes)
 

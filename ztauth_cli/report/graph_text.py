@@ -19,7 +19,13 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     from typing_extensions import assert_never
 
-__all__ = ["render_dot", "render_graph", "render_mermaid", "render_mermaid_changes"]
+__all__ = [
+    "render_dot",
+    "render_graph",
+    "render_mermaid",
+    "render_mermaid_changes",
+    "render_trust_changes_markdown",
+]
 
 
 def render_graph(graph: Graph, fmt: GraphFormat, out: TextIO) -> None:
@@ -108,7 +114,8 @@ def render_mermaid_changes(
     changes: Sequence[EdgeChange], nodes: Mapping[str, Node], out: TextIO
 ) -> None:
     """The trust edges that changed between two revisions: added (thick), removed (dotted),
-    widened (thick red, old label -> new label)."""
+    widened or narrowed (thick, old label -> new label); every change that widens access is
+    red and says so."""
     used = sorted({c.edge.source for c in changes} | {c.edge.target for c in changes})
     chosen = [nodes[n] for n in used if n in nodes]
     ids = _ids(chosen)
@@ -126,7 +133,8 @@ def render_mermaid_changes(
             )
         else:
             arrow, label = "==>", f"{change.change.upper()}: {change.before} -> {edge.label}"
-        if change.change in ("added", "widened") and edge.kind != "revoked":
+        if change.widens:
+            label += " (widens)"
             red.append(index)
         out.write(f'  {ids[edge.source]} {arrow}|"{_mermaid_text(label)}"| {ids[edge.target]}\n')
     out.write("\n".join(_CLASSES) + "\n")
@@ -151,3 +159,20 @@ def render_dot(graph: Graph, out: TextIO) -> None:
         suffix = f" [{', '.join(attrs)}]" if attrs else ""
         out.write(f'  "{_dot_text(edge.source)}" -> "{_dot_text(edge.target)}"{suffix};\n')
     out.write("}\n")
+
+
+def render_trust_changes_markdown(
+    changes: Sequence[EdgeChange], nodes: Mapping[str, Node], out: TextIO
+) -> None:
+    """A Markdown section with the changed trust edges as a Mermaid graph (nothing when no
+    trust edge changed)."""
+    if not changes:
+        return
+    counts = {kind: sum(1 for c in changes if c.change == kind) for kind in _CHANGE_KINDS}
+    summary = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
+    out.write(f"\n#### Trust edges changed ({summary})\n\n```mermaid\n")
+    render_mermaid_changes(changes, nodes, out)
+    out.write("```\n")
+
+
+_CHANGE_KINDS = ("added", "removed", "widened", "narrowed", "changed")
