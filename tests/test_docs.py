@@ -169,6 +169,7 @@ WORKSPACE_SECTIONS = (
     "20-lint.md",
     "30-eval.md",
     "35-test.md",
+    "38-search-graph.md",
     "40-tokens-keys-audit.md",
     "50-signing-versions.md",
 )

@@ -57,3 +57,11 @@ def test_bad_subject_and_combined_views_are_usage_errors(runner: CliRunner) -> N
     both = _graph(runner, "--subject", 'User::"a"', "--workload", "w")
     assert both.exit_code == 2
     assert "cannot be combined" in both.stderr
+
+
+def test_the_readme_graph_is_the_sample_ledgers(runner: CliRunner) -> None:
+    doc = (REPO_ROOT / "docs" / "readme" / "38-search-graph.md").read_text(encoding="utf-8")
+    shown = doc.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    result = _graph(runner)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == shown

@@ -27,8 +27,6 @@ from ztauth_cli.cli._common import (
 from ztauth_cli.report.formats import OutputFormat
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
     from ztauth_cli.model import Ledger
     from ztauth_cli.search import PrincipalSearch, Prober, SearchResult
 
@@ -266,7 +264,7 @@ def run_principal_search(
 
     try:
         result = search_principals(
-            principal_prober(ledger, now=now),
+            principal_prober(ledger),
             request,
             candidates=Candidates.from_ledger(ledger),
             now=now,
@@ -277,7 +275,7 @@ def run_principal_search(
     return 0
 
 
-def principal_prober(ledger: Ledger, *, now: datetime) -> Prober:
+def principal_prober(ledger: Ledger) -> Prober:
     """The probe evaluator of a principal search: the ledger with fresh issuer keys (minted
     probe tokens verify against them only), behind the same signature gate as ``eval``."""
     from ztauth_cli.gates import suite_evaluator
@@ -298,3 +296,136 @@ def _write_principals(result: PrincipalSearch, fmt: OutputFormat, output: Path |
         emit_json(result.to_json(), output)
     else:
         emit(render_to_text(render_principals, result), output)
+
+
+@app.command("snapshot")
+def snapshot_command(
+    snapshot_file: Path = typer.Argument(  # noqa: B008 - Typer's declaration style
+        ..., metavar="SNAPSHOT_FILE", help="The snapshot to write, e.g. tests/access.snapshot.yaml."
+    ),
+    subject_types: list[str] = typer.Option(  # noqa: B008
+        [], "--subject-type", metavar="TYPE", help="Entity type of the subjects (repeatable)."
+    ),
+    resource_types: list[str] = typer.Option(  # noqa: B008
+        [], "--resource-type", metavar="TYPE", help="Entity type of the resources (repeatable)."
+    ),
+    actions: list[str] = typer.Option(  # noqa: B008
+        [], "--action", metavar="NAME", help="An action (repeatable; default: every action)."
+    ),
+    context: str | None = typer.Option(
+        None, "--context", metavar="JSON", help="The AuthZEN context of every probe."
+    ),
+    name: str | None = typer.Option(None, "--name", help="Snapshot name (default: the file's)."),
+    ledger: LedgerOption = None,
+    at: AtOption = None,
+) -> None:
+    """Write an access snapshot: for every subject, action and resource of the given types,
+    who may do what and which workloads may do it on the subject's behalf. ztauth test then
+    fails when the ledger grants access the snapshot does not list, or loses access it lists.
+
+    Without --subject-type/--resource-type an existing SNAPSHOT_FILE is refreshed with its own
+    scope (as ztauth test --update-snapshots does).
+
+    Example:
+
+      $ ztauth search snapshot tests/access.snapshot.yaml --subject-type User
+          --resource-type Document --resource-type Invoice --at 2026-06-01T12:00:00Z
+
+    Exit codes: 0 written; 2 usage error or unreadable ledger.
+    """
+    raise typer.Exit(
+        run_snapshot(
+            snapshot_file,
+            ledger,
+            subject_types=tuple(subject_types),
+            resource_types=tuple(resource_types),
+            actions=tuple(actions),
+            context=context,
+            name=name,
+            at=at,
+        )
+    )
+
+
+def run_snapshot(
+    snapshot_file: Path,
+    ledger_path: Path | None,
+    *,
+    subject_types: tuple[str, ...],
+    resource_types: tuple[str, ...],
+    actions: tuple[str, ...],
+    context: str | None,
+    name: str | None,
+    at: str | None,
+) -> int:
+    """Compute and write one access snapshot (atomically); the exit code (0).
+
+    Raises:
+        ZtauthError: usage errors, an unusable ledger (exit 2).
+    """
+    import json
+
+    from ztauth_cli.errors import UsageError
+    from ztauth_cli.fileio import atomic_write_text
+    from ztauth_cli.ledger import load
+    from ztauth_cli.search import Candidates
+    from ztauth_cli.search.snapshot import SnapshotScope, compute_access, snapshot_yaml
+
+    check_ledger_option(ledger_path)
+    check_output(snapshot_file)
+    ledger = load(ledger_path, None)
+    root = Path(ledger.root).resolve()
+    target = snapshot_file.resolve()
+    relative = target.relative_to(root).as_posix() if target.is_relative_to(root) else None
+    existing = next((s for s in ledger.snapshots if s.span.path == relative), None)
+    if subject_types or resource_types:
+        if not (subject_types and resource_types):
+            raise UsageError("a snapshot needs both --subject-type and --resource-type")
+        try:
+            probe_context = json.loads(context) if context is not None else {}
+        except ValueError as exc:
+            raise UsageError(f"--context: not JSON ({exc})") from None
+        if not isinstance(probe_context, dict):
+            raise UsageError("--context must be a JSON object")
+        scope = SnapshotScope(
+            name=name or snapshot_file.name.split(".")[0],
+            description=None,
+            at=parse_at(at),
+            context=probe_context,
+            subjects=subject_types,
+            resources=resource_types,
+            actions=actions,
+        )
+    elif existing is not None:
+        scope = SnapshotScope.of(existing)
+        if at is not None:
+            scope = SnapshotScope(
+                name=scope.name,
+                description=scope.description,
+                at=parse_at(at),
+                context=scope.context,
+                subjects=scope.subjects,
+                resources=scope.resources,
+                actions=scope.actions,
+            )
+    else:
+        raise UsageError(
+            f"{snapshot_file}: no access snapshot to refresh; give its scope",
+            hint="--subject-type User --resource-type Document",
+        )
+    answer = compute_access(
+        principal_prober(ledger), scope, candidates=Candidates.from_ledger(ledger)
+    )
+    atomic_write_text(snapshot_file, snapshot_yaml(scope, answer))
+    typer.echo(
+        f"wrote {snapshot_file}: {len(answer.access)} access, {len(answer.acting)} acting "
+        f"({answer.evaluations} evaluations)",
+        err=True,
+    )
+    if relative is None or not relative.startswith("tests/"):
+        typer.echo(
+            f"warning: {snapshot_file} is not under {root.name}/tests/: "
+            "ztauth test will not check it",
+            err=True,
+        )
+    return 0

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ztauth_cli.errors import DocumentError
 from ztauth_cli.model.documents import (
+    AccessSnapshot,
     Delegation,
     Elevation,
     EntityFile,
@@ -56,6 +57,8 @@ class Ledger:
     files: tuple[LedgerFile, ...]
     suppressions: tuple[Suppression, ...]
     problems: tuple[DocumentError, ...]
+    # Access snapshots under tests/ (kind: AccessSnapshot), checked by ``ztauth test``.
+    snapshots: tuple[AccessSnapshot, ...] = ()
 
     @property
     def ztid(self) -> str | None:
