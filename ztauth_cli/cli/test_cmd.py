@@ -136,6 +136,10 @@ def run_test(
     from ztauth_cli.testing import IssuerKeys, discover_suites, mint_suite_tokens, select_cases
 
     check_format(fmt, _FORMATS, command="ztauth test")
+    if update_snapshots and rev is not None:
+        raise UsageError(
+            "--update-snapshots writes the working tree; it cannot be combined with --rev"
+        )
     check_output(output)
     check_ledger_option(ledger_path)
     # One clock for suites without 'at', read once: the engine itself never reads the clock.
@@ -146,7 +150,7 @@ def run_test(
     own = not suites or any(p.resolve() == Path(ledger.root).resolve() for p in suites)
     snapshots = ledger.snapshots if own and select is None else ()
     if update_snapshots:
-        return _update_snapshots(ledger, rev=rev)
+        return _update_snapshots(ledger)
     if not found and not snapshots:
         raise UsageError(
             f"no test suites (kind: TestSuite) found in {where}",
@@ -213,7 +217,7 @@ def _check_snapshots(
     return drifted
 
 
-def _update_snapshots(ledger: Ledger, *, rev: str | None) -> int:
+def _update_snapshots(ledger: Ledger) -> int:
     """Rewrite every snapshot file of the working tree with the access granted now."""
     from ztauth_cli.cli.search import principal_prober
     from ztauth_cli.errors import UsageError
@@ -221,10 +225,6 @@ def _update_snapshots(ledger: Ledger, *, rev: str | None) -> int:
     from ztauth_cli.search import Candidates
     from ztauth_cli.search.snapshot import SnapshotScope, compute_access, snapshot_yaml
 
-    if rev is not None:
-        raise UsageError(
-            "--update-snapshots writes the working tree; it cannot be combined with --rev"
-        )
     if not ledger.snapshots:
         raise UsageError(
             f"no access snapshot (kind: AccessSnapshot) under {ledger.root}/tests",
