@@ -210,3 +210,24 @@ def test_a_revoked_workload_may_act_for_nobody(runner: CliRunner) -> None:
     result = _search(runner, "principal", body, "-f", "json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["results"] == []
+
+
+def test_rev_searches_the_ledger_as_committed(runner: CliRunner, sample_repo: Any) -> None:
+    body = {
+        "subject": {"type": "User", "id": "dave"},
+        "action": {"name": "read"},
+        "resource": {"type": "Document"},
+    }
+    policies = sample_repo.root / "policies" / "documents.cedar"
+    text = policies.read_text(encoding="utf-8")
+    public = text.index('@id("anyone-reads-public")')
+    end = text.index("@id(", public + 5)
+    policies.write_text(text[:public] + text[end:], encoding="utf-8")  # working tree only
+
+    def ids(*args: str) -> list[str]:
+        result = _search(runner, "resource", body, "-f", "json", *args, ledger=sample_repo.root)
+        assert result.exit_code == 0, result.stderr
+        return [r["id"] for r in json.loads(result.stdout)["results"]]
+
+    assert ids("--rev", "HEAD") == ["handbook"]
+    assert ids() == []
