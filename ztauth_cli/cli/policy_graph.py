@@ -34,9 +34,13 @@ def graph_command(
     """Draw the trust model: workloads, security groups (members, revoked), trust levels and
     their attestation issuers, elevations, delegations and the subjects they act for.
 
-    Mermaid renders on GitHub (paste it in a ```mermaid block); DOT is for Graphviz
-    (ztauth policy graph -f dot | dot -Tsvg > trust.svg); JSON has a schema
-    (schemas/graph.schema.json).
+    Mermaid renders on GitHub (paste it in a ```mermaid block); DOT is for Graphviz; JSON has
+    a schema (schemas/graph.schema.json).
+
+    Examples:
+
+      $ ztauth policy graph --ledger sample-ledger > trust.mmd
+      $ ztauth policy graph -f dot --workload spiffe://acme.internal/assistant/chat | dot -Tsvg
 
     Exit codes: 0 drawn; 2 usage error or unreadable ledger.
     """

@@ -77,11 +77,12 @@ def subject_command(
     """Subject search: every subject of subject.type that may perform the action on the
     resource (AuthZEN 1.0 Subject Search API; an id given for the subject is ignored).
 
-    Example:
+    Example (who-reads.json: {"subject": {"type": "User"}, "action": {"name": "read"},
+    "resource": {"type": "Document", "id": "q3-report"}}):
 
-        $ echo '{"subject": {"type": "User"}, "action": {"name": "read"},
-                 "resource": {"type": "Document", "id": "q3-report"}}' |
-          ztauth search subject - --ledger sample-ledger -f json
+      $ ztauth search subject who-reads.json --ledger sample-ledger -f json
+
+    Results are sorted; page.limit and page.token page through them (AuthZEN pagination).
 
     Exit codes: 0 searched (whatever the results); 2 usage error or malformed request.
     """
@@ -103,6 +104,10 @@ def resource_command(
 ) -> None:
     """Resource search: every resource of resource.type on which the subject may perform the
     action (AuthZEN 1.0 Resource Search API; an id given for the resource is ignored).
+
+    Example:
+
+      $ ztauth search resource alice-reads.json --ledger sample-ledger -f text
 
     Exit codes: 0 searched (whatever the results); 2 usage error or malformed request.
     """
@@ -131,6 +136,10 @@ def action_command(
     """Action search: every action the subject may perform on the resource (AuthZEN 1.0
     Action Search API; the request has no action).
 
+    Example:
+
+      $ ztauth search action alice-on-q3.json --ledger sample-ledger -f text
+
     Exit codes: 0 searched (whatever the results); 2 usage error or malformed request.
     """
     raise typer.Exit(
@@ -156,6 +165,10 @@ def principal_command(
 
     Every row is confirmed by a full evaluation with the tokens the grant asks for minted by
     fresh keys, as ztauth test does; glob members are shown as their pattern.
+
+    Example:
+
+      $ ztauth search principal for-alice.json --ledger sample-ledger --at 2026-06-01T12:00:00Z
 
     Exit codes: 0 searched (whatever the results); 2 usage error or malformed request.
     """
