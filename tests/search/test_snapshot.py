@@ -184,3 +184,10 @@ def test_lint_reports_an_unknown_field_of_a_snapshot(runner: CliRunner, sample_c
     assert lint.exit_code == 1
     assert f"{SNAPSHOT}:" in lint.stdout
     assert "subjetcs" in lint.stdout
+
+
+def test_a_snapshot_is_not_signed_so_updating_it_keeps_signatures_valid() -> None:
+    from ztauth_cli.ledger.signing.hash import is_signed_file
+
+    assert not is_signed_file(SNAPSHOT)
+    assert is_signed_file("trust/delegations.yaml")
