@@ -87,6 +87,17 @@ CORE_ALLOWED = {
         "ztauth_cli.jose",
         "ztauth_cli.ledger.load",
     ),
+    # search: the AuthZEN and principal searches over the engine; the principal search mints
+    # its probe tokens with testing.tokens (the one minting code, shared with ztauth test).
+    # graph: the trust model as a graph, from model objects only.
+    "ztauth_cli.graph": ("ztauth_cli.graph", "ztauth_cli.model"),
+    "ztauth_cli.search": (
+        "ztauth_cli.search",
+        "ztauth_cli.model",
+        "ztauth_cli.errors",
+        "ztauth_cli.engine",
+        "ztauth_cli.testing.tokens",
+    ),
     "ztauth_cli.testing": (
         "ztauth_cli.__version__",
         "ztauth_cli.testing",

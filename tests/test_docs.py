@@ -170,6 +170,7 @@ WORKSPACE_SECTIONS = (
     "30-eval.md",
     "32-threat-model.md",
     "35-test.md",
+    "38-search-graph.md",
     "40-tokens-keys-audit.md",
     "50-signing-versions.md",
 )

@@ -37,6 +37,10 @@ FORMATS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("token", "inspect"), TEXT_JSON),
     (("audit", "verify"), TEXT_JSON),
     (("audit", "show"), TEXT_JSON),
+    (("search", "subject"), TEXT_JSON),
+    (("search", "resource"), TEXT_JSON),
+    (("search", "action"), TEXT_JSON),
+    (("search", "principal"), TEXT_JSON),
 )
 # Positional arguments a command needs before its options are looked at.
 ARGS = {("token", "inspect"): ("a.b.c",), ("audit", "verify"): ("log.jsonl",)}
@@ -53,6 +57,9 @@ OUTPUT_COMMANDS = (
     ("token", "inspect"),
     ("audit", "verify"),
     ("audit", "show"),
+    ("search", "subject"),
+    ("search", "principal"),
+    ("policy", "graph"),
 )
 
 

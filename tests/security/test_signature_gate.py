@@ -609,3 +609,39 @@ def test_verified_token_with_duplicate_claim_is_refused_before_any_claim_is_read
     token = _raw_jws(release, '{"alg": "EdDSA", "kid": "release"}', payload)
     with pytest.raises(jose.TokenError, match="the payload names 'sub' twice"):
         jose.verify(token, keys=[release.public_jwk], algorithms=["EdDSA"], now=now)
+
+
+def test_pinned_gate_also_guards_search_so_a_permit_all_edit_lists_no_access(
+    runner: CliRunner, tmp_path: Path, release: jose.KeyPair
+) -> None:
+    root = _signed_ledger(tmp_path / "ledger", release)
+    pin = _pin(tmp_path / "ci", release)
+    # The attack: a policy granting delete to everyone, and the manifest switches the gate off.
+    (root / "policies/all.cedar").write_text(
+        '@id("anyone-deletes")\npermit(principal, action == Action::"delete", resource);\n',
+        encoding="utf-8",
+    )
+    _set_manifest(root, "require_signatures: 1", "require_signatures: 0")
+    # Search answers only for entities the ledger knows.
+    (root / "entities").mkdir()
+    (root / "entities/all.json").write_text(
+        json.dumps(
+            [
+                {"uid": {"type": "User", "id": "mallory"}, "attrs": {}, "parents": []},
+                {"uid": {"type": "Document", "id": "d1"}, "attrs": {}, "parents": []},
+            ]
+        ),
+        encoding="utf-8",
+    )
+    body = tmp_path / "what-may-mallory-do.json"
+    body.write_text(json.dumps({k: DELETE[k] for k in ("subject", "resource")}), "utf-8")
+
+    def actions(*args: str) -> list[str]:
+        result = runner.invoke(
+            app, ["search", "action", str(body), "--ledger", str(root), "-f", "json", *args]
+        )
+        assert result.exit_code == 0, result.stderr
+        return [r["name"] for r in json.loads(result.stdout)["results"]]
+
+    assert "delete" in actions()  # the manifest alone decides: the gate is off
+    assert actions("--signers-jwks", str(pin)) == []

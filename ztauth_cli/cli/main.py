@@ -19,7 +19,9 @@ from ztauth_cli.cli import (
     keys,
     policy,
     policy_diff,
+    policy_graph,
     policy_lifecycle,
+    search,
     test_cmd,
     token,
 )
@@ -32,7 +34,7 @@ _DEBUG_FLAG = "--debug"
 
 
 # The front door lists commands in the order a newcomer uses them, not alphabetically.
-_COMMAND_ORDER = ("policy", "eval", "test", "token", "keys", "audit")
+_COMMAND_ORDER = ("policy", "eval", "search", "test", "token", "keys", "audit")
 
 # Typer's rich help joins the lines of a paragraph: one paragraph per line here.
 _EPILOG = "\n\n".join(
@@ -154,12 +156,13 @@ def root(
 
 app.add_typer(policy.app, name="policy")
 app.command("eval")(eval_cmd.eval_command)
+app.add_typer(search.app, name="search")
 app.command("test")(test_cmd.test_command)
 app.add_typer(audit.app, name="audit")
 app.add_typer(token.app, name="token")
 app.add_typer(keys.app, name="keys")
 # Imported for their side effect: they register their commands on the policy group.
-_COMMAND_MODULES = (policy_lifecycle, policy_diff)
+_COMMAND_MODULES = (policy_lifecycle, policy_diff, policy_graph)
 
 
 def _reflow(group: typer.Typer) -> None:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ztauth_cli.diff import DiffReport
     from ztauth_cli.ledger.signing import SignerPin
     from ztauth_cli.ledger.versions import SemVer
+    from ztauth_cli.model import Ledger
 
 __all__ = ["bump_auto_command", "diff_command", "run_bump_auto", "run_diff"]
 
@@ -155,7 +156,7 @@ def run_diff(
         target_label=target_label,
         progress=_progress,
     )
-    _write(report, fmt, output=output)
+    _write(report, fmt, output=output, ledgers=(base_ledger, target_ledger))
     if fmt is not OutputFormat.TEXT or output is not None:
         typer.echo(_summary(report), err=True)
     return 1 if fail_on_widening and report.widening else 0
@@ -197,7 +198,13 @@ def _progress(total: int) -> _Tick | None:
     return tick
 
 
-def _write(report: DiffReport, fmt: OutputFormat, *, output: Path | None) -> None:
+def _write(
+    report: DiffReport,
+    fmt: OutputFormat,
+    *,
+    output: Path | None,
+    ledgers: tuple[Ledger, Ledger] | None = None,
+) -> None:
     from ztauth_cli.report import diff_json, diff_markdown, diff_text
     from ztauth_cli.report.output import render_to_text
 
@@ -209,7 +216,16 @@ def _write(report: DiffReport, fmt: OutputFormat, *, output: Path | None) -> Non
     if fmt is OutputFormat.JSON:
         text = render_to_text(diff_json.render, report)
     elif fmt is OutputFormat.MARKDOWN:
-        text = render_to_text(diff_markdown.render, report)
+        from ztauth_cli.graph import diff_graphs, trust_graph
+        from ztauth_cli.graph.model import nodes_of
+
+        graphs = (trust_graph(ledgers[0]), trust_graph(ledgers[1])) if ledgers else ()
+        edges = diff_graphs(*graphs) if graphs else ()
+        nodes = nodes_of(graphs)
+        text = render_to_text(
+            lambda r, out: diff_markdown.render(r, out, trust_edges=edges, trust_nodes=nodes),
+            report,
+        )
     else:
         text = render_to_text(diff_text.render, report)
     emit(text, output)

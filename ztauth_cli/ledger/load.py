@@ -21,6 +21,7 @@ from ztauth_cli.fileio import NotRegularFileError, read_limited
 from ztauth_cli.ledger.schemas import KIND_SCHEMAS, schema_errors
 from ztauth_cli.ledger.yaml import SourceDocument, parse_documents
 from ztauth_cli.model import (
+    AccessSnapshot,
     ActorRef,
     AttestationRequirement,
     Delegation,
@@ -405,7 +406,9 @@ def build_ledger(
     )
     key_sets = tuple(k for p in paths if p.startswith("keys/") for k in _key_set(b, p))
 
-    trust: dict[str, list[Any]] = {k: [] for k in KIND_SCHEMAS if k not in {"Ledger", "TestSuite"}}
+    trust: dict[str, list[Any]] = {
+        k: [] for k in KIND_SCHEMAS if k not in {"Ledger", "TestSuite", "AccessSnapshot"}
+    }
     for path in (p for p in content if p.startswith(_EVALUATED_FOLDERS[2])):
         for doc in b.documents(path):
             kind = _kind_of(doc)
@@ -421,7 +424,10 @@ def build_ledger(
             if b.valid(doc, kind):
                 trust[kind].append(_TRUST_BUILDERS[kind](b, doc))
 
-    suites = tuple(s for p in content if p.startswith("tests/") for s in _suites(b, p))
+    snapshots: list[AccessSnapshot] = []
+    suites = tuple(
+        s for p in content if p.startswith("tests/") for s in _suites(b, p, snapshots=snapshots)
+    )
     # A signature cannot cover itself.
     signatures_text = b.text(SIGNATURES, evaluated=False) if SIGNATURES in files else None
 
@@ -431,6 +437,7 @@ def build_ledger(
     _check_unique(b, trust["Delegation"], "id", "delegation")
     _check_unique(b, trust["Issuer"], "name", "issuer")
     _check_unique(b, list(suites), "name", "test suite")
+    _check_unique(b, snapshots, "name", "access snapshot")
 
     return Ledger(
         root=root,
@@ -451,6 +458,7 @@ def build_ledger(
         files=tuple(LedgerFile(path=p, data=files[p]) for p in paths),
         evaluated_paths=frozenset(b.evaluated),
         suppressions=tuple(b.suppressions),
+        snapshots=tuple(snapshots),
         problems=tuple(
             sorted(
                 b.problems,
@@ -756,15 +764,21 @@ def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[st
     return merged
 
 
-def _suites(b: _Builder, path: str) -> list[TestSuite]:
+def _suites(b: _Builder, path: str, *, snapshots: list[AccessSnapshot]) -> list[TestSuite]:
     suites = []
     # Suites say what to ask and what to expect; they never change an answer: not signed.
     for doc in b.documents(path, evaluated=False):
         kind = _kind_of(doc)
+        if kind == "AccessSnapshot":
+            if b.valid(doc, kind):
+                snapshot = build_snapshot(doc, b.problems)
+                if snapshot is not None:
+                    snapshots.append(snapshot)
+            continue
         if kind != "TestSuite":
             b.problems.append(
                 DocumentError(
-                    f"unknown kind {kind!r} in tests/; expected TestSuite",
+                    f"unknown kind {kind!r} in tests/; expected TestSuite or AccessSnapshot",
                     span=doc.span_at(("kind",)),
                 )
             )
@@ -775,6 +789,29 @@ def _suites(b: _Builder, path: str) -> list[TestSuite]:
         if suite is not None:
             suites.append(suite)
     return suites
+
+
+def build_snapshot(doc: SourceDocument, problems: list[DocumentError]) -> AccessSnapshot | None:
+    """Build a schema-valid ``AccessSnapshot``; problems are appended to ``problems``."""
+    data = doc.data
+    try:
+        at = parse_timestamp(data["at"])
+    except ValueError as exc:
+        problems.append(DocumentError(str(exc), span=doc.span_at(("at",))))
+        return None
+    return AccessSnapshot(
+        span=doc.span,
+        fields=doc.field_spans(),
+        name=data["name"],
+        description=data.get("description"),
+        at=at,
+        context=dict(data.get("context") or {}),
+        subjects=tuple(data["subjects"]),
+        resources=tuple(data["resources"]),
+        actions=tuple(data.get("actions") or ()),
+        access=tuple(data["access"]),
+        acting=tuple(data["acting"]),
+    )
 
 
 def build_suite(doc: SourceDocument, problems: list[DocumentError]) -> TestSuite | None:

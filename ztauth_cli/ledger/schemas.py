@@ -31,6 +31,7 @@ KIND_SCHEMAS: dict[str, str] = {
     "Delegation": "delegation",
     "Issuer": "issuer",
     "TestSuite": "testsuite",
+    "AccessSnapshot": "accesssnapshot",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ztauth_cli.model.decision import Decision, ReasonCode, Step, TraceStep
 from ztauth_cli.model.documents import (
+    AccessSnapshot,
     ActorRef,
     AttestationRequirement,
     Delegation,
@@ -29,6 +30,7 @@ from ztauth_cli.model.ledger import Ledger, LedgerFile
 from ztauth_cli.model.span import Span
 
 __all__ = [
+    "AccessSnapshot",
     "ActorRef",
     "AttestationRequirement",
     "Decision",

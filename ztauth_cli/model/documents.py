@@ -15,6 +15,7 @@ from ztauth_cli.model.span import FieldSpans, Span
 
 __all__ = [
     "DEFAULT_REQUEST_ENTITIES",
+    "AccessSnapshot",
     "ActorRef",
     "AttestationRequirement",
     "Delegation",
@@ -275,3 +276,27 @@ class Suppression:
     reason: str
     # The line the suppression applies to (its own line, or the next one when alone on a line).
     target_line: int = field(default=0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccessSnapshot:
+    """``kind: AccessSnapshot`` (under ``tests/``): the access the ledger grants, locked in.
+
+    ``access`` lists who may do what (``User::"alice" read Document::"q3"``); ``acting`` who may
+    act for whom (``<workload or glob> acts for User::"alice": read Document::"q3" via
+    delegation/x``); both sorted. ``actions`` empty means every action the ledger names.
+    """
+
+    span: Span
+    # Where each field is (dotted path -> span of its key); not part of the value.
+    fields: FieldSpans = field(default_factory=FieldSpans, compare=False, repr=False)
+    name: str
+    description: str | None
+    at: datetime
+    # The AuthZEN context of every probe: raw JSON, as a request carries it.
+    context: dict[str, Any]
+    subjects: tuple[str, ...]
+    resources: tuple[str, ...]
+    actions: tuple[str, ...]
+    access: tuple[str, ...]
+    acting: tuple[str, ...]

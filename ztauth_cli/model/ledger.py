@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ztauth_cli.errors import DocumentError
 from ztauth_cli.model.documents import (
+    AccessSnapshot,
     Delegation,
     Elevation,
     EntityFile,
@@ -60,6 +61,8 @@ class Ledger:
     evaluated_paths: frozenset[str]
     suppressions: tuple[Suppression, ...]
     problems: tuple[DocumentError, ...]
+    # Access snapshots under tests/ (kind: AccessSnapshot), checked by ``ztauth test``.
+    snapshots: tuple[AccessSnapshot, ...] = ()
 
     @property
     def ztid(self) -> str | None:
