@@ -5,6 +5,8 @@
   is deny ``ledger_unverified``.
 * The release gates: HEAD is tagged only when lint passes, the test suites pass and required
   signatures verify, all on HEAD's content (never the working tree).
+* The serving gate (``ztauth serve``): a revision is served only when it is lint clean and its
+  required signatures verify; otherwise the revision served before it keeps serving.
 
 The command-line shell asks these questions; it does not answer them itself.
 """
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
     from ztauth_cli.model import Ledger
     from ztauth_cli.testing import IssuerKeys
 
-__all__ = ["release_gates", "suite_evaluator", "unverified_reason"]
+__all__ = ["release_gates", "serve_problem", "suite_evaluator", "unverified_reason"]
 
 # How many failing cases a refused release names before '...'.
 _FAILING_SHOWN = 5
@@ -42,6 +44,20 @@ def unverified_reason(ledger: Ledger, *, now: datetime) -> str | None:
         return None
     result = verify_ledger(ledger, now=now)
     return None if result.ok else str(result.summary)
+
+
+def serve_problem(ledger: Ledger, *, now: datetime) -> str | None:
+    """Why ``ledger`` must not be served (one line), or None.
+
+    A PDP that swaps in a new revision refuses it rather than denying everything on it: lint
+    errors (the same rules as ``ztauth policy lint``, warnings allowed) and required signatures
+    that do not verify both refuse it.
+    """
+    problem = _lint_problem(ledger, now=now)
+    if problem is not None:
+        return problem
+    reason = unverified_reason(ledger, now=now)
+    return f"signatures: {reason}" if reason is not None else None
 
 
 def suite_evaluator(

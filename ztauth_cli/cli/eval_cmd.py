@@ -281,22 +281,6 @@ def _stream_lines(request_file: str, source: TextIO) -> Iterator[tuple[int, str]
 # ----------------------------------------------------------------------------- engine
 
 
-def _version(ledger: Ledger, rev: str | None) -> str | None:
-    """The version evaluated: ``describe_version`` for the working tree, else the version tag
-    naming the revision (None when there is none). A version is decoration: never fails."""
-    from ztauth_cli.errors import ZtauthError
-    from ztauth_cli.ledger.versions import describe_version, version_tags
-
-    root = Path(ledger.root)
-    if rev is None:
-        return describe_version(root)
-    try:
-        names = [t.name for t in version_tags(root) if t.commit == ledger.revision]
-    except ZtauthError:
-        return None
-    return names[-1] if names else None
-
-
 def _evaluator(
     ledger: Ledger,
     *,
@@ -307,6 +291,7 @@ def _evaluator(
     """The engine for ``ledger``, behind the signature gate checked at ``now``."""
     from ztauth_cli.engine import Evaluator
     from ztauth_cli.gates import unverified_reason
+    from ztauth_cli.ledger.versions import evaluated_version
 
     return Evaluator.from_ledger(
         ledger,
@@ -314,7 +299,7 @@ def _evaluator(
         # DESIGN.md: eval verifies required signatures first (the one gate, shared with test).
         unverified_reason=unverified_reason(ledger, now=now),
         revision=ledger.revision,
-        version=_version(ledger, rev),
+        version=evaluated_version(ledger, rev=rev),
     )
 
 

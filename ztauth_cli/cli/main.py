@@ -20,6 +20,7 @@ from ztauth_cli.cli import (
     policy,
     policy_diff,
     policy_lifecycle,
+    serve,
     test_cmd,
     token,
 )
@@ -32,7 +33,7 @@ _DEBUG_FLAG = "--debug"
 
 
 # The front door lists commands in the order a newcomer uses them, not alphabetically.
-_COMMAND_ORDER = ("policy", "eval", "test", "token", "keys", "audit")
+_COMMAND_ORDER = ("policy", "eval", "test", "serve", "token", "keys", "audit")
 
 # Typer's rich help joins the lines of a paragraph: one paragraph per line here.
 _EPILOG = "\n\n".join(
@@ -155,6 +156,7 @@ def root(
 app.add_typer(policy.app, name="policy")
 app.command("eval")(eval_cmd.eval_command)
 app.command("test")(test_cmd.test_command)
+app.command("serve")(serve.serve_command)
 app.add_typer(audit.app, name="audit")
 app.add_typer(token.app, name="token")
 app.add_typer(keys.app, name="keys")
