@@ -169,8 +169,9 @@ def run_eval(
     else:
         request = _read_request(request_file, source)
         decisions, batch = evaluator.evaluate_batch(request, now=now)
-        _audit(audit_log, _items(request), decisions, now=now)
-        _write(decisions, batch=batch, fmt=fmt, explain=explain, request=request, out=out)
+        ids = _decision_ids(decisions)
+        _audit(audit_log, _items(request), decisions, ids=ids, now=now)
+        _write(decisions, batch=batch, fmt=fmt, explain=explain, request=request, out=out, ids=ids)
         denied = any(not d.allowed for d in decisions)
     if buffer is not None:
         emit(buffer.getvalue(), output)
@@ -313,8 +314,20 @@ def _items(request: Any) -> list[Any]:
         return [request]
 
 
+def _decision_ids(decisions: Sequence[Decision]) -> list[str]:
+    """A fresh id per decision: the response's ``context.id`` and its audit line's ``id``."""
+    import uuid
+
+    return [uuid.uuid4().hex for _ in decisions]
+
+
 def _audit(
-    path: Path | None, requests: Sequence[Any], decisions: Sequence[Decision], *, now: datetime
+    path: Path | None,
+    requests: Sequence[Any],
+    decisions: Sequence[Decision],
+    *,
+    ids: Sequence[str],
+    now: datetime,
 ) -> None:
     if path is None or not decisions:
         return
@@ -322,8 +335,10 @@ def _audit(
     from ztauth_cli.errors import UsageError
 
     entries = [
-        entry_from_decision(d, r if isinstance(r, Mapping) else {"invalid": r}, now=now)
-        for d, r in zip(decisions, requests, strict=False)
+        entry_from_decision(
+            d, r if isinstance(r, Mapping) else {"invalid": r}, now=now, decision_id=i
+        )
+        for d, r, i in zip(decisions, requests, ids, strict=False)
     ]
     try:
         append_decisions(path, entries)
@@ -341,6 +356,8 @@ def _run_stream(
     audit_log: Path | None,
 ) -> bool:
     """Evaluate a JSON Lines stream chunk by chunk; True when any request was denied."""
+    from ztauth_cli.engine import request_id_of
+
     denied = False
     chunk: list[tuple[int, Any]] = []
 
@@ -348,8 +365,14 @@ def _run_stream(
         nonlocal denied
         for number, decisions, batch, items in _evaluate_chunk(evaluator, chunk, now=now):
             denied = denied or any(not d.allowed for d in decisions)
-            _audit(audit_log, items, decisions, now=now)
-            _write_line(number, decisions, batch=batch, fmt=fmt, out=out)
+            ids = _decision_ids(decisions)
+            _audit(audit_log, items, decisions, ids=ids, now=now)
+            # The request's own request_id (batch items inherit it) is echoed on its line, so
+            # a consumer can match responses to requests without relying on line order.
+            request_id = request_id_of(items[0]) if items else None
+            _write_line(
+                number, decisions, batch=batch, fmt=fmt, out=out, ids=ids, request_id=request_id
+            )
         chunk.clear()
 
     for number, text in lines:
@@ -422,11 +445,15 @@ def _write(
     explain: bool,
     request: Any,
     out: TextIO,
+    ids: Sequence[str],
 ) -> None:
-    from ztauth_cli.engine import authzen_response
+    from ztauth_cli.engine import authzen_response, request_id_of
 
     if fmt is OutputFormat.JSON:
-        out.write(json.dumps(authzen_response(decisions, batch=batch), indent=2) + "\n")
+        response = authzen_response(
+            decisions, batch=batch, ids=ids, request_id=request_id_of(request)
+        )
+        out.write(json.dumps(response, indent=2) + "\n")
         return
     _render_text(decisions, request=request, explain=explain, out=out)
 
@@ -438,11 +465,14 @@ def _write_line(
     batch: bool,
     fmt: OutputFormat,
     out: TextIO,
+    ids: Sequence[str],
+    request_id: str | int | None,
 ) -> None:
     from ztauth_cli.engine import authzen_response
 
     if fmt is OutputFormat.JSON:
-        out.write(json.dumps(authzen_response(decisions, batch=batch), separators=(",", ":")))
+        response = authzen_response(decisions, batch=batch, ids=ids, request_id=request_id)
+        out.write(json.dumps(response, separators=(",", ":")))
         out.write("\n")
         return
     for index, decision in enumerate(decisions):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -67,6 +68,12 @@ def serve_command(
     context only when asked for. Every response names the revision it was decided on
     (ZTAuth-Revision header). Needs the extra: python -m pip install 'ztauth\\[serve]'.
 
+    Examples:
+
+      $ ztauth serve --ledger sample-ledger                      # 127.0.0.1:8080
+      $ ztauth serve --follow main --audit-log decisions.jsonl
+      $ ztauth serve --host 0.0.0.0 --api-key-file pdp.key --workers 2
+
     Exit codes: 0 stopped cleanly (Ctrl-C, SIGTERM); 2 usage error, missing extra, or a
     ledger that does not load, lint or verify.
     """
@@ -85,6 +92,22 @@ def serve_command(
         max_body_bytes=max_body_bytes,
     )
     raise typer.Exit(code)
+
+
+def _server_class() -> type:
+    import uvicorn
+
+    class _CleanStop(uvicorn.Server):
+        """uvicorn, but a stop asked for by SIGTERM/SIGINT exits 0, as OPA and Cerbos do
+        (uvicorn re-raises the signal after its graceful shutdown)."""
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            super().handle_exit(sig, frame)
+            captured = getattr(self, "_captured_signals", None)
+            if isinstance(captured, list):
+                captured.clear()
+
+    return _CleanStop
 
 
 def _is_loopback(host: str) -> bool:
@@ -216,7 +239,7 @@ def run_serve(
     }
     if workers == 1:
         config = uvicorn.Config(build_app(options, snapshot=snapshot), **common)  # type: ignore[arg-type]
-        uvicorn.Server(config).run()
+        _server_class()(config).run()
         return 0
     os.environ[OPTIONS_ENV] = options.to_env()
     uvicorn.run(

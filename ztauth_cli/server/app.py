@@ -158,14 +158,19 @@ async def _read_json(request: Request, limit: int) -> Any:
         if len(body) > limit:
             raise _BadRequest(413, "payload_too_large", f"the request body is over {limit} bytes")
     try:
-        return json.loads(bytes(body), object_pairs_hook=_unique_keys)
+        # RFC 8259: JSON between systems is UTF-8 (json.loads would also guess UTF-16/32).
+        text = bytes(body).decode("utf-8")
+    except UnicodeDecodeError:
+        raise _BadRequest(400, "bad_request", "the request body is not UTF-8") from None
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
     except _DuplicateKey as exc:
         raise _BadRequest(400, "bad_request", f"duplicate key {exc.args[0]!r}") from None
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}"
         raise _BadRequest(400, "bad_request", f"invalid JSON at {where}: {exc.msg}") from None
-    except (UnicodeDecodeError, RecursionError) as exc:
-        raise _BadRequest(400, "bad_request", f"invalid JSON: {type(exc).__name__}") from None
+    except RecursionError:
+        raise _BadRequest(400, "bad_request", "invalid JSON: nested too deeply") from None
 
 
 def _missing(item: Any) -> str | None:
