@@ -53,7 +53,7 @@ def serve_problem(ledger: Ledger, *, now: datetime) -> str | None:
     errors (the same rules as ``ztauth policy lint``, warnings allowed) and required signatures
     that do not verify both refuse it.
     """
-    problem = _lint_problem(ledger, now=now)
+    problem = _lint_problem(ledger, now=now, where="")
     if problem is not None:
         return problem
     reason = unverified_reason(ledger, now=now)
@@ -107,7 +107,7 @@ def release_gates(*, now: Callable[[], datetime]) -> tuple[Gate, ...]:
     return (lint_gate, test_gate, signature_gate)
 
 
-def _lint_problem(ledger: Ledger, *, now: datetime) -> str | None:
+def _lint_problem(ledger: Ledger, *, now: datetime, where: str = " at HEAD") -> str | None:
     # The same rules as `ztauth policy lint` (warnings allowed, as there), on HEAD's content.
     from ztauth_cli.lint import exit_code, lint_ledger
     from ztauth_cli.model.findings import Severity
@@ -120,8 +120,8 @@ def _lint_problem(ledger: Ledger, *, now: datetime) -> str | None:
         key=lambda f: (str(f.span or ""), f.rule_id),
     )
     first = errors[0]
-    where = f"{first.span}: " if first.span is not None else ""
-    return f"lint: {len(errors)} error(s) at HEAD, first: {where}{first.rule_id} {first.message}"
+    span = f"{first.span}: " if first.span is not None else ""
+    return f"lint: {len(errors)} error(s){where}, first: {span}{first.rule_id} {first.message}"
 
 
 def _test_problem(ledger: Ledger, *, head: str, now: datetime) -> str | None:

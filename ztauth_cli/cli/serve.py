@@ -127,7 +127,8 @@ def _require_extra() -> None:
     missing = [name for name in ("starlette", "uvicorn") if importlib.util.find_spec(name) is None]
     if missing:
         raise UsageError(
-            f"ztauth serve needs {' and '.join(missing)}, which are not installed",
+            f"ztauth serve needs {' and '.join(missing)}, "
+            f"which {'is' if len(missing) == 1 else 'are'} not installed",
             hint="install the extra: python -m pip install 'ztauth[serve]'",
         )
 
@@ -204,7 +205,16 @@ def run_serve(
         raise UsageError(f"--audit-log {audit_log}: folder {audit_log.parent} does not exist")
     _require_extra()
 
-    from ztauth_cli.server.factory import OPTIONS_ENV, ServeOptions, build_app, initial_snapshot
+    from ztauth_cli.server.factory import (
+        OPTIONS_ENV,
+        ServeOptions,
+        build_app,
+        initial_snapshot,
+        read_api_key,
+    )
+
+    if api_key_file is not None:
+        read_api_key(api_key_file)  # refuse a bad key file before anything else
 
     root = resolve_ledger(ledger_path)
     options = ServeOptions(
