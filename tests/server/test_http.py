@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
-from tests.server.conftest import JERRY, MORTY, RICK, Server, todo
+from tests.server.conftest import JERRY, MORTY, RICK, TODO_LEDGER, Server, todo
 
 EVALUATION = "/access/v1/evaluation"
 EVALUATIONS = "/access/v1/evaluations"
@@ -225,3 +225,15 @@ def test_the_access_log_names_requests_not_bodies(
     assert '"POST /access/v1/evaluation" 200' in lines[0]
     assert lines[0].endswith("decisions=deny")
     assert "SECRET" not in todo_server.log
+
+
+def test_workers_serve_the_same_decisions(serve: Callable[..., Server]) -> None:
+    # --workers 2: two uvicorn processes, each loading the ledger from the options it is
+    # handed; the fixture checks the whole group stops cleanly (exit 0) on SIGTERM.
+    server = serve("--ledger", str(TODO_LEDGER), "--workers", "2")
+    with httpx.Client(base_url=server.url, timeout=30.0) as client:
+        answers = {
+            client.post(EVALUATION, json=todo(MORTY, "can_delete_todo", owner)).json()["decision"]
+            for owner in ("morty@the-citadel.com", "rick@the-citadel.com")
+        }
+    assert answers == {True, False}
