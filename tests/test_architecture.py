@@ -55,6 +55,8 @@ FORBIDDEN = {
         "typer",
     ),
     "ztauth_cli.lint": ("ztauth_cli.cli",),
+    # The HTTP shell sits beside cli/, over the same core: it never reaches into the CLI.
+    "ztauth_cli.server": ("ztauth_cli.cli", "ztauth_cli.report", "typer", "click", "rich"),
     "ztauth_cli.ledger": ("ztauth_cli.cli", "ztauth_cli.report"),
     # The one atomic-write helper is a leaf: the standard library and errors only.
     "ztauth_cli.fileio": (

@@ -11,12 +11,16 @@ from tests.conftest import REPO_ROOT
 from tests.support.repo import write_files
 from ztauth_cli import __version__
 
-HEAVY = ("cedarpy", "jwt", "cryptography", "dulwich", "jsonschema")
+# starlette and uvicorn: only `ztauth serve` may import the server stack.
+HEAVY = ("cedarpy", "jwt", "cryptography", "dulwich", "jsonschema", "starlette", "uvicorn")
 
 SNIPPET = """
 import sys
 from ztauth_cli.cli.main import main
-for argv in (["--version"], ["--help"], ["policy", "--help"], ["policy", "lint", "--help"]):
+for argv in (
+    ["--version"], ["--help"], ["policy", "--help"], ["policy", "lint", "--help"],
+    ["serve", "--help"],
+):
     code = main(argv)
     assert code == 0, (argv, code)
 loaded = {{name.split(".")[0] for name in sys.modules}}

@@ -11,6 +11,8 @@ Line format (JSON Lines, ASCII only)::
 * ``prev`` is the SHA-256 (hex) of the previous line's bytes, without its ``\\n``; the first
   line's ``prev`` is 64 zeros. Changing, deleting, inserting or reordering any line therefore
   breaks the chain at that line or the next one.
+* ``id`` (when the decision has one: ``ztauth serve`` and ``ztauth eval`` give each decision an
+  id, returned as the response's ``context.id``) links the line to the response it logs.
 * ``request_digest`` is the SHA-256 of the canonical JSON of the request as evaluated (before
   token redaction), so a caller can prove which request a line is about.
 * Bearer tokens in the request (``authorization_model.tokens`` and each chain hop's
@@ -126,10 +128,14 @@ class AuditEntry:
     policies: tuple[str, ...]
     # Set when ``request`` is a truncated copy: {"bytes": size, "excerpt": first bytes}.
     request_truncated: Mapping[str, Any] | None = None
+    # The decision's id (the response's context.id), when it was given one.
+    id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The entry as a JSON object (without ``seq``/``prev``)."""
+        """The entry as a JSON object (without ``seq``/``prev``; ``id`` only when set)."""
+        extra = {"id": self.id} if self.id is not None else {}
         document = {
+            **extra,
             "time": self.time,
             "request_digest": self.request_digest,
             "request": dict(self.request),
@@ -220,7 +226,11 @@ def _jsonable(value: Any) -> Any:
 
 
 def entry_from_decision(
-    decision: Decision, request: Mapping[str, Any], *, now: datetime
+    decision: Decision,
+    request: Mapping[str, Any],
+    *,
+    now: datetime,
+    decision_id: str | None = None,
 ) -> AuditEntry:
     """Build the log entry for one decision about ``request`` made at ``now``.
 
@@ -249,6 +259,7 @@ def entry_from_decision(
         code=decision.code.value,
         via=decision.via,
         policies=tuple(sorted(decision.policies)),
+        id=decision_id,
     )
 
 

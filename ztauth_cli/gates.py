@@ -8,6 +8,8 @@
 * The release gates: HEAD is tagged only when lint passes, the test suites pass and required
   signatures verify (against the pin when one is given), all on HEAD's content (never the
   working tree).
+* The serving gate (``ztauth serve``): a revision is served only when it is lint clean and its
+  required signatures verify; otherwise the revision served before it keeps serving.
 
 The command-line shell asks these questions; it does not answer them itself.
 """
@@ -26,7 +28,7 @@ if TYPE_CHECKING:
     from ztauth_cli.model import Ledger
     from ztauth_cli.testing import IssuerKeys
 
-__all__ = ["release_gates", "suite_evaluator", "unverified_reason"]
+__all__ = ["release_gates", "serve_problem", "suite_evaluator", "unverified_reason"]
 
 # How many failing cases a refused release names before '...'.
 _FAILING_SHOWN = 5
@@ -54,6 +56,20 @@ def unverified_reason(ledger: Ledger, *, now: datetime, pin: SignerPin | None = 
         now=now,
     )
     return None if result.ok else str(result.summary)
+
+
+def serve_problem(ledger: Ledger, *, now: datetime, pin: SignerPin | None = None) -> str | None:
+    """Why ``ledger`` must not be served (one line), or None.
+
+    A PDP that swaps in a new revision refuses it rather than denying everything on it: lint
+    errors (the same rules as ``ztauth policy lint``, warnings allowed) and required signatures
+    that do not verify both refuse it.
+    """
+    problem = _lint_problem(ledger, now=now, where="")
+    if problem is not None:
+        return problem
+    reason = unverified_reason(ledger, now=now, pin=pin)
+    return f"signatures: {reason}" if reason is not None else None
 
 
 def suite_evaluator(
@@ -110,7 +126,7 @@ def release_gates(*, now: Callable[[], datetime], pin: SignerPin | None = None) 
     return (lint_gate, test_gate, signature_gate)
 
 
-def _lint_problem(ledger: Ledger, *, now: datetime) -> str | None:
+def _lint_problem(ledger: Ledger, *, now: datetime, where: str = " at HEAD") -> str | None:
     # The same rules as `ztauth policy lint` (warnings allowed, as there), on HEAD's content.
     from ztauth_cli.lint import exit_code, lint_ledger
     from ztauth_cli.model.findings import Severity
@@ -123,8 +139,8 @@ def _lint_problem(ledger: Ledger, *, now: datetime) -> str | None:
         key=lambda f: (str(f.span or ""), f.rule_id),
     )
     first = errors[0]
-    where = f"{first.span}: " if first.span is not None else ""
-    return f"lint: {len(errors)} error(s) at HEAD, first: {where}{first.rule_id} {first.message}"
+    span = f"{first.span}: " if first.span is not None else ""
+    return f"lint: {len(errors)} error(s){where}, first: {span}{first.rule_id} {first.message}"
 
 
 def _test_problem(ledger: Ledger, *, head: str, now: datetime, pin: SignerPin | None) -> str | None:

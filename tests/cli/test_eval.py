@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -105,6 +106,9 @@ def test_plain_request_json_response_is_the_whole_document(runner: CliRunner) ->
     response = json.loads(result.stdout)
     version = response["context"]["ztauth"].pop("version")
     assert version is None or version.startswith("v")
+    # Every decision has a fresh id (also recorded by --audit-log): 32 hex digits.
+    decision_id = response["context"].pop("id")
+    assert re.fullmatch(r"[0-9a-f]{32}", decision_id)
     assert response == {
         "decision": True,
         "context": {
@@ -272,8 +276,10 @@ def test_output_file_is_the_stdout_response(runner: CliRunner, tmp_path: Path) -
     out = tmp_path / "response.json"
     result = _eval(runner, request, "-o", str(out))
     assert (result.exit_code, result.stdout) == (0, "")
-    # -o without -f is off a terminal: JSON, byte for byte what stdout would show.
-    assert out.read_text(encoding="utf-8") == printed.stdout
+    # -o without -f is off a terminal: JSON, byte for byte what stdout would show (but for
+    # the decision's id, fresh on every run).
+    fresh = re.compile(r'"id": "[0-9a-f]{32}"')
+    assert fresh.sub("ID", out.read_text(encoding="utf-8")) == fresh.sub("ID", printed.stdout)
     stream = _write(tmp_path, "s.jsonl", json.dumps(ALICE_READS) + "\n" + "{bad\n")
     result = _eval(runner, stream, "-o", str(out), "-f", "text")
     assert result.exit_code == 0

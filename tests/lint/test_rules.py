@@ -76,7 +76,12 @@ CASES: list[tuple[str, dict[str, str], str]] = [
         {"trust/issuers.yaml@": "audience: ztauth://|audience: ztauth://Example.internal/1/x#"},
         "trust/issuers.yaml:7:1",
     ),
-    ("ZT106", {"ztauth.yaml@": "100000000000|12"}, "ztauth.yaml:7:9"),
+    ("ZT106", {"ztauth.yaml@": "100000000000|12"}, "ztauth.yaml:10:9"),
+    (
+        "ZT004",
+        {"ztauth.yaml@": "  license: UNLICENSED\n|"},
+        "ztauth.yaml:4:1",  # the metadata: key
+    ),
     (
         "ZT107",
         {"trust/issuers.yaml@": "keys/idp.jwks.json|keys/gone.jwks.json"},

@@ -192,8 +192,9 @@ def run_eval(
     else:
         request = _read_request(request_file, source)
         decisions, batch = evaluator.evaluate_batch(request, now=now)
-        _audit(audit_log, _items(request), decisions, now=now)
-        _write(decisions, batch=batch, fmt=fmt, explain=explain, request=request, out=out)
+        ids = _decision_ids(decisions)
+        _audit(audit_log, _items(request), decisions, ids=ids, now=now)
+        _write(decisions, batch=batch, fmt=fmt, explain=explain, request=request, out=out, ids=ids)
         denied = any(not d.allowed for d in decisions)
     if buffer is not None:
         emit(buffer.getvalue(), output)
@@ -382,22 +383,6 @@ def _text_lines(handle: TextIO) -> Iterator[_Line]:
 # ----------------------------------------------------------------------------- engine
 
 
-def _version(ledger: Ledger, rev: str | None) -> str | None:
-    """The version evaluated: ``describe_version`` for the working tree, else the version tag
-    naming the revision (None when there is none). A version is decoration: never fails."""
-    from ztauth_cli.errors import ZtauthError
-    from ztauth_cli.ledger.versions import describe_version, version_tags
-
-    root = Path(ledger.root)
-    if rev is None:
-        return describe_version(root)
-    try:
-        names = [t.name for t in version_tags(root) if t.commit == ledger.revision]
-    except ZtauthError:
-        return None
-    return names[-1] if names else None
-
-
 def _evaluator(
     ledger: Ledger,
     *,
@@ -409,6 +394,7 @@ def _evaluator(
     """The engine for ``ledger``, behind the signature gate (pinned by ``pin``) at ``now``."""
     from ztauth_cli.engine import Evaluator
     from ztauth_cli.gates import unverified_reason
+    from ztauth_cli.ledger.versions import evaluated_version
 
     return Evaluator.from_ledger(
         ledger,
@@ -416,7 +402,7 @@ def _evaluator(
         # DESIGN.md: eval verifies required signatures first (the one gate, shared with test).
         unverified_reason=unverified_reason(ledger, now=now, pin=pin),
         revision=ledger.revision,
-        version=_version(ledger, rev),
+        version=evaluated_version(ledger, rev=rev),
     )
 
 
@@ -430,8 +416,20 @@ def _items(request: Any) -> list[Any]:
         return [request]
 
 
+def _decision_ids(decisions: Sequence[Decision]) -> list[str]:
+    """A fresh id per decision: the response's ``context.id`` and its audit line's ``id``."""
+    import uuid
+
+    return [uuid.uuid4().hex for _ in decisions]
+
+
 def _audit(
-    path: Path | None, requests: Sequence[Any], decisions: Sequence[Decision], *, now: datetime
+    path: Path | None,
+    requests: Sequence[Any],
+    decisions: Sequence[Decision],
+    *,
+    ids: Sequence[str],
+    now: datetime,
 ) -> None:
     if path is None or not decisions:
         return
@@ -445,7 +443,7 @@ def _audit(
     for index, decision in enumerate(decisions):
         request = requests[index] if index < len(requests) else fallback
         logged = request if isinstance(request, Mapping) else {"invalid": request}
-        entries.append(entry_from_decision(decision, logged, now=now))
+        entries.append(entry_from_decision(decision, logged, now=now, decision_id=ids[index]))
     try:
         append_decisions(path, entries)
     except OSError as exc:
@@ -467,6 +465,8 @@ def _run_stream(
     Every non-blank line is decided: a line that is not a request is that line's
     ``invalid_request``. Each chunk is audited before its responses are written.
     """
+    from ztauth_cli.engine import request_id_of
+
     denied = False
     chunk: list[_Line] = []
 
@@ -474,8 +474,14 @@ def _run_stream(
         nonlocal denied
         for number, decisions, batch, items in _evaluate_chunk(evaluator, chunk, now=now):
             denied = denied or any(not d.allowed for d in decisions)
-            _audit(audit_log, items, decisions, now=now)
-            _write_line(number, decisions, batch=batch, fmt=fmt, out=out)
+            ids = _decision_ids(decisions)
+            _audit(audit_log, items, decisions, ids=ids, now=now)
+            # The request's own request_id (batch items inherit it) is echoed on its line, so
+            # a consumer can match responses to requests without relying on line order.
+            request_id = request_id_of(items[0]) if items else None
+            _write_line(
+                number, decisions, batch=batch, fmt=fmt, out=out, ids=ids, request_id=request_id
+            )
         chunk.clear()
 
     for line in lines:
@@ -543,11 +549,15 @@ def _write(
     explain: bool,
     request: Any,
     out: TextIO,
+    ids: Sequence[str],
 ) -> None:
-    from ztauth_cli.engine import authzen_response
+    from ztauth_cli.engine import authzen_response, request_id_of
 
     if fmt is OutputFormat.JSON:
-        out.write(json.dumps(authzen_response(decisions, batch=batch), indent=2) + "\n")
+        response = authzen_response(
+            decisions, batch=batch, ids=ids, request_id=request_id_of(request)
+        )
+        out.write(json.dumps(response, indent=2) + "\n")
         return
     _render_text(decisions, request=request, explain=explain, out=out)
 
@@ -559,11 +569,14 @@ def _write_line(
     batch: bool,
     fmt: OutputFormat,
     out: TextIO,
+    ids: Sequence[str],
+    request_id: str | int | None,
 ) -> None:
     from ztauth_cli.engine import authzen_response
 
     if fmt is OutputFormat.JSON:
-        out.write(json.dumps(authzen_response(decisions, batch=batch), separators=(",", ":")))
+        response = authzen_response(decisions, batch=batch, ids=ids, request_id=request_id)
+        out.write(json.dumps(response, separators=(",", ":")))
         out.write("\n")
         return
     for index, decision in enumerate(decisions):

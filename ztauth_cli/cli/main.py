@@ -22,6 +22,7 @@ from ztauth_cli.cli import (
     policy_graph,
     policy_lifecycle,
     search,
+    serve,
     test_cmd,
     token,
 )
@@ -34,7 +35,7 @@ _DEBUG_FLAG = "--debug"
 
 
 # The front door lists commands in the order a newcomer uses them, not alphabetically.
-_COMMAND_ORDER = ("policy", "eval", "search", "test", "token", "keys", "audit")
+_COMMAND_ORDER = ("policy", "eval", "search", "test", "serve", "token", "keys", "audit")
 
 # Typer's rich help joins the lines of a paragraph: one paragraph per line here.
 _EPILOG = "\n\n".join(
@@ -158,6 +159,7 @@ app.add_typer(policy.app, name="policy")
 app.command("eval")(eval_cmd.eval_command)
 app.add_typer(search.app, name="search")
 app.command("test")(test_cmd.test_command)
+app.command("serve")(serve.serve_command)
 app.add_typer(audit.app, name="audit")
 app.add_typer(token.app, name="token")
 app.add_typer(keys.app, name="keys")

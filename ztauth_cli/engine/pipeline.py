@@ -22,6 +22,7 @@ from ztauth_cli import jose
 from ztauth_cli.engine.cedar import CedarEngine, CedarOutcome, parse_policy_files
 from ztauth_cli.engine.delegation import Coverage, Grant, OnBehalfOf
 from ztauth_cli.engine.entities import EntityRules, cedar_record, describe_entities
+from ztauth_cli.engine.forms import normalize_model
 from ztauth_cli.engine.request import (
     Request,
     RequestProblem,
@@ -470,7 +471,8 @@ class Evaluator:
 
         # Step 1: the request.
         try:
-            request = parse_request(raw)
+            # The ZTAuth* and Permguard forms of authorization_model, mapped onto ztauth's.
+            request = parse_request(normalize_model(raw, ztid=self.ztid))
             action = action_id(request.action)
             action_entity = action_uid(request.action)
         except RequestProblem as exc:

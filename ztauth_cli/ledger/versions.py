@@ -15,11 +15,14 @@ from datetime import datetime, timedelta, timezone
 from enum import Enum, unique
 from functools import total_ordering
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ztauth_cli.errors import GitError, UsageError, ZtauthError
 from ztauth_cli.ledger import git
 from ztauth_cli.ledger.load import find_ledger_root, read_revision_files, read_worktree_files
+
+if TYPE_CHECKING:
+    from ztauth_cli.model import Ledger
 
 __all__ = [
     "BumpPart",
@@ -32,6 +35,7 @@ __all__ = [
     "create_version_tag",
     "current_version",
     "describe_version",
+    "evaluated_version",
     "is_dirty",
     "parse_version_tag",
     "previous_version_tag",
@@ -293,6 +297,21 @@ def describe_version(root: Path) -> str | None:
         # A version is decoration in responses: never fail an evaluation for it.
         return None
     return current.version if current is not None else None
+
+
+def evaluated_version(ledger: Ledger, *, rev: str | None) -> str | None:
+    """The version a response names for ``ledger`` read at ``rev``: :func:`describe_version`
+    for the working tree (``rev`` None), else the newest version tag naming the revision (None
+    when there is none). A version is decoration: never raises.
+    """
+    root = Path(ledger.root)
+    if rev is None:
+        return describe_version(root)
+    try:
+        names = [t.name for t in version_tags(root) if t.commit == ledger.revision]
+    except ZtauthError:
+        return None
+    return names[-1] if names else None
 
 
 def create_version_tag(
