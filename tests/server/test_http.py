@@ -130,7 +130,7 @@ def test_an_invalid_evaluation_in_a_batch_has_its_own_error(client: httpx.Client
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b'{"subject": ', "invalid JSON at line 1 column 13: Expecting value"),
+        (b'{"subject": ', "line 1 column 13: invalid JSON: Expecting value"),
         (b"[1, 2]", "the request body must be a JSON object"),
         (b'{"action": {"name": "can_read_todos"}}', "missing or not an object: subject, resource"),
         (
@@ -139,10 +139,14 @@ def test_an_invalid_evaluation_in_a_batch_has_its_own_error(client: httpx.Client
         ),
         (
             b'{"action": {"name": "a"}, "action": {"name": "b"}, "subject": {}, "resource": {}}',
-            "duplicate key 'action'",
+            "line 1 column 27: duplicate key 'action'",
         ),
         (b"\xff\xfe{}", "the request body is not UTF-8"),
-        (b"[" * 100_000, "invalid JSON: nested too deeply"),
+        (b"[" * 100_000, "line 1 column 66: nesting deeper than 64 levels"),
+        (
+            b'{"subject": {"type": "user", "id": NaN}}',
+            "line 1 column 36: NaN and Infinity are not JSON",
+        ),
     ],
     ids=[
         "truncated",
@@ -152,6 +156,7 @@ def test_an_invalid_evaluation_in_a_batch_has_its_own_error(client: httpx.Client
         "duplicate-key",
         "not-utf8",
         "too-deep",
+        "nan",
     ],
 )
 def test_malformed_requests_are_400_with_a_json_error(

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import time
 import uuid
@@ -41,7 +40,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ztauth_cli.engine.response import ContextLevel, authzen_response, request_id_of
-from ztauth_cli.errors import RequestError
+from ztauth_cli.errors import DocumentError, RequestError
+from ztauth_cli.ledger.yaml import parse_json
 
 if TYPE_CHECKING:
     from ztauth_cli.model import Decision
@@ -99,20 +99,6 @@ class _BadRequest(Exception):
         self.message = message
 
 
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # A key given twice: parsers disagree on which one wins, so the body is refused.
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(key)
-        result[key] = value
-    return result
-
-
 def _error(
     status: int, code: str, message: str, headers: Mapping[str, str] | None = None
 ) -> Response:
@@ -165,14 +151,12 @@ async def _read_json(request: Request, limit: int) -> Any:
     except UnicodeDecodeError:
         raise _BadRequest(400, "bad_request", "the request body is not UTF-8") from None
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
-    except _DuplicateKey as exc:
-        raise _BadRequest(400, "bad_request", f"duplicate key {exc.args[0]!r}") from None
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno} column {exc.colno}"
-        raise _BadRequest(400, "bad_request", f"invalid JSON at {where}: {exc.msg}") from None
-    except RecursionError:
-        raise _BadRequest(400, "bad_request", "invalid JSON: nested too deeply") from None
+        # The JSON reader of `ztauth eval`: the same body decides the same over HTTP as in a
+        # request file or a stream (duplicate keys, NaN, huge numbers, depth all refused).
+        return parse_json(text, "<body>")
+    except DocumentError as exc:
+        where = f"line {exc.span.line} column {exc.span.column}" if exc.span else "body"
+        raise _BadRequest(400, "bad_request", f"{where}: {exc.message}") from None
 
 
 def _missing(item: Any) -> str | None:
