@@ -57,8 +57,8 @@ def test_syntax_error_is_a_finding_exit_1_json(runner: CliRunner, clean: Path) -
         "notes": 0,
         "suppressed": 0,
         # JSON lists the same checks as JUnit: one per clean file, one per active finding.
-        "checks": 9,
-        "passed": 8,
+        "checks": 10,
+        "passed": 9,
         "failed": 1,
     }
     failed = [c for c in doc["checks"] if not c["passed"]]
@@ -206,3 +206,12 @@ def test_broken_manifest_is_a_finding_not_a_usage_error(runner: CliRunner, clean
     assert result.stdout.splitlines() == [
         "ztauth.yaml:4:1: error[ZT001] invalid YAML: did not find expected ',' or '}'"
     ]
+
+
+def test_files_of_no_ledger_say_nothing_was_linted(runner: CliRunner, tmp_path: Path) -> None:
+    stray = tmp_path / "tests" / "fixture.yaml"
+    write_files(tmp_path, {"tests/fixture.yaml": "a: 1\n"})
+    result = runner.invoke(app, ["policy", "lint", str(stray)])
+    assert result.exit_code == 0
+    assert "nothing linted: none of the 1 path given is a ledger file" in result.stderr
+    assert "0 errors" not in result.stderr

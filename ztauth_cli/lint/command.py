@@ -98,6 +98,14 @@ def run_lint(
     if ledger is not None and not ledger.exists() and rev is None:
         raise UsageError(f"--ledger {ledger}: no such folder")
     groups = _group_paths(paths, ledger)
+    if not groups:
+        # "0 errors" here would read as a clean ledger; say that nothing was read instead.
+        count = f"{len(paths)} path{'s' if len(paths) != 1 else ''}"
+        sys.stderr.write(
+            f"ztauth policy lint: nothing linted: none of the {count} given is a ledger file "
+            "(ztauth.yaml, schema, policies/, entities/, trust/, tests/, keys/ of a ledger)\n"
+        )
+        return 0
     findings: list[Finding] = []
     files: list[str] = []
     for root, only in sorted(groups.items()):
