@@ -453,10 +453,42 @@ def test_required_signatures_fail_closed(ledger: Path, tmp_path: Path) -> None:
     (root / "ztauth.yaml").write_text(signed)
     result = run("--ledger", root, "--format", "json")
     assert result.exit_code == 1
-    document = json.loads(result.stdout)
-    codes = {c["actual"]["code"] for s in document["suites"] for c in s["cases"]}
-    assert codes == {"ledger_unverified"}
-    assert document["summary"] == {"total": 7, "passed": 0, "failed": 7, "deselected": 0}
+    # The gate is checked once, before any case: one cause, no per-case failures.
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "error: the ledger is unverified, so every case would be denied ledger_unverified: "
+        "not verified: the ledger is unsigned (no .signatures.json)",
+        "hint: none of the 7 cases ran; re-sign the reviewed content "
+        "(ztauth policy sign --key ...), then check it with ztauth policy verify",
+    ]
+
+
+def test_a_stale_signature_is_one_cause_said_once(ledger: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    root = _copy(ledger, tmp_path / "l")
+    runner = CliRunner()
+    key = tmp_path / "signer.pem"
+    signers = root / "keys" / "signers.jwks.json"
+    made = runner.invoke(app, ["keys", "generate", "--out", str(key), "--jwks", str(signers)])
+    assert made.exit_code == 0, made.stderr
+    signed = manifest(
+        ZTID, name="docs", signers="keys/signers.jwks.json", settings={"require_signatures": 1}
+    )
+    (root / "ztauth.yaml").write_text(signed)
+    sign = runner.invoke(app, ["policy", "sign", "--key", str(key), "--ledger", str(root)])
+    assert sign.exit_code == 0, sign.stderr
+    assert run("--ledger", root).exit_code == 0
+
+    policy = next((root / "policies").glob("*.cedar"))
+    policy.write_text(policy.read_text() + "\n// reviewed? no\n")
+    stale = run("--ledger", root)
+    assert stale.exit_code == 1
+    assert stale.stdout == ""
+    first, hint = stale.stderr.splitlines()
+    assert first.startswith("error: the ledger is unverified, so every case would be denied")
+    assert f"policies/{policy.name}: changed since signing" in first
+    assert hint.startswith("hint: none of the 7 cases ran")
 
 
 def test_rev_runs_the_suites_of_a_revision(ledger_repo: LedgerRepo) -> None:

@@ -85,8 +85,11 @@ def test_command(
       $ ztauth test -k billing --rev v1.2.0
       $ ztauth test --threshold 90 -f junit -o junit.xml       # CI
 
-    Exit codes: 0 all cases pass, 1 a case fails or coverage is below --threshold, 2 malformed
-    suite or usage error.
+    When the manifest requires signatures and they do not verify, no case runs: the cause is
+    said once on stderr and the exit code is 1.
+
+    Exit codes: 0 all cases pass, 1 a case fails, coverage is below --threshold or the ledger's
+    required signatures do not verify, 2 malformed suite or usage error.
     """
     code = run_test(
         suites=tuple(suites or ()),
@@ -120,7 +123,7 @@ def run_test(
         ZtauthError: usage errors, an unusable ledger, malformed suites (exit 2).
     """
     from ztauth_cli.errors import UsageError
-    from ztauth_cli.gates import suite_evaluator
+    from ztauth_cli.gates import suite_evaluator, unverified_reason
     from ztauth_cli.ledger import load
     from ztauth_cli.testing import IssuerKeys, discover_suites, mint_suite_tokens, select_cases
 
@@ -141,6 +144,22 @@ def run_test(
     if not chosen:
         raise UsageError(f"-k {select!r} selects none of the {deselected} test cases")
 
+    # The signature gate once, before any case: a stale signature is one cause, said once,
+    # not one ledger_unverified failure per case.
+    reason = unverified_reason(ledger, now=now)
+    if reason is not None:
+        total = sum(len(s.cases) for s in chosen)
+        typer.echo(
+            "error: the ledger is unverified, so every case would be denied "
+            f"ledger_unverified: {reason}",
+            err=True,
+        )
+        typer.echo(
+            f"hint: none of the {total} cases ran; re-sign the reviewed content "
+            "(ztauth policy sign --key ...), then check it with ztauth policy verify",
+            err=True,
+        )
+        return 1
     keys = IssuerKeys.for_suites(chosen, ledger=ledger)
     tokens = mint_suite_tokens(chosen, ledger, keys=keys, now=now)
     evaluator = suite_evaluator(ledger, keys, now=now, revision=ledger.revision)
