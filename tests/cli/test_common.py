@@ -585,7 +585,7 @@ def test_lint_of_a_path_that_does_not_exist_is_a_usage_error(
 def test_fmt_check_of_a_ledger_folder_checks_its_policies(runner: CliRunner, broken: Path) -> None:
     result = runner.invoke(app, ["policy", "fmt", "--check", str(broken)])
     assert result.exit_code == 1
-    assert "billing.cedar:37:1: Cedar syntax error" in result.stderr
+    assert "billing.cedar:37:37: Cedar syntax error: unexpected 'oops'" in result.stderr
     clean = runner.invoke(app, ["policy", "fmt", "--check", str(SAMPLE_LEDGER)])
     assert clean.exit_code == 0, clean.stderr
     assert "0 files would be reformatted" in clean.stdout + clean.stderr

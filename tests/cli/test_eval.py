@@ -572,7 +572,7 @@ def test_broken_ledger_is_exit_2(runner: CliRunner, tmp_path: Path) -> None:
         ["eval", "--ledger", str(ledger), str(ledger / "requests/alice-reads-q3-report.json")],
     )
     assert result.exit_code == 2
-    assert "policies/broken.cedar:1:1: Cedar syntax error" in result.stderr
+    assert "policies/broken.cedar:2:49: Cedar syntax error: unexpected '}'" in result.stderr
 
 
 def test_audit_log_chains_every_decision(

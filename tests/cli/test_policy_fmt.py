@@ -44,7 +44,7 @@ def test_syntax_error_is_reported_and_file_untouched(runner: CliRunner, tmp_path
     write_files(tmp_path, {"ztauth.yaml": MANIFEST, "policies/x.cedar": bad})
     result = runner.invoke(app, ["policy", "fmt", str(tmp_path / "policies/x.cedar")])
     assert result.exit_code == 1
-    assert "x.cedar:1:1: Cedar syntax error" in result.stderr
+    assert "x.cedar:2:43: Cedar syntax error: '{' is never closed" in result.stderr
     assert (tmp_path / "policies/x.cedar").read_text() == bad
 
 
@@ -79,4 +79,5 @@ def test_syntax_error_position_is_the_statement_in_the_file() -> None:
     text = '@id("a")\npermit (principal, action, resource);\n\n@id("b")\npermit (principal,;\n'
     with pytest.raises(DocumentError) as info:
         format_policies(text, path="p.cedar")
-    assert str(info.value.span) == "p.cedar:4:1"
+    # At the '(' the policy never closes, not at the start of the file or of the statement.
+    assert str(info.value.span) == "p.cedar:5:8"

@@ -62,7 +62,7 @@ def test_syntax_error_is_a_finding_exit_1_json(runner: CliRunner, clean: Path) -
         "failed": 1,
     }
     failed = [c for c in doc["checks"] if not c["passed"]]
-    assert [(c["group"], c["name"]) for c in failed] == [("policies/bad.cedar", "ZT201 1:1")]
+    assert [(c["group"], c["name"]) for c in failed] == [("policies/bad.cedar", "ZT201 2:37")]
     junit = runner.invoke(
         app, ["policy", "lint", "--ledger", str(clean), *AT, "--format", "junit"]
     ).stdout
@@ -71,8 +71,8 @@ def test_syntax_error_is_a_finding_exit_1_json(runner: CliRunner, clean: Path) -
     assert (finding["rule"], finding["path"], finding["line"], finding["column"]) == (
         "ZT201",
         "policies/bad.cedar",
-        1,
-        1,
+        2,
+        37,
     )
     assert finding["severity"] == "error"
 
@@ -94,7 +94,7 @@ def test_github_annotations(runner: CliRunner, clean: Path) -> None:
     result = runner.invoke(app, ["policy", "lint", "--ledger", str(clean), *AT, "-f", "github"])
     assert result.exit_code == 1
     assert result.stdout.startswith(
-        "::error file=policies/bad.cedar,line=1,col=1,title=ZT201::Cedar syntax error"
+        "::error file=policies/bad.cedar,line=2,col=37,title=ZT201::Cedar syntax error"
     )
 
 
@@ -127,7 +127,7 @@ def test_paths_report_only_on_those_files(runner: CliRunner, clean: Path) -> Non
     )
     assert other.exit_code == 0, other.stdout
     assert named.exit_code == 1
-    assert "policies/bad.cedar:1:1: error[ZT201]" in named.stdout
+    assert "policies/bad.cedar:2:37: error[ZT201]" in named.stdout
 
 
 def test_rev_lints_a_committed_revision(runner: CliRunner, ledger_repo: LedgerRepo) -> None:
@@ -215,3 +215,20 @@ def test_files_of_no_ledger_say_nothing_was_linted(runner: CliRunner, tmp_path: 
     assert result.exit_code == 0
     assert "nothing linted: none of the 1 path given is a ledger file" in result.stderr
     assert "0 errors" not in result.stderr
+
+
+def test_a_missing_semicolon_is_reported_where_it_belongs(runner: CliRunner, clean: Path) -> None:
+    two = (
+        '@id("first")\npermit (principal, action == Action::"read", resource)\n'
+        "when { resource.owner == principal }\n\n"
+        '@id("second")\nforbid (principal, action, resource) when { resource.department == "x" };\n'
+    )
+    write_files(clean, {"policies/two.cedar": two})
+    result = runner.invoke(app, ["policy", "lint", "--ledger", str(clean), *AT])
+    assert result.exit_code == 1
+    # At the end of the first policy (line 3), not at its start, with the fix as a hint.
+    assert result.stdout.splitlines() == [
+        "policies/two.cedar:3:37: error[ZT201] Cedar syntax error: missing ';' at the end of "
+        "the policy",
+        "  hint: add ';' here, before the policy at line 5",
+    ]
