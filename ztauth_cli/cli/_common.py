@@ -42,6 +42,7 @@ __all__ = [
     "format_option",
     "ledger_paths",
     "parse_at",
+    "read_public_jwks",
     "reflow_help",
     "resolve_ledger",
 ]
@@ -215,6 +216,25 @@ def ledger_paths(paths: list[Path], ledger: Path | None) -> tuple[list[Path], Pa
         else:
             files.append(path)
     return files, ledger
+
+
+def read_public_jwks(path: Path) -> tuple[dict[str, Any], ...]:
+    """The keys of a ``--jwks FILE`` option: a JWKS file of public keys only.
+
+    Raises:
+        ZtauthError: unreadable, not a JWKS, or holding private key material (exit 2).
+    """
+    from ztauth_cli import jose
+    from ztauth_cli.errors import UsageError
+    from ztauth_cli.ledger.signing.keys import load_jwks_file
+    from ztauth_cli.model import Span
+
+    keys = load_jwks_file(path)
+    for index, jwk in enumerate(keys):
+        problem = jose.validate_public_jwk(jwk)
+        if problem is not None:
+            raise UsageError(f"keys[{index}]: {problem}", span=Span(path=str(path)))
+    return keys
 
 
 def check_output(output: Path | None) -> None:

@@ -26,6 +26,7 @@ from ztauth_cli.cli._common import (
     emit,
     format_option,
     parse_at,
+    read_public_jwks,
 )
 from ztauth_cli.report.formats import OutputFormat
 
@@ -140,7 +141,7 @@ def run_eval(
     check_ledger_option(ledger_path)
     check_output(output)
     now = parse_at(at)
-    extra_keys = _read_jwks(jwks_path) if jwks_path is not None else ()
+    extra_keys = read_public_jwks(jwks_path) if jwks_path is not None else ()
     source = stdin if stdin is not None else sys.stdin
     if request_file == _STDIN and source.isatty():
         # Waiting for a request nobody knows is expected looks like a hang.
@@ -179,25 +180,6 @@ def run_eval(
 
 
 # ----------------------------------------------------------------------------- inputs
-
-
-def _read_jwks(path: Path) -> tuple[dict[str, Any], ...]:
-    """The ``--jwks`` keys: a JWKS file of public keys only.
-
-    Raises:
-        ZtauthError: unreadable, not a JWKS, or holding private key material (exit 2).
-    """
-    from ztauth_cli import jose
-    from ztauth_cli.errors import UsageError
-    from ztauth_cli.ledger.signing.keys import load_jwks_file
-    from ztauth_cli.model import Span
-
-    keys = load_jwks_file(path)
-    for index, jwk in enumerate(keys):
-        problem = jose.validate_public_jwk(jwk)
-        if problem is not None:
-            raise UsageError(f"keys[{index}]: {problem}", span=Span(path=str(path)))
-    return keys
 
 
 def _read_text(request_file: str, source: TextIO) -> tuple[str, str]:
