@@ -141,10 +141,13 @@ def read_worktree_files(root: Path) -> tuple[dict[str, bytes], list[DocumentErro
     return result.files, result.problems
 
 
-def read_revision_files(root: Path, rev: str) -> tuple[dict[str, bytes], list[DocumentError], str]:
+def read_revision_files(
+    root: Path, rev: str, *, absent_ok: bool = False
+) -> tuple[dict[str, bytes], list[DocumentError], str]:
     """Read every ledger file under ``root`` as it was at Git revision ``rev``.
 
     Returns the files, the problems met, and the full commit sha. The working tree is not read.
+    With ``absent_ok``, a folder that does not exist at ``rev`` holds no files.
 
     Raises:
         GitError: when ``root`` is not in a repository or ``rev`` does not resolve.
@@ -158,7 +161,10 @@ def read_revision_files(root: Path, rev: str) -> tuple[dict[str, bytes], list[Do
     repo = git.open_repo(repo_root)
     try:
         sha = git.resolve_revision(repo, rev)
-        tree = git.read_tree(repo, sha, git.relpath_in_repo(repo_root, root))
+        subdir = git.relpath_in_repo(repo_root, root)
+        if absent_ok and subdir and git.subtree_id(repo, sha.decode(), subdir) is None:
+            return {}, [], sha.decode()
+        tree = git.read_tree(repo, sha, subdir)
     finally:
         repo.close()
     files: dict[str, bytes] = {}
@@ -184,12 +190,20 @@ def _too_large(path: str, size: int) -> DocumentError:
     )
 
 
-def load(root: Path | None = None, rev: str | None = None, *, tolerant: bool = False) -> Ledger:
+def load(
+    root: Path | None = None,
+    rev: str | None = None,
+    *,
+    tolerant: bool = False,
+    absent_ok: bool = False,
+) -> Ledger:
     """Load the ledger at ``root`` (default: the nearest one above the current folder).
 
     With ``rev``, the ledger is read as it was at that Git revision or tag.
     With ``tolerant``, document errors are collected in ``Ledger.problems`` (for lint);
-    otherwise the first error outside ``tests/`` is raised.
+    otherwise the first error outside ``tests/`` is raised. With ``absent_ok`` (and ``rev``),
+    a revision from before the ledger existed is an empty ledger (no manifest, no files):
+    what ``policy diff`` compares the commit adding a ledger with.
 
     Raises:
         LedgerNotFound, GitError, DocumentError.
@@ -200,7 +214,9 @@ def load(root: Path | None = None, rev: str | None = None, *, tolerant: bool = F
             base = find_ledger_root(start)
         except LedgerNotFound:
             base = start.resolve()  # the ledger may exist only at that revision
-        files, problems, commit = read_revision_files(base, rev)
+        files, problems, commit = read_revision_files(base, rev, absent_ok=absent_ok)
+        if MANIFEST not in files and absent_ok:
+            return build_ledger({}, root=str(base), revision=commit, problems=())
         if MANIFEST not in files:
             raise LedgerNotFound(f"no {MANIFEST} in {base} at revision {rev}")
     else:
