@@ -651,3 +651,23 @@ def test_a_public_key_given_for_signing_is_named_as_such(
         "private half)"
     )
     assert not (sample_copy / ".signatures.json").exists()
+
+
+@pytest.mark.parametrize(
+    "group",
+    [["policy"], ["keys"], ["token"], ["audit"], ["policy", "version", "bump"]],
+    ids=lambda g: " ".join(g),
+)
+def test_every_command_group_help_has_examples_and_exit_codes(
+    runner: CliRunner, group: list[str]
+) -> None:
+    result = runner.invoke(app, [*group, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "Examples" in result.stdout
+    assert "Exit codes: 0 " in result.stdout
+    # Each example is a command that exists in this group.
+    examples = [
+        line.strip() for line in result.stdout.splitlines() if line.strip().startswith("ztauth ")
+    ]
+    assert examples, result.stdout
+    assert all(line.startswith(f"ztauth {' '.join(group[:1])}") for line in examples), examples

@@ -232,3 +232,14 @@ def test_a_missing_semicolon_is_reported_where_it_belongs(runner: CliRunner, cle
         "the policy",
         "  hint: add ';' here, before the policy at line 5",
     ]
+
+
+def test_explain_by_rule_name(runner: CliRunner) -> None:
+    by_id = runner.invoke(app, ["policy", "lint", "--explain", "ZT201"])
+    by_name = runner.invoke(app, ["policy", "lint", "--explain", "cedar-syntax"])
+    assert by_name.exit_code == 0, by_name.stderr
+    assert by_name.stdout == by_id.stdout
+    assert by_name.stdout.startswith("ZT201 cedar-syntax (error)")
+    unknown = runner.invoke(app, ["policy", "lint", "--explain", "cedar-sintax"])
+    assert unknown.exit_code == 2
+    assert "unknown rule 'cedar-sintax'" in unknown.stderr

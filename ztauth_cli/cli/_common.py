@@ -40,6 +40,7 @@ __all__ = [
     "emit_json",
     "emit_rich",
     "format_option",
+    "group_epilog",
     "ledger_paths",
     "parse_at",
     "read_public_jwks",
@@ -117,6 +118,18 @@ def format_option(*formats: OutputFormat, text: str | None = None) -> Any:
         metavar=f"[{names}]",
         help=text or "Output format.",
     )
+
+
+def group_epilog(*examples: tuple[str, str], exit_codes: str) -> str:
+    """A command group's help epilog: examples (comment, command) and its exit codes.
+
+    Typer's rich help joins the lines of a paragraph, so each line is its own paragraph.
+    """
+    lines = ["Examples"]
+    for comment, command in examples:
+        lines += [f"# {comment}", f"  {command}"]
+    lines += [f"Exit codes: {exit_codes}", "Run 'COMMAND --help' for a command's options."]
+    return "\n\n".join(lines)
 
 
 def reflow_help(text: str) -> str:

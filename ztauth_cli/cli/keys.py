@@ -9,10 +9,19 @@ from typing import Any
 
 import typer
 
+from ztauth_cli.cli._common import group_epilog
+
 __all__ = ["app", "generate_command", "run_generate"]
 
 app = typer.Typer(
     help="Generate signing keys for issuers and ledger signers.",
+    epilog=group_epilog(
+        (
+            "a signer key: private PEM outside the ledger, public JWK in it",
+            "ztauth keys generate --out ~/keys/release.pem --jwks keys/signers.jwks.json",
+        ),
+        exit_codes="0 written, 2 bad option or an existing key file.",
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )

@@ -18,6 +18,7 @@ from ztauth_cli.cli._common import (
     RevOption,
     check_output,
     format_option,
+    group_epilog,
     ledger_paths,
     parse_at,
 )
@@ -25,6 +26,15 @@ from ztauth_cli.report.formats import CHECK_REPORT_FORMATS, OutputFormat
 
 app = typer.Typer(
     help="Author and check a ledger: init, lint, fmt, sign, verify, version, diff, log.",
+    epilog=group_epilog(
+        (
+            "create a ledger, then check it",
+            "ztauth policy init payments && ztauth policy lint --ledger payments",
+        ),
+        ("what a change does to access", "ztauth policy diff main...HEAD -f markdown"),
+        exit_codes="0 success, 1 findings (lint errors, unverified signatures, files to "
+        "reformat under --check, widening under --fail-on-widening), 2 usage or input error.",
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -92,7 +102,10 @@ def lint_command(
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
     explain: Annotated[
         str | None,
-        typer.Option("--explain", help="Print the documentation of one rule (e.g. ZT101)."),
+        typer.Option(
+            "--explain",
+            help="Print the documentation of one rule, by id or name (ZT101, cedar-syntax).",
+        ),
     ] = None,
     list_rules: Annotated[
         bool, typer.Option("--list-rules", help="List every rule and exit.")
@@ -109,6 +122,7 @@ def lint_command(
       $ ztauth policy lint --ledger sample-ledger
       $ ztauth policy lint -f sarif -o lint.sarif      # code scanning upload
       $ ztauth policy lint --explain ZT101
+      $ ztauth policy lint --explain cedar-syntax
 
     Exit codes: 0 clean (warnings allowed unless --strict), 1 findings, 2 usage error.
     """

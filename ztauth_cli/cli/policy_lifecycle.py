@@ -27,6 +27,7 @@ from ztauth_cli.cli._common import (
     emit_json,
     emit_rich,
     format_option,
+    group_epilog,
     parse_at,
     resolve_ledger,
 )
@@ -59,6 +60,11 @@ version_app = typer.Typer(
 )
 bump_app = typer.Typer(
     help="Create the next version tag at HEAD, after the release gates pass.",
+    epilog=group_epilog(
+        ("release the next minor version", 'ztauth policy version bump minor -m "refunds"'),
+        ("let the decision diff choose the part", "ztauth policy version bump auto"),
+        exit_codes="0 tagged, 1 refused by a release gate, 2 usage or input error.",
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )

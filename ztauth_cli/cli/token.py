@@ -21,6 +21,7 @@ from ztauth_cli.cli._common import (
     emit,
     emit_rich,
     format_option,
+    group_epilog,
     parse_at,
     read_public_jwks,
 )
@@ -35,6 +36,18 @@ __all__ = ["app", "inspect_command", "mint_command", "run_inspect", "run_mint"]
 
 app = typer.Typer(
     help="Decode, verify and mint JWTs (transaction, consent, attestation tokens).",
+    epilog=group_epilog(
+        (
+            "is this token one the ledger accepts?",
+            'ztauth token inspect "$TOKEN" --ledger sample-ledger',
+        ),
+        (
+            "a test token",
+            "ztauth token mint --issuer https://idp.acme.internal --key idp.pem --claim sub=alice",
+        ),
+        exit_codes="0 verified or minted, 1 the token does not verify, 2 malformed token, "
+        "bad key or option.",
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
