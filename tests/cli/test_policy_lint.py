@@ -243,3 +243,56 @@ def test_explain_by_rule_name(runner: CliRunner) -> None:
     unknown = runner.invoke(app, ["policy", "lint", "--explain", "cedar-sintax"])
     assert unknown.exit_code == 2
     assert "unknown rule 'cedar-sintax'" in unknown.stderr
+
+
+LINT_CONFIG = "lint:\n  disable: [ZT307]\n  severity: {policy-id-format: warning, ZT204: off}\n"
+
+
+def _lint_rules(runner: CliRunner, root: Path, *args: str) -> tuple[int, list[str]]:
+    result = runner.invoke(app, ["policy", "lint", "--ledger", str(root), *AT, "-f", "json", *args])
+    assert result.exit_code in (0, 1), result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    watched = {"ZT003", "ZT203", "ZT204", "ZT307"}  # what the configuration below touches
+    found = sorted(f"{f['rule']}:{f['severity']}" for f in findings if f["rule"] in watched)
+    return result.exit_code, found
+
+
+def test_lint_configuration_in_the_manifest_and_on_the_command_line(
+    runner: CliRunner, clean: Path
+) -> None:
+    write_files(
+        clean,
+        {
+            "policies/all.cedar": '@id("All")\npermit (principal, action, resource);\n',
+            "policies/again.cedar": (
+                '@id("All")\nforbid (principal, action, resource) when { principal == resource };\n'
+            ),
+        },
+    )
+    code, found = _lint_rules(runner, clean)
+    assert code == 1
+    assert found == ["ZT203:error", "ZT203:error", "ZT204:error", "ZT307:warning"]
+
+    manifest = clean / "ztauth.yaml"
+    manifest.write_text(manifest.read_text() + LINT_CONFIG)
+    code, found = _lint_rules(runner, clean)
+    # ZT307 disabled, ZT204 off, ZT203 lowered to a warning.
+    assert found == ["ZT203:warning", "ZT203:warning"]
+
+    # --enable turns back on what the manifest disables; --disable takes a name too.
+    code, found = _lint_rules(
+        runner, clean, "--enable", "permit-unconstrained", "--disable", "ZT203"
+    )
+    assert found == ["ZT307:warning"]
+
+
+def test_an_unknown_rule_in_the_configuration_is_a_finding_on_the_cli_a_usage_error(
+    runner: CliRunner, clean: Path
+) -> None:
+    manifest = clean / "ztauth.yaml"
+    manifest.write_text(manifest.read_text() + "lint:\n  disable: [ZT999]\n  severity: {x: off}\n")
+    _, found = _lint_rules(runner, clean)
+    assert found == ["ZT003:warning", "ZT003:warning"]
+    typo = runner.invoke(app, ["policy", "lint", "--ledger", str(clean), "--disable", "ZT30"])
+    assert typo.exit_code == 2
+    assert "--disable 'ZT30': no such rule" in typo.stderr

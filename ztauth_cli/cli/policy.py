@@ -100,6 +100,22 @@ def lint_command(
     fmt: Annotated[OutputFormat, format_option(*CHECK_REPORT_FORMATS)] = OutputFormat.TEXT,
     output: OutputOption = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    disable: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--disable",
+            metavar="RULE",
+            help="Do not run this rule (id or name; repeatable), on top of ztauth.yaml's lint:.",
+        ),
+    ] = None,
+    enable: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--enable",
+            metavar="RULE",
+            help="Run this rule even if ztauth.yaml's lint: turns it off (repeatable).",
+        ),
+    ] = None,
     explain: Annotated[
         str | None,
         typer.Option(
@@ -115,7 +131,9 @@ def lint_command(
     """Check the ledger: schemas, Cedar, cross-references and risky configuration.
 
     Anything wrong inside the ledger's files, syntax errors included, is a finding. --at sets
-    the clock of the time-based rules (expired keys, elevations).
+    the clock of the time-based rules (expired keys, elevations). The manifest's
+    'lint: {disable: [...], severity: {RULE: error|warning|note|off}}' applies first, then
+    --disable and --enable (rules by id or name).
 
     Examples:
 
@@ -123,6 +141,7 @@ def lint_command(
       $ ztauth policy lint -f sarif -o lint.sarif      # code scanning upload
       $ ztauth policy lint --explain ZT101
       $ ztauth policy lint --explain cedar-syntax
+      $ ztauth policy lint --disable ZT307 --enable policy-id-format
 
     Exit codes: 0 clean (warnings allowed unless --strict), 1 findings, 2 usage error.
     """
@@ -144,6 +163,8 @@ def lint_command(
             strict=strict,
             output=output,
             now=now,
+            disable=tuple(disable or ()),
+            enable=tuple(enable or ()),
         )
     )
 

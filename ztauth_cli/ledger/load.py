@@ -31,6 +31,7 @@ from ztauth_cli.model import (
     KeySet,
     Ledger,
     LedgerFile,
+    LintConfig,
     Manifest,
     PolicyFile,
     SecurityGroup,
@@ -463,6 +464,7 @@ def _manifest(b: _Builder) -> Manifest | None:
     meta = data["metadata"]
     runtime = data.get("runtime", {})
     settings = data.get("settings", {})
+    lint_config = data.get("lint", {})
     schema = data.get("schema")
     signers = data.get("signers")
     return Manifest(
@@ -481,6 +483,14 @@ def _manifest(b: _Builder) -> Manifest | None:
             require_txn_token=settings.get("require_txn_token", False),
             require_signatures=settings.get("require_signatures", 0),
             max_chain_depth=settings.get("max_chain_depth", 4),
+        ),
+        lint=LintConfig(
+            disable=tuple(lint_config.get("disable", ())),
+            # YAML 1.1 reads a bare `off` as false: both mean the rule is off.
+            severity=tuple(
+                (str(rule), "off" if level is False else str(level))
+                for rule, level in lint_config.get("severity", {}).items()
+            ),
         ),
     )
 

@@ -77,8 +77,12 @@ def run_lint(
     strict: bool,
     output: Path | None,
     now: datetime | None = None,
+    disable: tuple[str, ...] = (),
+    enable: tuple[str, ...] = (),
 ) -> int:
     """Lint one ledger (or the ledgers holding ``paths``); render; return the exit code.
+
+    ``disable`` / ``enable`` (``--disable`` / ``--enable``) apply after the manifest's ``lint:``.
 
     ``now`` is the clock of the time-based rules, parsed by the CLI from ``--at`` (default:
     the wall clock, read once here).
@@ -87,7 +91,7 @@ def run_lint(
         UsageError, LedgerNotFound, GitError: exit 2 (bad options, no ledger, bad revision).
     """
     from ztauth_cli.ledger import load
-    from ztauth_cli.lint.run import lint_ledger, rule_docs, with_checks
+    from ztauth_cli.lint.run import lint_ledger, rule_docs, select_rules, with_checks
     from ztauth_cli.report import render, require_format
     from ztauth_cli.report.output import render_to_text, write_result
     from ztauth_cli.report.text import summary
@@ -110,7 +114,8 @@ def run_lint(
     files: list[str] = []
     for root, only in sorted(groups.items()):
         loaded = load(root, rev, tolerant=True)
-        result = lint_ledger(loaded, now=now, strict=strict, only_paths=only)
+        selection = select_rules(loaded, disable=disable, enable=enable)
+        result = lint_ledger(loaded, now=now, strict=strict, only_paths=only, selection=selection)
         prefix = _display_prefix(root)
         findings.extend(_rebase(f, prefix) for f in result.report.findings)
         files.extend(prefix + f for f in result.files)
