@@ -571,3 +571,14 @@ def test_the_sample_ledger_passes_with_full_coverage() -> None:
     assert document["passed"] is True
     assert document["summary"]["failed"] == 0
     assert document["coverage"]["percent"] == 100.0
+
+
+def test_json_of_an_all_pass_run_is_the_same_every_run() -> None:
+    from tests.conftest import SAMPLE_LEDGER
+
+    # The sample ledger's suites forge tokens: their messages name the (fixed) test kid.
+    first = run(SAMPLE_LEDGER, "-f", "json", "--at", "2026-06-01T12:00:00Z")
+    second = run(SAMPLE_LEDGER, "-f", "json", "--at", "2026-06-01T12:00:00Z")
+    assert first.exit_code == second.exit_code == 0, first.stderr
+    assert first.stdout == second.stdout
+    assert "ztauth-test:https://idp.acme.internal" in first.stdout
