@@ -81,3 +81,33 @@ def test_syntax_error_position_is_the_statement_in_the_file() -> None:
         format_policies(text, path="p.cedar")
     # At the '(' the policy never closes, not at the start of the file or of the statement.
     assert str(info.value.span) == "p.cedar:5:8"
+
+
+def test_diff_prints_the_change_and_changes_nothing(runner: CliRunner, tmp_path: Path) -> None:
+    ugly = '@id("a")\npermit(principal,action,resource);\n'
+    write_files(tmp_path, {"ztauth.yaml": MANIFEST, "policies/a.cedar": ugly})
+    result = runner.invoke(app, ["policy", "fmt", "--diff", "--ledger", str(tmp_path)])
+    assert result.exit_code == 1
+    assert (tmp_path / "policies/a.cedar").read_text() == ugly
+    prefix = _shown_prefix(tmp_path)
+    assert result.stdout == (
+        f"--- a/{prefix}policies/a.cedar\n"
+        f"+++ b/{prefix}policies/a.cedar\n"
+        "@@ -1,2 +1,2 @@\n"
+        ' @id("a")\n'
+        "-permit(principal,action,resource);\n"
+        "+permit (principal, action, resource);\n"
+    )
+    assert "1 file would be reformatted" in result.stderr
+    clean = runner.invoke(app, ["policy", "fmt", "--ledger", str(tmp_path)])
+    assert clean.exit_code == 0
+    again = runner.invoke(app, ["policy", "fmt", "--diff", "--ledger", str(tmp_path)])
+    assert (again.exit_code, again.stdout) == (0, "")
+
+
+def _shown_prefix(root: Path) -> str:
+    """How fmt shows the ledger's paths from the current folder (relative when inside it)."""
+    import os
+
+    rel = os.path.relpath(root.resolve(), Path.cwd().resolve())
+    return "" if rel.startswith("..") or rel == "." else Path(rel).as_posix() + "/"

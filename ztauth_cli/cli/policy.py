@@ -182,6 +182,12 @@ def fmt_command(
         bool,
         typer.Option("--check", help="Change nothing; exit 1 and list files that would change."),
     ] = False,
+    diff: Annotated[
+        bool,
+        typer.Option(
+            "--diff", help="Change nothing; print a unified diff of what would change (exit 1)."
+        ),
+    ] = False,
     ledger: LedgerOption = None,
 ) -> None:
     """Format .cedar files with Cedar's own formatter (rewritten atomically).
@@ -192,11 +198,12 @@ def fmt_command(
 
       $ ztauth policy fmt --check        # CI: exit 1 and list files that would change
       $ ztauth policy fmt policies/billing.cedar
+      $ ztauth policy fmt --diff         # review what it would change
 
-    Exit codes: 0 formatted (or nothing to do), 1 --check found changes or a file cannot be
-    formatted, 2 usage error.
+    Exit codes: 0 formatted (or nothing to do), 1 --check or --diff found changes or a file
+    cannot be formatted, 2 usage error.
     """
     from ztauth_cli.lint.command import run_fmt
 
     files, ledger = ledger_paths(list(paths or ()), ledger)
-    raise typer.Exit(run_fmt(files, ledger=ledger, check=check))
+    raise typer.Exit(run_fmt(files, ledger=ledger, check=check or diff, diff=diff))

@@ -193,8 +193,9 @@ def run_list_rules(*, fmt: OutputFormat) -> int:
     return 0
 
 
-def run_fmt(paths: list[Path], *, ledger: Path | None, check: bool) -> int:
-    """Format ``.cedar`` files (all of the ledger's, or ``paths``); ``check`` changes nothing.
+def run_fmt(paths: list[Path], *, ledger: Path | None, check: bool, diff: bool = False) -> int:
+    """Format ``.cedar`` files (all of the ledger's, or ``paths``); ``check`` changes nothing;
+    ``diff`` (with ``check``) prints a unified diff of each change instead of its name.
 
     Returns 1 when ``check`` finds files that would change or when a file cannot be formatted
     (syntax error, or comments Cedar's formatter would drop), else 0.
@@ -241,10 +242,21 @@ def run_fmt(paths: list[Path], *, ledger: Path | None, check: bool) -> int:
         if not outcome.changed or outcome.text is None:
             continue
         changed.append(shown)
+        if diff:
+            import difflib
+
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    text.splitlines(keepends=True),
+                    outcome.text.splitlines(keepends=True),
+                    fromfile=f"a/{shown}",
+                    tofile=f"b/{shown}",
+                )
+            )
         if not check:
             atomic_write(file, outcome.text)
     verb = "would be reformatted" if check else "reformatted"
-    for shown in changed:
+    for shown in changed if not diff else ():
         sys.stdout.write(f"{verb}: {shown}\n")
     unchanged = len(targets) - len(changed)
     sys.stderr.write(
