@@ -671,3 +671,34 @@ def test_every_command_group_help_has_examples_and_exit_codes(
     ]
     assert examples, result.stdout
     assert all(line.startswith(f"ztauth {' '.join(group[:1])}") for line in examples), examples
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "coloured"),
+    [
+        ([], {}, False),  # CliRunner's stdout is not a terminal
+        (["--color", "always"], {}, True),
+        ([], {"FORCE_COLOR": "1"}, True),
+        (["--color", "never"], {"FORCE_COLOR": "1"}, False),
+        ([], {"FORCE_COLOR": "1", "NO_COLOR": "1"}, False),
+        (["--color", "always"], {"NO_COLOR": "1"}, True),
+    ],
+    ids=["pipe", "always", "force-color", "never-beats-force", "no-color-beats-force", "flag"],
+)
+def test_color_flag_and_environment(
+    runner: CliRunner, tmp_path: Path, args: list[str], env: dict[str, str], coloured: bool
+) -> None:
+    from ztauth_cli.lint.init import render_template
+
+    files = render_template("minimal", name="c", ztid="ztauth://example.internal/100000000000/x")
+    files["policies/all.cedar"] = '@id("all")\npermit (principal, action, resource);\n'
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    clear = {"NO_COLOR": None, "FORCE_COLOR": None}
+    result = runner.invoke(
+        app, [*args, "policy", "lint", "--ledger", str(tmp_path)], env={**clear, **env}
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "warning" in result.stdout
+    assert ("\x1b[" in result.stdout) is coloured
