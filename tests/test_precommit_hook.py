@@ -63,15 +63,7 @@ def _env(home: Path) -> dict[str, str]:
 
 
 def _run_hooks(repo: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PRE_COMMIT, "run", "--all-files", "--color", "never"],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        env=_env(repo),
-        timeout=900,
-        check=False,
-    )
+    return _pre_commit(repo, "run", "--all-files", env=_env(repo))
 
 
 def test_hooks_fail_on_a_broken_policy_then_pass_once_fixed(tmp_path: Path) -> None:
@@ -119,13 +111,15 @@ def _init_env(home: Path) -> dict[str, str]:
     return env
 
 
-def _pre_commit(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _pre_commit(
+    repo: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [PRE_COMMIT, *args, "--color", "never"],
         cwd=repo,
         capture_output=True,
         text=True,
-        env=_init_env(repo),
+        env=env if env is not None else _init_env(repo),
         timeout=900,
         check=False,
     )

@@ -582,3 +582,18 @@ def test_json_of_an_all_pass_run_is_the_same_every_run() -> None:
     assert first.exit_code == second.exit_code == 0, first.stderr
     assert first.stdout == second.stdout
     assert "ztauth-test:https://idp.acme.internal" in first.stdout
+
+
+def test_junit_reports_measured_durations() -> None:
+    from tests.conftest import SAMPLE_LEDGER
+
+    result = run(SAMPLE_LEDGER, "-f", "junit", "--at", "2026-06-01T12:00:00Z")
+    assert result.exit_code == 0, result.stderr
+    root = ET.fromstring(result.stdout)  # noqa: S314 - our own report, not untrusted input
+    cases = root.findall(".//testcase")
+    times = [float(case.get("time", "x")) for case in cases]
+    assert all(t >= 0 for t in times)
+    assert sum(times) > 0  # evaluating 58 cases takes time: not a hard-coded 0
+    for suite in root.findall("testsuite"):
+        inner = sum(float(c.get("time", "0")) for c in suite.findall("testcase"))
+        assert float(suite.get("time", "0")) == pytest.approx(inner, abs=1e-5)

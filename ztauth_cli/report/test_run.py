@@ -234,6 +234,7 @@ def to_check_report(
             span=span(r),
             message=None if r.passed else "; ".join(r.mismatches),
             details=None if r.passed else _details(r),
+            duration=r.duration,
         )
         for r in run.results
     ]
