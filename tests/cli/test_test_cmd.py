@@ -597,3 +597,19 @@ def test_junit_reports_measured_durations() -> None:
     for suite in root.findall("testsuite"):
         inner = sum(float(c.get("time", "0")) for c in suite.findall("testcase"))
         assert float(suite.get("time", "0")) == pytest.approx(inner, abs=1e-5)
+
+
+def test_verbose_shows_passing_cases_with_their_trace() -> None:
+    from tests.conftest import SAMPLE_LEDGER
+
+    args = (SAMPLE_LEDGER, "-k", "alice reads her own report", "--at", "2026-06-01T12:00:00Z")
+    quiet, verbose = run(*args), run(*args, "-v")
+    assert quiet.exit_code == verbose.exit_code == 0
+    assert "PASSED" not in quiet.stdout
+    lines = verbose.stdout.splitlines()
+    assert (
+        "PASSED direct-access/alice reads her own report (tests/direct-access.yaml:22:5)" in lines
+    )
+    assert "  trace:" in lines
+    assert any(line.startswith("    ok   policy: permitted by") for line in lines)
+    assert lines[-1] == quiet.stdout.splitlines()[-1]  # the summary stays last

@@ -73,6 +73,12 @@ def test_command(
     ),
     output: OutputOption = None,
     at: AtOption = None,
+    verbose: bool = typer.Option(
+        False,
+        "--verbose",
+        "-v",
+        help="Text format: show every passing case too, with its decision and trace.",
+    ),
 ) -> None:
     """Run test suites: every case's decision must match its expectation.
 
@@ -83,6 +89,7 @@ def test_command(
 
       $ ztauth test sample-ledger --coverage
       $ ztauth test -k billing --rev v1.2.0
+      $ ztauth test -v -k "alice reads"              # the trace of passing cases too
       $ ztauth test --threshold 90 -f junit -o junit.xml       # CI
 
     When the manifest requires signatures and they do not verify, no case runs: the cause is
@@ -101,6 +108,7 @@ def test_command(
         threshold=threshold,
         output=output,
         at=at,
+        verbose=verbose,
     )
     raise typer.Exit(code)
 
@@ -116,8 +124,10 @@ def run_test(
     threshold: float | None,
     output: Path | None,
     at: str | None = None,
+    verbose: bool = False,
 ) -> int:
-    """Run the suites and write the report; returns the exit code (0, 1).
+    """Run the suites and write the report; returns the exit code (0, 1). ``verbose``: the
+    text report shows passing cases in full too.
 
     Raises:
         ZtauthError: usage errors, an unusable ledger, malformed suites (exit 2).
@@ -168,7 +178,7 @@ def run_test(
     run = dataclasses.replace(run, deselected=deselected)
 
     measured = _coverage(ledger, run, threshold=threshold) if coverage else None
-    _write(run, fmt, output=output, ledger=ledger, coverage=measured)
+    _write(run, fmt, output=output, ledger=ledger, coverage=measured, verbose=verbose)
     if fmt is not OutputFormat.TEXT or output is not None:
         # The text report on stdout already ends with these lines; elsewhere they go to stderr.
         if measured is not None and measured.below_threshold:
@@ -258,6 +268,7 @@ def _write(
     output: Path | None,
     ledger: Ledger,
     coverage: Coverage | None,
+    verbose: bool = False,
 ) -> None:
     from ztauth_cli.report import render
     from ztauth_cli.report.output import render_to_text
@@ -265,10 +276,12 @@ def _write(
 
     if fmt is OutputFormat.TEXT:
         if output is None:
-            render_text(run, sys.stdout, coverage=coverage)
+            render_text(run, sys.stdout, coverage=coverage, verbose=verbose)
             sys.stdout.flush()
             return
-        text = render_to_text(lambda r, out: render_text(r, out, coverage=coverage), run)
+        text = render_to_text(
+            lambda r, out: render_text(r, out, coverage=coverage, verbose=verbose), run
+        )
     elif fmt is OutputFormat.JSON:
         document = to_json(run, ledger=ledger.ztid, revision=ledger.revision, coverage=coverage)
         text = render_to_text(render_json, document)
