@@ -7,6 +7,7 @@ request to it; the engine decides, this module only reads input and writes respo
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -80,8 +81,36 @@ def eval_command(
         False, "--jsonl", help="Read the input as JSON Lines (one request per line)."
     ),
     output: OutputOption = None,
+    subject: str | None = typer.Option(
+        None,
+        "--subject",
+        metavar="TYPE:ID",
+        help="A one-off request instead of REQUEST_FILE: the subject (e.g. User:alice).",
+    ),
+    action: str | None = typer.Option(
+        None, "--action", metavar="NAME", help="One-off request: the action's name (read)."
+    ),
+    resource: str | None = typer.Option(
+        None,
+        "--resource",
+        metavar="TYPE:ID",
+        help="One-off request: the resource (Document:q3-report).",
+    ),
+    principal: str | None = typer.Option(
+        None,
+        "--principal",
+        metavar="TYPE:ID",
+        help="One-off request: the workload acting for the subject (ZTAuth* principal).",
+    ),
 ) -> None:
     """Evaluate AuthZEN request contexts: prints the AuthZEN response(s).
+
+    --subject, --action and --resource (and optionally --principal) evaluate one request
+    without writing a file.
+
+    Example:
+
+      $ ztauth eval --subject User:alice --action read --resource Document:q3-report --explain
 
     Exit codes: 0 evaluated (whatever the decision); 1 a deny under --fail-on-deny;
     2 usage error, unreadable ledger or malformed request file.
@@ -94,7 +123,11 @@ def eval_command(
         # (a file named by -o is off a terminal).
         plain = not explain and (output is not None or plain_output(sys.stdout))
         chosen = OutputFormat.JSON if plain else OutputFormat.TEXT
+    inline = _inline_request(
+        request_file, subject=subject, action=action, resource=resource, principal=principal
+    )
     code = run_eval(
+        inline=inline,
         request_file=request_file,
         ledger_path=ledger,
         rev=rev,
@@ -108,6 +141,59 @@ def eval_command(
         output=output,
     )
     raise typer.Exit(code)
+
+
+_UID = re.compile(r"^((?:[A-Za-z_][A-Za-z0-9_]*::)*[A-Za-z_][A-Za-z0-9_]*):(.+)$")
+
+
+def _entity(option: str, text: str) -> dict[str, str]:
+    """``Type:id`` (a namespaced ``Acme::User:alice`` too; the id may hold ':')."""
+    from ztauth_cli.errors import UsageError
+
+    match = _UID.match(text)
+    if match is None:
+        raise UsageError(
+            f"{option} {text!r}: expected TYPE:ID", hint=f"for example {option} User:alice"
+        )
+    return {"type": match.group(1), "id": match.group(2)}
+
+
+def _inline_request(
+    request_file: str,
+    *,
+    subject: str | None,
+    action: str | None,
+    resource: str | None,
+    principal: str | None,
+) -> dict[str, Any] | None:
+    """The request of --subject/--action/--resource/--principal, or None when none is given.
+
+    Raises:
+        UsageError: only some of them, a REQUEST_FILE as well, or a malformed TYPE:ID.
+    """
+    from ztauth_cli.errors import UsageError
+
+    given = {"--subject": subject, "--action": action, "--resource": resource}
+    if principal is None and all(v is None for v in given.values()):
+        return None
+    missing = [name for name, value in given.items() if value is None]
+    if missing or subject is None or action is None or resource is None:
+        raise UsageError(
+            "a one-off request needs --subject, --action and --resource; "
+            f"missing {', '.join(missing)}"
+        )
+    if request_file != _STDIN:
+        raise UsageError(
+            f"give either REQUEST_FILE ({request_file}) or --subject/--action/--resource, not both"
+        )
+    request: dict[str, Any] = {
+        "subject": _entity("--subject", subject),
+        "action": {"name": action},
+        "resource": _entity("--resource", resource),
+    }
+    if principal is not None:
+        request["authorization_model"] = {"principal": _entity("--principal", principal)}
+    return request
 
 
 def run_eval(
@@ -125,6 +211,7 @@ def run_eval(
     output: Path | None = None,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
+    inline: dict[str, Any] | None = None,
 ) -> int:
     """Evaluate the request(s) of ``request_file`` and print the responses (to ``output``
     atomically, once every request is evaluated, when given); the exit code.
@@ -143,7 +230,7 @@ def run_eval(
     now = parse_at(at)
     extra_keys = read_public_jwks(jwks_path) if jwks_path is not None else ()
     source = stdin if stdin is not None else sys.stdin
-    if request_file == _STDIN and source.isatty():
+    if inline is None and request_file == _STDIN and source.isatty():
         # Waiting for a request nobody knows is expected looks like a hang.
         raise UsageError(
             "no REQUEST_FILE given and stdin is a terminal",
@@ -157,9 +244,9 @@ def run_eval(
     # --at replays the time of requests and tokens, not of the ledger's signatures.
     evaluator = _evaluator(ledger, rev=rev, now=parse_at(None), extra_keys=extra_keys)
 
-    stream = jsonl or request_file.endswith(".jsonl")
+    stream = inline is None and (jsonl or request_file.endswith(".jsonl"))
     if stream:
-        denied = _run_stream(
+        allowed, denied = _run_stream(
             evaluator,
             _stream_lines(request_file, source),
             now=now,
@@ -168,13 +255,21 @@ def run_eval(
             audit_log=audit_log,
         )
     else:
-        request = _read_request(request_file, source)
+        request = inline if inline is not None else _read_request(request_file, source)
         decisions, batch = evaluator.evaluate_batch(request, now=now)
         _audit(audit_log, _items(request), decisions, now=now)
         _write(decisions, batch=batch, fmt=fmt, explain=explain, request=request, out=out)
-        denied = any(not d.allowed for d in decisions)
+        allowed = sum(1 for d in decisions if d.allowed)
+        denied = len(decisions) - allowed
     if buffer is not None:
         emit(buffer.getvalue(), output)
+        # The responses went to a file: say on stderr what is in it.
+        total = allowed + denied
+        typer.echo(
+            f"{total} request{'s' if total != 1 else ''}: {allowed} allowed, {denied} denied "
+            f"(written to {output})",
+            err=True,
+        )
     out.flush()
     return 1 if fail_on_deny and denied else 0
 
@@ -336,15 +431,16 @@ def _run_stream(
     fmt: OutputFormat,
     out: TextIO,
     audit_log: Path | None,
-) -> bool:
-    """Evaluate a JSON Lines stream chunk by chunk; True when any request was denied."""
-    denied = False
+) -> tuple[int, int]:
+    """Evaluate a JSON Lines stream chunk by chunk; ``(allowed, denied)`` decisions."""
+    allowed = denied = 0
     chunk: list[tuple[int, Any]] = []
 
     def flush() -> None:
-        nonlocal denied
+        nonlocal allowed, denied
         for number, decisions, batch, items in _evaluate_chunk(evaluator, chunk, now=now):
-            denied = denied or any(not d.allowed for d in decisions)
+            allowed += sum(1 for d in decisions if d.allowed)
+            denied += sum(1 for d in decisions if not d.allowed)
             _audit(audit_log, items, decisions, now=now)
             _write_line(number, decisions, batch=batch, fmt=fmt, out=out)
         chunk.clear()
@@ -356,7 +452,7 @@ def _run_stream(
         if len(chunk) >= _STREAM_CHUNK:
             flush()
     flush()
-    return denied
+    return allowed, denied
 
 
 class _DuplicateKey(ValueError):
