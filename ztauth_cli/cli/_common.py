@@ -41,6 +41,7 @@ __all__ = [
     "emit_rich",
     "format_option",
     "group_epilog",
+    "key_passphrase",
     "ledger_paths",
     "parse_at",
     "read_public_jwks",
@@ -229,6 +230,29 @@ def ledger_paths(paths: list[Path], ledger: Path | None) -> tuple[list[Path], Pa
         else:
             files.append(path)
     return files, ledger
+
+
+PASSPHRASE_ENV = "ZTAUTH_KEY_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
+
+
+def key_passphrase(data: bytes, *, path: Path) -> bytes | None:
+    """The passphrase of an encrypted PEM key: ``$ZTAUTH_KEY_PASSPHRASE``, else asked on the
+    terminal (never echoed); None for an unencrypted key, or when neither is available (the
+    key loader then says what is missing)."""
+    import getpass
+
+    from ztauth_cli import jose
+
+    if not jose.is_encrypted_pem(data):
+        return None
+    # From the environment for CI (a secret variable); never from an option, which would
+    # leave the passphrase in shell history and process listings.
+    given = os.environ.get(PASSPHRASE_ENV)
+    if given:
+        return given.encode()
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        return getpass.getpass(f"passphrase for {path}: ", stream=sys.stderr).encode()
+    return None
 
 
 def read_public_jwks(path: Path) -> tuple[dict[str, Any], ...]:

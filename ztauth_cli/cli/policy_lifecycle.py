@@ -28,6 +28,7 @@ from ztauth_cli.cli._common import (
     emit_rich,
     format_option,
     group_epilog,
+    key_passphrase,
     parse_at,
     resolve_ledger,
 )
@@ -150,7 +151,14 @@ def run_sign(
             f"cannot read the key: {exc.strerror or exc}", span=Span(path=str(key_path))
         ) from exc
     trusted = signer_keys(loaded)
-    key = load_signing_key(data, path=str(key_path), kid=kid, alg=alg, known=trusted.keys)
+    key = load_signing_key(
+        data,
+        path=str(key_path),
+        kid=kid,
+        alg=alg,
+        known=trusted.keys,
+        passphrase=key_passphrase(data, path=key_path),
+    )
     token = sign_ledger(loaded, key, now=_now(), issuer=issuer)
     text = merge_signatures(loaded.signatures_text, token, kid=key.kid)
     target = write_signatures(Path(loaded.root), text)

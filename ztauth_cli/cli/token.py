@@ -22,6 +22,7 @@ from ztauth_cli.cli._common import (
     emit_rich,
     format_option,
     group_epilog,
+    key_passphrase,
     parse_at,
     read_public_jwks,
 )
@@ -416,12 +417,12 @@ def run_mint(
             f"cannot read the private key: {exc.strerror or exc}", span=Span(path=str(key_path))
         ) from exc
     try:
-        handle = jose.load_private_key_pem(pem)
+        handle = jose.load_private_key_pem(pem, passphrase=key_passphrase(pem, path=key_path))
     except jose.TokenError as exc:
         raise jose.TokenError(
             exc.message,
             span=Span(path=str(key_path)),
-            hint="generate one with 'ztauth keys generate' (EdDSA by default)",
+            hint=exc.hint or "generate one with 'ztauth keys generate' (EdDSA by default)",
         ) from exc
     alg = alg or jose.alg_for_private_key(handle)
     if kid is None:
