@@ -381,7 +381,7 @@ def test_mint_with_a_file_that_is_not_a_key(runner: CliRunner, tmp_path: Path) -
     result = runner.invoke(app, ["token", "mint", "--issuer", "x", "--key", str(bad)])
     assert result.exit_code == 2
     assert result.stderr == (
-        f"error: {bad}:1:1: not a PEM private key (expected an unencrypted PKCS#8, PKCS#1 "
+        f"error: {bad}:1:1: not a PEM private key (expected a PKCS#8, PKCS#1 "
         "or SEC1 PEM)\nhint: generate one with 'ztauth keys generate' (EdDSA by default)\n"
     )
 
