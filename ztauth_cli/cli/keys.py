@@ -45,6 +45,12 @@ def generate_command(
         None, "--jwks", help="Add the public key to this JWKS file (created if absent)."
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing private key file."),
+    encrypt: bool = typer.Option(
+        False,
+        "--encrypt",
+        help="Encrypt the private key with a passphrase ($ZTAUTH_KEY_PASSPHRASE, else asked "
+        "twice on the terminal).",
+    ),
 ) -> None:
     """Generate a key pair: private PEM to --out, public JWK into --jwks; prints the kid.
 
@@ -55,13 +61,47 @@ def generate_command(
 
       $ ztauth keys generate --out ~/keys/release.pem --jwks keys/signers.jwks.json
       $ ztauth keys generate --alg ES256 --out idp.pem --jwks keys/idp.jwks.json --kid idp-2026
+      $ ztauth keys generate --encrypt --out ~/keys/release.pem   # passphrase-protected
 
     Exit codes: 0 written, 2 bad option or the private key file exists (without --force).
     """
-    raise typer.Exit(run_generate(out=out, alg=alg, kid=kid, jwks=jwks, force=force))
+    raise typer.Exit(
+        run_generate(out=out, alg=alg, kid=kid, jwks=jwks, force=force, encrypt=encrypt)
+    )
 
 
-def run_generate(*, out: Path, alg: str, kid: str | None, jwks: Path | None, force: bool) -> int:
+def _new_passphrase() -> bytes:
+    """The passphrase for ``--encrypt``: from the environment, else typed twice (no echo).
+
+    Raises:
+        UsageError: none available, or the two entries differ.
+    """
+    import getpass
+    import sys
+
+    from ztauth_cli.cli._common import PASSPHRASE_ENV
+    from ztauth_cli.errors import UsageError
+
+    given = os.environ.get(PASSPHRASE_ENV)
+    if given:
+        return given.encode()
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise UsageError(f"--encrypt needs a passphrase: set {PASSPHRASE_ENV} or run on a terminal")
+    first = getpass.getpass("new passphrase: ", stream=sys.stderr)
+    if first != getpass.getpass("again: ", stream=sys.stderr):
+        raise UsageError("the two passphrases differ; nothing was written")
+    return first.encode()
+
+
+def run_generate(
+    *,
+    out: Path,
+    alg: str,
+    kid: str | None,
+    jwks: Path | None,
+    force: bool,
+    encrypt: bool = False,
+) -> int:
     """Generate the key, write both halves and print the kid. Returns 0.
 
     Raises:
@@ -80,15 +120,22 @@ def run_generate(*, out: Path, alg: str, kid: str | None, jwks: Path | None, for
     if out.parent.exists() and not out.parent.is_dir():
         raise UsageError(f"--out: {out.parent} is not a folder")
     document = _read_jwks(jwks) if jwks is not None else None
+    passphrase = _new_passphrase() if encrypt else None
     if jwks is not None:
         # Prepare the JWKS folder before the private key is written, so a bad --jwks never
         # leaves a private key behind without its public half.
         _make_public_folder(jwks.parent)
 
     pair = jose.generate_key(alg, kid=kid)
+    pem = (
+        jose.encrypt_private_pem(pair.private_pem, passphrase)
+        if passphrase is not None
+        else pair.private_pem
+    )
     _make_private_folder(out.parent)
-    _write_private_key(out, pair.private_pem, force=force)
-    typer.echo(f"wrote private key {out} (mode 0600)", err=True)
+    _write_private_key(out, pem, force=force)
+    state = "encrypted, " if passphrase is not None else ""
+    typer.echo(f"wrote private key {out} ({state}mode 0600)", err=True)
     if jwks is not None and document is not None:
         _write_jwks(jwks, document, pair.public_jwk)
         typer.echo(f"added public key {pair.kid} to {jwks}", err=True)
