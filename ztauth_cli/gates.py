@@ -154,7 +154,8 @@ def _test_problem(ledger: Ledger, *, head: str, now: datetime, pin: SignerPin | 
         evaluator = suite_evaluator(ledger, keys, now=now, revision=head, pin=pin)
         run = run_suites(evaluator, suites, tokens=tokens, now=now)
     except ZtauthError as exc:
-        return f"tests: cannot run the suites at HEAD: {exc.diagnostics()}"
+        # One line per refused gate: a hint joins its message.
+        return f"tests: cannot run the suites at HEAD: {exc.diagnostics().replace(chr(10), '; ')}"
     if not run.failed:
         return None
     failing = sorted(f"{r.suite}/{r.case.name}" for r in run.results if r.mismatches)

@@ -40,8 +40,10 @@ __all__ = [
     "TokenError",
     "alg_for_private_key",
     "decode_unverified",
+    "encrypt_private_pem",
     "format_time",
     "generate_key",
+    "is_encrypted_pem",
     "is_private_jwk",
     "jwk_thumbprint",
     "load_private_key_pem",
@@ -429,26 +431,55 @@ def generate_key(alg: str = "EdDSA", *, kid: str | None = None) -> KeyPair:
     return KeyPair(private_pem=pem, public_jwk=jwk, kid=jwk["kid"], alg=alg)
 
 
-def load_private_key_pem(data: bytes) -> PrivateKeyHandle:
-    """Load an unencrypted PEM private key (Ed25519/Ed448, EC P-256/384/521, RSA >= 2048).
+def is_encrypted_pem(data: bytes) -> bool:
+    """True for a passphrase-protected PEM private key (PKCS#8 or the older Proc-Type form)."""
+    return b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in data or b"Proc-Type: 4,ENCRYPTED" in data
 
-    Raises TokenError when the data is not such a key.
+
+def encrypt_private_pem(data: bytes, passphrase: bytes) -> bytes:
+    """``data`` (an unencrypted PEM private key) as PKCS#8 encrypted with ``passphrase``.
+
+    Raises TokenError when the data is not a private key or the passphrase is empty.
+    """
+    from cryptography.hazmat.primitives import serialization
+
+    if not passphrase:
+        raise TokenError("an empty passphrase protects nothing")
+    key = load_private_key_pem(data).key
+    return key.private_bytes(  # type: ignore[no-any-return]
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase),
+    )
+
+
+def load_private_key_pem(data: bytes, *, passphrase: bytes | None = None) -> PrivateKeyHandle:
+    """Load a PEM private key (Ed25519/Ed448, EC P-256/384/521, RSA >= 2048); an encrypted
+    one with ``passphrase``.
+
+    Raises TokenError when the data is not such a key, or the passphrase is missing or wrong.
     """
     from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+    encrypted = is_encrypted_pem(data)
     try:
-        key = load_pem_private_key(data, password=None)
+        key = load_pem_private_key(data, password=passphrase if encrypted else None)
     except TypeError as exc:
-        raise TokenError("the private key is encrypted; provide an unencrypted PEM key") from exc
+        raise TokenError(
+            "the private key is encrypted and no passphrase was given",
+            hint="set ZTAUTH_KEY_PASSPHRASE, or run on a terminal to be asked for it",
+        ) from exc
     except (ValueError, UnsupportedAlgorithm) as exc:
+        if encrypted:
+            raise TokenError("wrong passphrase for the encrypted private key") from exc
         public = b"PUBLIC KEY-----" in data
         raise TokenError(
             "not a PEM private key "
             + (
                 "(this is a public key: signing needs its private half)"
                 if public
-                else "(expected an unencrypted PKCS#8, PKCS#1 or SEC1 PEM)"
+                else "(expected a PKCS#8, PKCS#1 or SEC1 PEM)"
             )
         ) from exc
     handle = PrivateKeyHandle(key)

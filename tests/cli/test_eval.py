@@ -602,7 +602,7 @@ def test_broken_ledger_is_exit_2(runner: CliRunner, tmp_path: Path) -> None:
         ["eval", "--ledger", str(ledger), str(ledger / "requests/alice-reads-q3-report.json")],
     )
     assert result.exit_code == 2
-    assert "policies/broken.cedar:1:1: Cedar syntax error" in result.stderr
+    assert "policies/broken.cedar:2:49: Cedar syntax error: unexpected '}'" in result.stderr
 
 
 def test_audit_log_chains_every_decision(
@@ -768,3 +768,85 @@ def test_deeply_nested_input_is_refused_not_a_crash(runner: CliRunner, tmp_path:
     single = _eval(runner, _write(tmp_path, "deep.json", deep))
     assert single.exit_code == 2
     assert "deep.json:1:66: nesting deeper than 64 levels" in single.stderr
+
+
+def test_a_one_off_request_from_flags_is_the_same_decision_as_its_file(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    from tests.conftest import SAMPLE_LEDGER
+
+    request = {
+        "subject": {"type": "User", "id": "alice"},
+        "action": {"name": "read"},
+        "resource": {"type": "Document", "id": "q3-report"},
+    }
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(request))
+    base = ["eval", "--ledger", str(SAMPLE_LEDGER), "-f", "json", "--at", "2026-06-01T12:00:00Z"]
+    from_file = runner.invoke(app, [*base, str(path)])
+    from_flags = runner.invoke(
+        app,
+        [*base, "--subject", "User:alice", "--action", "read", "--resource", "Document:q3-report"],
+    )
+    assert from_flags.exit_code == 0, from_flags.stderr
+    assert json.loads(from_flags.stdout) == json.loads(from_file.stdout)
+    assert json.loads(from_flags.stdout)["decision"] is True
+
+    # --principal is the workload acting for the subject: an unknown one is not trusted.
+    acting = runner.invoke(
+        app,
+        [
+            *base,
+            "--subject",
+            "User:alice",
+            "--action",
+            "read",
+            "--resource",
+            "Document:q3-report",
+            "--principal",
+            "Workload:spiffe://acme.internal/unknown/tool",
+        ],
+    )
+    assert acting.exit_code == 0, acting.stderr
+    assert json.loads(acting.stdout)["decision"] is False
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--subject", "User:alice", "--action", "read"], "missing --resource"),
+        (
+            ["--subject", "alice", "--action", "read", "--resource", "Document:x"],
+            "--subject 'alice': expected TYPE:ID",
+        ),
+        (
+            ["r.json", "--subject", "User:a", "--action", "read", "--resource", "Document:x"],
+            "give either REQUEST_FILE (r.json) or --subject/--action/--resource, not both",
+        ),
+    ],
+    ids=["incomplete", "no-type", "and-a-file"],
+)
+def test_one_off_request_usage_errors(runner: CliRunner, args: list[str], message: str) -> None:
+    from tests.conftest import SAMPLE_LEDGER
+
+    result = runner.invoke(app, ["eval", "--ledger", str(SAMPLE_LEDGER), *args])
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_output_file_gets_a_summary_on_stderr(runner: CliRunner, tmp_path: Path) -> None:
+    from tests.conftest import SAMPLE_LEDGER
+
+    out = tmp_path / "responses.json"
+    batch = SAMPLE_LEDGER / "requests" / "bob-document-batch.json"
+    result = runner.invoke(
+        app, ["eval", str(batch), "--ledger", str(SAMPLE_LEDGER), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(out.read_text())
+    decisions = [e["decision"] for e in document["evaluations"]]
+    allowed = sum(decisions)
+    assert result.stderr == (
+        f"{len(decisions)} requests: {allowed} allowed, {len(decisions) - allowed} denied "
+        f"(written to {out})\n"
+    )

@@ -88,14 +88,16 @@ def test_syntax_error_points_at_the_broken_policy() -> None:
     policies, errors = parse_policy_files([_file(text)])
     assert [p.id for p in policies] == ["owner-can-read", "no-archived"]
     assert len(errors) == 1
-    assert str(errors[0].span) == "policies/docs.cedar:10:1"
-    assert "Cedar syntax error" in errors[0].message
+    # At the token Cedar rejected ('1 + }'), not at the statement's first line.
+    assert str(errors[0].span) == "policies/docs.cedar:11:49"
+    assert errors[0].message == "Cedar syntax error: unexpected '}'"
 
 
 def test_unterminated_policy_is_an_error() -> None:
     _, errors = parse_policy_files([_file("permit (principal, action, resource)")])
     assert [str(e) for e in errors] == [
-        "policies/docs.cedar:1:1: Cedar syntax error: policy is not terminated by ';'"
+        "policies/docs.cedar:1:37: Cedar syntax error: missing ';' at the end of the policy\n"
+        "hint: add ';' here"
     ]
 
 
@@ -196,3 +198,77 @@ def _doc(id_: str, *, archived: bool = False) -> dict[str, object]:
         "attrs": {"owner": "alice", "archived": archived},
         "parents": [],
     }
+
+
+_TWO = (
+    '@id("a")\npermit (principal, action, resource)\n\n'
+    '@id("b")\npermit (principal, action, resource);\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            _TWO,
+            "policies/docs.cedar:2:37: Cedar syntax error: missing ';' at the end of the policy\n"
+            "hint: add ';' here, before the policy at line 4",
+        ),
+        (
+            '@id("a")\npermit (principal, action, resource)\nwhen { resource.owner == principal\n',
+            "policies/docs.cedar:3:6: Cedar syntax error: '{' is never closed\n"
+            "hint: close it with '}'; then end the policy with ';'",
+        ),
+        (
+            '@id("a")\npermit (principal, action, resource)\nwhen { principal.x = 1 };\n',
+            "policies/docs.cedar:3:20: Cedar syntax error: '=' is not a valid operator in Cedar\n"
+            "hint: compare with '==' ('=' is not a Cedar operator)",
+        ),
+        (
+            '@id("a")\npermit (principal, action, resource) when { a and b };\n',
+            "policies/docs.cedar:2:47: Cedar syntax error: unexpected 'and'\n"
+            "hint: Cedar writes 'and' as '&&'",
+        ),
+        (
+            '@id("a")\npermit (principal, action resource);\n',
+            "policies/docs.cedar:2:27: Cedar syntax error: unexpected 'resource'\n"
+            "hint: is a ',' or an operator missing before 'resource'?",
+        ),
+        (
+            '@id("a")\npermit (principal, actoin, resource);\n',
+            "policies/docs.cedar:2:20: Cedar syntax error: "
+            "found an invalid variable in the policy scope: actoin",
+        ),
+        (
+            '@id("a")\npermit (principal, action, resource) when { "abc };\n',
+            "policies/docs.cedar:2:45: Cedar syntax error: string is never closed\n"
+            "hint: close it with '\"' on the same line",
+        ),
+        (
+            '@id("a")\npermit (principal, action, resource) when { (principal.a == 1 };\n',
+            "policies/docs.cedar:2:63: Cedar syntax error: '}' closes nothing: '(' is still open\n"
+            "hint: close '(' with ')' first",
+        ),
+    ],
+    ids=[
+        "missing-semicolon",
+        "unclosed-brace",
+        "single-equals",
+        "and",
+        "missing-comma",
+        "bad-variable",
+        "unclosed-string",
+        "mismatched-bracket",
+    ],
+)
+def test_syntax_errors_point_at_the_offending_token(text: str, expected: str) -> None:
+    _, errors = parse_policy_files([_file(text)])
+    assert [str(e) for e in errors] == [expected]
+
+
+def test_a_missing_semicolon_does_not_hide_the_next_policy() -> None:
+    policies, errors = parse_policy_files([_file(_TWO)])
+    # The second policy is parsed on its own: it is a policy, not part of the error.
+    assert [p.id for p in policies] == ["b"]
+    assert [str(p.span) for p in policies] == ["policies/docs.cedar:4:1"]
+    assert len(errors) == 1

@@ -121,7 +121,7 @@ CASES: list[tuple[str, dict[str, str], str]] = [
     (
         "ZT201",
         {"policies/bad.cedar": '@id("bad")\npermit (principal, action, resource)\n'},
-        "policies/bad.cedar:1:1",
+        "policies/bad.cedar:2:37",
     ),
     (
         "ZT202",

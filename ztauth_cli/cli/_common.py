@@ -45,8 +45,11 @@ __all__ = [
     "emit_json",
     "emit_rich",
     "format_option",
+    "group_epilog",
+    "key_passphrase",
     "ledger_paths",
     "parse_at",
+    "read_public_jwks",
     "reflow_help",
     "resolve_ledger",
     "signer_pin",
@@ -152,6 +155,18 @@ def format_option(*formats: OutputFormat, text: str | None = None) -> Any:
     )
 
 
+def group_epilog(*examples: tuple[str, str], exit_codes: str) -> str:
+    """A command group's help epilog: examples (comment, command) and its exit codes.
+
+    Typer's rich help joins the lines of a paragraph, so each line is its own paragraph.
+    """
+    lines = ["Examples"]
+    for comment, command in examples:
+        lines += [f"# {comment}", f"  {command}"]
+    lines += [f"Exit codes: {exit_codes}", "Run 'COMMAND --help' for a command's options."]
+    return "\n\n".join(lines)
+
+
 def reflow_help(text: str) -> str:
     """A docstring made ready for Typer's rich help, which keeps every line break it is given.
 
@@ -249,6 +264,48 @@ def ledger_paths(paths: list[Path], ledger: Path | None) -> tuple[list[Path], Pa
         else:
             files.append(path)
     return files, ledger
+
+
+PASSPHRASE_ENV = "ZTAUTH_KEY_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
+
+
+def key_passphrase(data: bytes, *, path: Path) -> bytes | None:
+    """The passphrase of an encrypted PEM key: ``$ZTAUTH_KEY_PASSPHRASE``, else asked on the
+    terminal (never echoed); None for an unencrypted key, or when neither is available (the
+    key loader then says what is missing)."""
+    import getpass
+
+    from ztauth_cli import jose
+
+    if not jose.is_encrypted_pem(data):
+        return None
+    # From the environment for CI (a secret variable); never from an option, which would
+    # leave the passphrase in shell history and process listings.
+    given = os.environ.get(PASSPHRASE_ENV)
+    if given:
+        return given.encode()
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        return getpass.getpass(f"passphrase for {path}: ", stream=sys.stderr).encode()
+    return None
+
+
+def read_public_jwks(path: Path) -> tuple[dict[str, Any], ...]:
+    """The keys of a ``--jwks FILE`` option: a JWKS file of public keys only.
+
+    Raises:
+        ZtauthError: unreadable, not a JWKS, or holding private key material (exit 2).
+    """
+    from ztauth_cli import jose
+    from ztauth_cli.errors import UsageError
+    from ztauth_cli.ledger.signing.keys import load_jwks_file
+    from ztauth_cli.model import Span
+
+    keys = load_jwks_file(path)
+    for index, jwk in enumerate(keys):
+        problem = jose.validate_public_jwk(jwk)
+        if problem is not None:
+            raise UsageError(f"keys[{index}]: {problem}", span=Span(path=str(path)))
+    return keys
 
 
 def check_output(output: Path | None) -> None:

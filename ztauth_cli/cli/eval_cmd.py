@@ -7,6 +7,7 @@ request to it; the engine decides, this module only reads input and writes respo
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from ztauth_cli.cli._common import (
     emit,
     format_option,
     parse_at,
+    read_public_jwks,
     signer_pin,
 )
 from ztauth_cli.report.formats import OutputFormat
@@ -90,8 +92,36 @@ def eval_command(
     output: OutputOption = None,
     signers_jwks: SignersJwksOption = None,
     require_signatures: RequireSignaturesOption = None,
+    subject: str | None = typer.Option(
+        None,
+        "--subject",
+        metavar="TYPE:ID",
+        help="A one-off request instead of REQUEST_FILE: the subject (e.g. User:alice).",
+    ),
+    action: str | None = typer.Option(
+        None, "--action", metavar="NAME", help="One-off request: the action's name (read)."
+    ),
+    resource: str | None = typer.Option(
+        None,
+        "--resource",
+        metavar="TYPE:ID",
+        help="One-off request: the resource (Document:q3-report).",
+    ),
+    principal: str | None = typer.Option(
+        None,
+        "--principal",
+        metavar="TYPE:ID",
+        help="One-off request: the workload acting for the subject (ZTAuth* principal).",
+    ),
 ) -> None:
     """Evaluate AuthZEN request contexts: prints the AuthZEN response(s).
+
+    --subject, --action and --resource (and optionally --principal) evaluate one request
+    without writing a file.
+
+    Example:
+
+      $ ztauth eval --subject User:alice --action read --resource Document:q3-report --explain
 
     Exit codes: 0 evaluated (whatever the decision); 1 a deny under --fail-on-deny;
     2 usage error, unreadable ledger or malformed request file.
@@ -104,7 +134,11 @@ def eval_command(
         # (a file named by -o is off a terminal).
         plain = not explain and (output is not None or plain_output(sys.stdout))
         chosen = OutputFormat.JSON if plain else OutputFormat.TEXT
+    inline = _inline_request(
+        request_file, subject=subject, action=action, resource=resource, principal=principal
+    )
     code = run_eval(
+        inline=inline,
         request_file=request_file,
         ledger_path=ledger,
         rev=rev,
@@ -120,6 +154,59 @@ def eval_command(
         require_signatures=require_signatures,
     )
     raise typer.Exit(code)
+
+
+_UID = re.compile(r"^((?:[A-Za-z_][A-Za-z0-9_]*::)*[A-Za-z_][A-Za-z0-9_]*):(.+)$")
+
+
+def _entity(option: str, text: str) -> dict[str, str]:
+    """``Type:id`` (a namespaced ``Acme::User:alice`` too; the id may hold ':')."""
+    from ztauth_cli.errors import UsageError
+
+    match = _UID.match(text)
+    if match is None:
+        raise UsageError(
+            f"{option} {text!r}: expected TYPE:ID", hint=f"for example {option} User:alice"
+        )
+    return {"type": match.group(1), "id": match.group(2)}
+
+
+def _inline_request(
+    request_file: str,
+    *,
+    subject: str | None,
+    action: str | None,
+    resource: str | None,
+    principal: str | None,
+) -> dict[str, Any] | None:
+    """The request of --subject/--action/--resource/--principal, or None when none is given.
+
+    Raises:
+        UsageError: only some of them, a REQUEST_FILE as well, or a malformed TYPE:ID.
+    """
+    from ztauth_cli.errors import UsageError
+
+    given = {"--subject": subject, "--action": action, "--resource": resource}
+    if principal is None and all(v is None for v in given.values()):
+        return None
+    missing = [name for name, value in given.items() if value is None]
+    if missing or subject is None or action is None or resource is None:
+        raise UsageError(
+            "a one-off request needs --subject, --action and --resource; "
+            f"missing {', '.join(missing)}"
+        )
+    if request_file != _STDIN:
+        raise UsageError(
+            f"give either REQUEST_FILE ({request_file}) or --subject/--action/--resource, not both"
+        )
+    request: dict[str, Any] = {
+        "subject": _entity("--subject", subject),
+        "action": {"name": action},
+        "resource": _entity("--resource", resource),
+    }
+    if principal is not None:
+        request["authorization_model"] = {"principal": _entity("--principal", principal)}
+    return request
 
 
 def run_eval(
@@ -139,6 +226,7 @@ def run_eval(
     stdout: TextIO | None = None,
     signers_jwks: Path | None = None,
     require_signatures: int | None = None,
+    inline: dict[str, Any] | None = None,
 ) -> int:
     """Evaluate the request(s) of ``request_file`` and print the responses (to ``output``
     atomically, once every request is evaluated, when given); the exit code.
@@ -155,10 +243,10 @@ def run_eval(
     check_ledger_option(ledger_path)
     check_output(output)
     now = parse_at(at)
-    extra_keys = _read_jwks(jwks_path) if jwks_path is not None else ()
+    extra_keys = read_public_jwks(jwks_path) if jwks_path is not None else ()
     pin = signer_pin(signers_jwks, require_signatures)
     source = stdin if stdin is not None else sys.stdin
-    if request_file == _STDIN and source.isatty():
+    if inline is None and request_file == _STDIN and source.isatty():
         # Waiting for a request nobody knows is expected looks like a hang.
         raise UsageError(
             "no REQUEST_FILE given and stdin is a terminal",
@@ -179,9 +267,9 @@ def run_eval(
     # --at replays the time of requests and tokens, not of the ledger's signatures.
     evaluator = _evaluator(ledger, rev=rev, now=parse_at(None), extra_keys=extra_keys, pin=pin)
 
-    stream = jsonl or request_file.endswith(".jsonl")
+    stream = inline is None and (jsonl or request_file.endswith(".jsonl"))
     if stream:
-        denied = _run_stream(
+        allowed, denied = _run_stream(
             evaluator,
             _stream_lines(request_file, source),
             now=now,
@@ -190,38 +278,27 @@ def run_eval(
             audit_log=audit_log,
         )
     else:
-        request = _read_request(request_file, source)
+        request = inline if inline is not None else _read_request(request_file, source)
         decisions, batch = evaluator.evaluate_batch(request, now=now)
         ids = _decision_ids(decisions)
         _audit(audit_log, _items(request), decisions, ids=ids, now=now)
         _write(decisions, batch=batch, fmt=fmt, explain=explain, request=request, out=out, ids=ids)
-        denied = any(not d.allowed for d in decisions)
+        allowed = sum(1 for d in decisions if d.allowed)
+        denied = len(decisions) - allowed
     if buffer is not None:
         emit(buffer.getvalue(), output)
+        # The responses went to a file: say on stderr what is in it.
+        total = allowed + denied
+        typer.echo(
+            f"{total} request{'s' if total != 1 else ''}: {allowed} allowed, {denied} denied "
+            f"(written to {output})",
+            err=True,
+        )
     out.flush()
     return 1 if fail_on_deny and denied else 0
 
 
 # ----------------------------------------------------------------------------- inputs
-
-
-def _read_jwks(path: Path) -> tuple[dict[str, Any], ...]:
-    """The ``--jwks`` keys: a JWKS file of public keys only.
-
-    Raises:
-        ZtauthError: unreadable, not a JWKS, or holding private key material (exit 2).
-    """
-    from ztauth_cli import jose
-    from ztauth_cli.errors import UsageError
-    from ztauth_cli.ledger.signing.keys import load_jwks_file
-    from ztauth_cli.model import Span
-
-    keys = load_jwks_file(path)
-    for index, jwk in enumerate(keys):
-        problem = jose.validate_public_jwk(jwk)
-        if problem is not None:
-            raise UsageError(f"keys[{index}]: {problem}", span=Span(path=str(path)))
-    return keys
 
 
 def _read_text(request_file: str, source: TextIO) -> tuple[str, str]:
@@ -459,21 +536,22 @@ def _run_stream(
     fmt: OutputFormat,
     out: TextIO,
     audit_log: Path | None,
-) -> bool:
-    """Evaluate a JSON Lines stream chunk by chunk; True when any request was denied.
+) -> tuple[int, int]:
+    """Evaluate a JSON Lines stream chunk by chunk; ``(allowed, denied)`` decisions.
 
     Every non-blank line is decided: a line that is not a request is that line's
     ``invalid_request``. Each chunk is audited before its responses are written.
     """
     from ztauth_cli.engine import request_id_of
 
-    denied = False
+    allowed = denied = 0
     chunk: list[_Line] = []
 
     def flush() -> None:
-        nonlocal denied
+        nonlocal allowed, denied
         for number, decisions, batch, items in _evaluate_chunk(evaluator, chunk, now=now):
-            denied = denied or any(not d.allowed for d in decisions)
+            allowed += sum(1 for d in decisions if d.allowed)
+            denied += sum(1 for d in decisions if not d.allowed)
             ids = _decision_ids(decisions)
             _audit(audit_log, items, decisions, ids=ids, now=now)
             # The request's own request_id (batch items inherit it) is echoed on its line, so
@@ -491,7 +569,7 @@ def _run_stream(
         if len(chunk) >= _STREAM_CHUNK:
             flush()
     flush()
-    return denied
+    return allowed, denied
 
 
 def _evaluate_chunk(

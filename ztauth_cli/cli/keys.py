@@ -11,11 +11,19 @@ import typer
 
 if TYPE_CHECKING:
     from ztauth_cli.fileio import StagedFile
+from ztauth_cli.cli._common import group_epilog
 
 __all__ = ["app", "generate_command", "run_generate"]
 
 app = typer.Typer(
     help="Generate signing keys for issuers and ledger signers.",
+    epilog=group_epilog(
+        (
+            "a signer key: private PEM outside the ledger, public JWK in it",
+            "ztauth keys generate --out ~/keys/release.pem --jwks keys/signers.jwks.json",
+        ),
+        exit_codes="0 written, 2 bad option or an existing key file.",
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -39,6 +47,12 @@ def generate_command(
         None, "--jwks", help="Add the public key to this JWKS file (created if absent)."
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing private key file."),
+    encrypt: bool = typer.Option(
+        False,
+        "--encrypt",
+        help="Encrypt the private key with a passphrase ($ZTAUTH_KEY_PASSPHRASE, else asked "
+        "twice on the terminal).",
+    ),
 ) -> None:
     """Generate a key pair: private PEM to --out, public JWK into --jwks; prints the kid.
 
@@ -49,6 +63,7 @@ def generate_command(
 
       $ ztauth keys generate --out ~/keys/release.pem --jwks keys/signers.jwks.json
       $ ztauth keys generate --alg ES256 --out idp.pem --jwks keys/idp.jwks.json --kid idp-2026
+      $ ztauth keys generate --encrypt --out ~/keys/release.pem   # passphrase-protected
 
     Nothing is written unless both halves can be: a JWKS that cannot be read, parsed or
     written (or a full disk) leaves no private key behind.
@@ -56,10 +71,43 @@ def generate_command(
     Exit codes: 0 written, 2 bad option, the private key file exists (without --force), or
     a file that cannot be read or written.
     """
-    raise typer.Exit(run_generate(out=out, alg=alg, kid=kid, jwks=jwks, force=force))
+    raise typer.Exit(
+        run_generate(out=out, alg=alg, kid=kid, jwks=jwks, force=force, encrypt=encrypt)
+    )
 
 
-def run_generate(*, out: Path, alg: str, kid: str | None, jwks: Path | None, force: bool) -> int:
+def _new_passphrase() -> bytes:
+    """The passphrase for ``--encrypt``: from the environment, else typed twice (no echo).
+
+    Raises:
+        UsageError: none available, or the two entries differ.
+    """
+    import getpass
+    import sys
+
+    from ztauth_cli.cli._common import PASSPHRASE_ENV
+    from ztauth_cli.errors import UsageError
+
+    given = os.environ.get(PASSPHRASE_ENV)
+    if given:
+        return given.encode()
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise UsageError(f"--encrypt needs a passphrase: set {PASSPHRASE_ENV} or run on a terminal")
+    first = getpass.getpass("new passphrase: ", stream=sys.stderr)
+    if first != getpass.getpass("again: ", stream=sys.stderr):
+        raise UsageError("the two passphrases differ; nothing was written")
+    return first.encode()
+
+
+def run_generate(
+    *,
+    out: Path,
+    alg: str,
+    kid: str | None,
+    jwks: Path | None,
+    force: bool,
+    encrypt: bool = False,
+) -> int:
     """Generate the key, write both halves and print the kid. Returns 0.
 
     Both files are written beside their targets first and put in place only when both were
@@ -82,6 +130,7 @@ def run_generate(*, out: Path, alg: str, kid: str | None, jwks: Path | None, for
     if out.parent.exists() and not out.parent.is_dir():
         raise UsageError(f"--out: {out.parent} is not a folder")
     document = _read_jwks(jwks) if jwks is not None else None
+    passphrase = _new_passphrase() if encrypt else None
     if jwks is not None:
         # Prepare the JWKS folder before the private key is written, so a bad --jwks never
         # leaves a private key behind without its public half.
@@ -89,8 +138,13 @@ def run_generate(*, out: Path, alg: str, kid: str | None, jwks: Path | None, for
         _check_writable(jwks)
 
     pair = jose.generate_key(alg, kid=kid)
+    pem = (
+        jose.encrypt_private_pem(pair.private_pem, passphrase)
+        if passphrase is not None
+        else pair.private_pem
+    )
     _make_private_folder(out.parent)
-    key = _stage(out, pair.private_pem, mode=0o600, option="--out")
+    key = _stage(out, pem, mode=0o600, option="--out")
     public = None
     try:
         if jwks is not None and document is not None:
@@ -102,7 +156,8 @@ def run_generate(*, out: Path, alg: str, kid: str | None, jwks: Path | None, for
         if public is not None:
             public.discard()
         raise
-    typer.echo(f"wrote private key {out} (mode 0600)", err=True)
+    state = "encrypted, " if passphrase is not None else ""
+    typer.echo(f"wrote private key {out} ({state}mode 0600)", err=True)
     if public is not None and jwks is not None:
         try:
             public.commit()

@@ -148,10 +148,21 @@ def root(
         callback=_version,
     ),
     debug: bool = typer.Option(False, _DEBUG_FLAG, help="Show tracebacks of internal errors."),
+    color: str = typer.Option(
+        "auto",
+        "--color",
+        metavar="[auto|always|never]",
+        help="Colour text output: auto (on a terminal, unless NO_COLOR; FORCE_COLOR forces "
+        "it), always, never.",
+        click_type=click.Choice(["auto", "always", "never"]),
+    ),
 ) -> None:
     """ztauth: lint, sign, version, diff, test and evaluate ZTAuth* policy ledgers (Cedar
     policies and trust documents in Git), offline.
     """
+    from ztauth_cli.report.console import set_color_mode
+
+    set_color_mode(color)
     ctx.obj = {"debug": debug}
 
 

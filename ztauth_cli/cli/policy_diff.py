@@ -44,7 +44,11 @@ _PROGRESS_MIN_ITEMS = 200
 
 @app.command("diff")
 def diff_command(
-    base: str = typer.Argument("HEAD", help="Base revision or tag."),
+    base: str = typer.Argument(
+        "HEAD",
+        help="Base revision or tag, or a range: A..B (A to B), A...B (from where B forked "
+        "off A, as a pull request shows it).",
+    ),
     target: str | None = typer.Argument(
         None, help="Target revision or tag (default: the working tree).", show_default=False
     ),
@@ -67,7 +71,8 @@ def diff_command(
 
     Every test case of both revisions, and every request of --requests, is evaluated against
     both; decisions that flip are listed (deny -> allow is WIDENING). --at is the clock of
-    suites without 'at' and requests without a time.
+    suites without 'at' and requests without a time. A revision from before the ledger
+    existed (the pull request that adds it) is an empty ledger: everything is added.
 
     With the signature gate pinned (--signers-jwks, --require-signatures or their environment
     variables), both sides must verify against the pin first: a side that does not is named on
@@ -76,7 +81,8 @@ def diff_command(
     Examples:
 
       $ ztauth policy diff v1.2.0                      # last release -> working tree
-      $ ztauth policy diff HEAD~1 HEAD -f markdown -o diff.md --fail-on-widening
+      $ ztauth policy diff HEAD~1..HEAD -f markdown -o diff.md --fail-on-widening
+      $ ztauth policy diff origin/main...HEAD          # what this branch changes
       $ ztauth policy diff v1.2.0 --requests audit.jsonl
 
     Exit codes: 0 done, 1 widening under --fail-on-widening or a side that does not verify
@@ -126,8 +132,15 @@ def run_diff(
     now = parse_at(at)
     pin = signer_pin(signers_jwks, require_signatures)
     items = load_requests(requests_path) if requests_path is not None else ()
-    base_ledger = load(ledger_path, base)
-    target_ledger = load(ledger_path, target)
+    base, target, base_rev = _revisions(base, target, ledger_path=ledger_path)
+    # A side from before the ledger existed is an empty ledger: the diff of the pull request
+    # that adds a ledger is everything added, not "no ztauth.yaml" (exit 2).
+    base_ledger = load(ledger_path, base_rev, absent_ok=True)
+    target_ledger = load(ledger_path, target, absent_ok=True)
+    for side, loaded in (("base", base_ledger), ("target", target_ledger)):
+        if loaded.manifest is None and not loaded.files:
+            label = base if side == "base" else target
+            typer.echo(f"note: no ledger at {label}: {side} is an empty ledger", err=True)
     target_label = target if target is not None else WORKING_TREE
     if pin.pinned:
         from ztauth_cli.gates import unverified_reason
@@ -141,7 +154,9 @@ def run_diff(
                 ("base", base, base_ledger),
                 ("target", target_label, target_ledger),
             )
-            if (reason := unverified_reason(ledger, now=parse_at(None), pin=pin)) is not None
+            # A side with no ledger yet decides nothing (every request is denied): no pin check.
+            if not (ledger.manifest is None and not ledger.files)
+            and (reason := unverified_reason(ledger, now=parse_at(None), pin=pin)) is not None
         ]
         if refused:
             for line in refused:
@@ -160,6 +175,48 @@ def run_diff(
     if fmt is not OutputFormat.TEXT or output is not None:
         typer.echo(_summary(report), err=True)
     return 1 if fail_on_widening and report.widening else 0
+
+
+def _revisions(
+    base: str, target: str | None, *, ledger_path: Path | None
+) -> tuple[str, str | None, str]:
+    """``(base label, target, base revision)`` from the arguments; ``A..B`` and ``A...B``
+    ranges as Git reads them (an empty side is HEAD; ``A...B`` starts at their merge base).
+
+    Raises:
+        UsageError: a range together with a TARGET argument, or an empty range.
+        GitError: no repository, or a side of ``A...B`` does not resolve.
+    """
+    from ztauth_cli.errors import UsageError
+
+    symmetric = "..." in base
+    if not symmetric and ".." not in base:
+        return base, target, base
+    if target is not None:
+        raise UsageError(
+            f"{base!r} is a range already; drop the second revision {target!r}",
+            hint=f"ztauth policy diff {base}",
+        )
+    left, _, right = base.partition("..." if symmetric else "..")
+    left, right = left or "HEAD", right or "HEAD"
+    if not symmetric:
+        return left, right, left
+    return f"{left}...{right}", right, _merge_base(left, right, ledger_path=ledger_path)
+
+
+def _merge_base(left: str, right: str, *, ledger_path: Path | None) -> str:
+    from ztauth_cli.errors import GitError
+    from ztauth_cli.ledger import git
+
+    start = ledger_path if ledger_path is not None else Path.cwd()
+    root = git.find_repo_root(start)
+    if root is None:
+        raise GitError(f"{start} is not inside a Git repository: no {left}...{right} to read")
+    repo = git.open_repo(root)
+    try:
+        return git.merge_base(repo, left, right)
+    finally:
+        repo.close()
 
 
 def _summary(report: DiffReport) -> str:

@@ -30,6 +30,8 @@ from ztauth_cli.cli._common import (
     emit_json,
     emit_rich,
     format_option,
+    group_epilog,
+    key_passphrase,
     parse_at,
     resolve_ledger,
     signer_pin,
@@ -64,6 +66,11 @@ version_app = typer.Typer(
 )
 bump_app = typer.Typer(
     help="Create the next version tag at HEAD, after the release gates pass.",
+    epilog=group_epilog(
+        ("release the next minor version", 'ztauth policy version bump minor -m "refunds"'),
+        ("let the decision diff choose the part", "ztauth policy version bump auto"),
+        exit_codes="0 tagged, 1 refused by a release gate, 2 usage or input error.",
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -150,7 +157,14 @@ def run_sign(
             f"cannot read the key: {exc.strerror or exc}", span=Span(path=str(key_path))
         ) from exc
     trusted = signer_keys(loaded)
-    key = load_signing_key(data, path=str(key_path), kid=kid, alg=alg, known=trusted.keys)
+    key = load_signing_key(
+        data,
+        path=str(key_path),
+        kid=kid,
+        alg=alg,
+        known=trusted.keys,
+        passphrase=key_passphrase(data, path=key_path),
+    )
     token = sign_ledger(loaded, key, now=_now(), issuer=issuer)
     text = merge_signatures(loaded.signatures_text, token, kid=key.kid)
     target = write_signatures(Path(loaded.root), text)

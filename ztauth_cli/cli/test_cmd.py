@@ -85,6 +85,12 @@ def test_command(
         "--update-snapshots",
         help="Rewrite every access snapshot under tests/ with the access the ledger grants now.",
     ),
+    verbose: bool = typer.Option(
+        False,
+        "--verbose",
+        "-v",
+        help="Text format: show every passing case too, with its decision and trace.",
+    ),
 ) -> None:
     """Run test suites: every case's decision must match its expectation.
 
@@ -99,10 +105,14 @@ def test_command(
 
       $ ztauth test sample-ledger --coverage
       $ ztauth test -k billing --rev v1.2.0
+      $ ztauth test -v -k "alice reads"              # the trace of passing cases too
       $ ztauth test --threshold 90 -f junit -o junit.xml       # CI
 
-    Exit codes: 0 all cases pass, 1 a case fails or coverage is below --threshold, 2 malformed
-    suite or usage error.
+    When the manifest requires signatures and they do not verify, no case runs: the cause is
+    said once on stderr and the exit code is 1.
+
+    Exit codes: 0 all cases pass, 1 a case fails, coverage is below --threshold or the ledger's
+    required signatures do not verify, 2 malformed suite or usage error.
     """
     code = run_test(
         suites=tuple(suites or ()),
@@ -117,6 +127,7 @@ def test_command(
         signers_jwks=signers_jwks,
         require_signatures=require_signatures,
         update_snapshots=update_snapshots,
+        verbose=verbose,
     )
     raise typer.Exit(code)
 
@@ -135,14 +146,16 @@ def run_test(
     signers_jwks: Path | None = None,
     require_signatures: int | None = None,
     update_snapshots: bool = False,
+    verbose: bool = False,
 ) -> int:
-    """Run the suites and write the report; returns the exit code (0, 1).
+    """Run the suites and write the report; returns the exit code (0, 1). ``verbose``: the
+    text report shows passing cases in full too.
 
     Raises:
         ZtauthError: usage errors, an unusable ledger, malformed suites (exit 2).
     """
     from ztauth_cli.errors import UsageError
-    from ztauth_cli.gates import suite_evaluator
+    from ztauth_cli.gates import suite_evaluator, unverified_reason
     from ztauth_cli.ledger import load
     from ztauth_cli.testing import IssuerKeys, discover_suites, mint_suite_tokens, select_cases
 
@@ -173,6 +186,22 @@ def run_test(
     if not chosen and found:
         raise UsageError(f"-k {select!r} selects none of the {deselected} test cases")
 
+    # The signature gate once, before any case: a stale signature is one cause, said once,
+    # not one ledger_unverified failure per case.
+    reason = unverified_reason(ledger, now=now, pin=pin)
+    if reason is not None:
+        total = sum(len(s.cases) for s in chosen)
+        typer.echo(
+            "error: the ledger is unverified, so every case would be denied "
+            f"ledger_unverified: {reason}",
+            err=True,
+        )
+        typer.echo(
+            f"hint: none of the {total} cases ran; re-sign the reviewed content "
+            "(ztauth policy sign --key ...), then check it with ztauth policy verify",
+            err=True,
+        )
+        return 1
     keys = IssuerKeys.for_suites(chosen, ledger=ledger)
     tokens = mint_suite_tokens(chosen, ledger, keys=keys, now=now)
     evaluator = suite_evaluator(ledger, keys, now=now, revision=ledger.revision, pin=pin)
@@ -181,7 +210,7 @@ def run_test(
     run = dataclasses.replace(run, deselected=deselected)
 
     measured = _coverage(ledger, run, threshold=threshold) if coverage else None
-    _write(run, fmt, output=output, ledger=ledger, coverage=measured)
+    _write(run, fmt, output=output, ledger=ledger, coverage=measured, verbose=verbose)
     if fmt is not OutputFormat.TEXT or output is not None:
         # The text report on stdout already ends with these lines; elsewhere they go to stderr.
         if measured is not None and measured.below_threshold:
@@ -348,6 +377,7 @@ def _write(
     output: Path | None,
     ledger: Ledger,
     coverage: Coverage | None,
+    verbose: bool = False,
 ) -> None:
     from ztauth_cli.report import render
     from ztauth_cli.report.output import render_to_text
@@ -355,10 +385,12 @@ def _write(
 
     if fmt is OutputFormat.TEXT:
         if output is None:
-            render_text(run, sys.stdout, coverage=coverage)
+            render_text(run, sys.stdout, coverage=coverage, verbose=verbose)
             sys.stdout.flush()
             return
-        text = render_to_text(lambda r, out: render_text(r, out, coverage=coverage), run)
+        text = render_to_text(
+            lambda r, out: render_text(r, out, coverage=coverage, verbose=verbose), run
+        )
     elif fmt is OutputFormat.JSON:
         document = to_json(run, ledger=ledger.ztid, revision=ledger.revision, coverage=coverage)
         text = render_to_text(render_json, document)

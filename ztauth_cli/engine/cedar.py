@@ -1,8 +1,9 @@
 """The Cedar bridge: the only module that imports cedarpy (STYLE.md rule 4).
 
 cedarpy reports parse errors without positions, so policy files are split statement by
-statement here (a small tokenizer aware of strings and ``//`` comments) and every statement is
-parsed on its own: an error then points at the policy's first line in its ``.cedar`` file.
+statement here (a small tokenizer aware of strings and ``//`` comments), a statement that runs
+two policies together (a missing ``;``) is cut between them, and every policy is parsed on its
+own: :mod:`ztauth_cli.engine.cedar_syntax` then points an error at the token Cedar rejected.
 
 The evaluator side (:class:`CedarEngine`) parses the policy set, the entities and the elevation
 conditions ONCE per ledger and reuses the handles. Policies are re-keyed by their ``@id``
@@ -13,6 +14,7 @@ annotation (``policies_to_json_str`` -> ``staticPolicies`` keyed by ``@id`` ->
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -205,23 +207,61 @@ def parse_policy_files(
     policies: list[CedarPolicy] = []
     errors: list[DocumentError] = []
     for policy_file in files:
-        path = policy_file.span.path
-        statements = _split(policy_file.text)
-        whole = _file_forms(policy_file.text, len(statements))
-        for number, statement in enumerate(statements):
-            span = Span(path=path, line=statement.line, column=statement.column)
-            if not statement.text.rstrip().endswith(";"):
-                errors.append(
-                    DocumentError(
-                        "Cedar syntax error: policy is not terminated by ';'",
-                        span=span,
-                    )
-                )
-                continue
+        found, problems = _parse_text(policy_file.text, policy_file.span.path)
+        policies.extend(found)
+        errors.extend(problems)
+    return tuple(policies), tuple(errors)
+
+
+def _parse_error(text: str) -> str | None:
+    """Cedar's message for ``text``, or None when it parses."""
+    try:
+        _statement_json(text)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _pieces(text: str) -> list[_Statement]:
+    """The statements of ``text``, each cut where a missing ``;`` ran two policies together."""
+    from ztauth_cli.engine.cedar_syntax import split_policies
+
+    pieces: list[_Statement] = []
+    for statement in _split(text):
+        bounds = [0, *split_policies(statement.text), len(statement.text)]
+        for start, end in itertools.pairwise(bounds):
+            offset = statement.offset + start
+            line, column = _position(text, offset)
+            piece = statement.text[start:end].rstrip()
+            pieces.append(_Statement(text=piece, offset=offset, line=line, column=column))
+    return pieces
+
+
+def _parse_text(text: str, path: str) -> tuple[list[CedarPolicy], list[DocumentError]]:
+    """The policies of one ``.cedar`` file and an error for each statement Cedar rejects."""
+    from ztauth_cli.engine.cedar_syntax import diagnose, tokenize
+
+    policies: list[CedarPolicy] = []
+    errors: list[DocumentError] = []
+    pieces = _pieces(text)
+    # Usually the whole file parses: one Cedar call for all its policies (Cedar's cost is per
+    # call as much as per policy). Otherwise each statement alone, so errors name their place.
+    whole = _file_forms(text, len(pieces))
+    for index, statement in enumerate(pieces):
+        terminated = statement.text.endswith(";")
+        cedar_json: str | None = whole[index] if whole is not None else None
+        message: str | None = None
+        if cedar_json is None:
+            source = statement.text if terminated else statement.text + ";"
             try:
-                cedar_json = whole[number] if whole is not None else _statement_json(statement.text)
-                _kind, est = _one_policy(cedar_json)
+                cedar_json = _statement_json(source)
             except ValueError as exc:
+                message = str(exc)
+        if message is None and terminated and cedar_json is not None:
+            try:
+                _kind, est = _one_policy(cedar_json)
+            except ValueError as exc:  # parses, but is not exactly one policy
+                span = Span(path=path, line=statement.line, column=statement.column)
                 errors.append(DocumentError(f"Cedar syntax error: {exc}", span=span))
                 continue
             annotations = est.get("annotations") or {}
@@ -230,13 +270,39 @@ def parse_policy_files(
                 CedarPolicy(
                     id=raw_id if isinstance(raw_id, str) else None,
                     effect=str(est.get("effect", "")),
-                    span=span,
+                    span=Span(path=path, line=statement.line, column=statement.column),
                     text=statement.text,
                     file=path,
                     cedar_json=cedar_json,
                 )
             )
-    return tuple(policies), tuple(errors)
+            continue
+        following = pieces[index + 1] if index + 1 < len(pieces) else None
+        before = f", before the policy at line {following.line}" if following else ""
+        hint: str | None
+        if message is None:
+            # It parses once ended: the ';' itself is missing, right after its last token.
+            last = tokenize(statement.text)[-1]
+            at, why, hint = (
+                last.end,
+                "missing ';' at the end of the policy",
+                f"add ';' here{before}",
+            )
+        else:
+            problem = diagnose(source, message, parse=_parse_error)
+            at, why, hint = min(problem.offset, len(statement.text)), problem.message, problem.hint
+            if not terminated:
+                also = f"end the policy with ';'{before}"
+                hint = f"{hint}; then {also}" if hint else also
+        line, column = _position(text, statement.offset + at)
+        errors.append(
+            DocumentError(
+                f"Cedar syntax error: {why}",
+                span=Span(path=path, line=line, column=column),
+                hint=hint,
+            )
+        )
+    return policies, errors
 
 
 def policy_json(policy: CedarPolicy) -> dict[str, Any]:
@@ -345,14 +411,9 @@ def format_cedar(text: str) -> str:
     try:
         result: str = cedarpy.format_policies(text)
     except ValueError as exc:
-        for statement in _split(text):
-            try:
-                _single_policy(statement.text)
-            except ValueError as inner:
-                raise DocumentError(
-                    f"Cedar syntax error: {inner}",
-                    span=Span(path="<policy>", line=statement.line, column=statement.column),
-                ) from exc
+        _, errors = _parse_text(text, "<policy>")
+        if errors:
+            raise errors[0] from exc
         raise DocumentError(f"Cedar syntax error: {exc}", span=Span(path="<policy>")) from exc
     return result
 

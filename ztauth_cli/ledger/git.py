@@ -130,6 +130,22 @@ class RevisionTree:
     symlinks: tuple[str, ...]
 
 
+def merge_base(repo: Any, left: str, right: str) -> str:
+    """The best common ancestor of revisions ``left`` and ``right`` (``git merge-base``).
+
+    Raises:
+        GitError: a revision does not resolve, or the two share no history.
+    """
+    from dulwich.graph import find_merge_base
+    from dulwich.objects import ObjectID
+
+    a, b = resolve_revision(repo, left), resolve_revision(repo, right)
+    found = find_merge_base(repo, [ObjectID(a), ObjectID(b)])
+    if not found:
+        raise GitError(f"{left!r} and {right!r} have no common ancestor")
+    return bytes(found[0]).decode()
+
+
 def read_tree(
     repo: Any,
     commit_sha: bytes,

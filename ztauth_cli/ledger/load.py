@@ -33,6 +33,7 @@ from ztauth_cli.model import (
     KeySet,
     Ledger,
     LedgerFile,
+    LintConfig,
     Manifest,
     PolicyFile,
     RequestEntityRule,
@@ -160,10 +161,13 @@ def read_worktree_files(root: Path) -> tuple[dict[str, bytes], list[DocumentErro
     return result.files, result.problems
 
 
-def read_revision_files(root: Path, rev: str) -> tuple[dict[str, bytes], list[DocumentError], str]:
+def read_revision_files(
+    root: Path, rev: str, *, absent_ok: bool = False
+) -> tuple[dict[str, bytes], list[DocumentError], str]:
     """Read every ledger file under ``root`` as it was at Git revision ``rev``.
 
     Returns the files, the problems met, and the full commit sha. The working tree is not read.
+    With ``absent_ok``, a folder that does not exist at ``rev`` holds no files.
 
     Raises:
         GitError: when ``root`` is not in a repository or ``rev`` does not resolve.
@@ -177,7 +181,10 @@ def read_revision_files(root: Path, rev: str) -> tuple[dict[str, bytes], list[Do
     repo = git.open_repo(repo_root)
     try:
         sha = git.resolve_revision(repo, rev)
-        files, problems = read_commit_files(repo, sha, git.relpath_in_repo(repo_root, root))
+        subdir = git.relpath_in_repo(repo_root, root)
+        if absent_ok and subdir and git.subtree_id(repo, sha.decode(), subdir) is None:
+            return {}, [], sha.decode()
+        files, problems = read_commit_files(repo, sha, subdir)
     finally:
         repo.close()
     return files, problems, sha.decode()
@@ -216,12 +223,20 @@ def _too_large(path: str, size: int) -> DocumentError:
     )
 
 
-def load(root: Path | None = None, rev: str | None = None, *, tolerant: bool = False) -> Ledger:
+def load(
+    root: Path | None = None,
+    rev: str | None = None,
+    *,
+    tolerant: bool = False,
+    absent_ok: bool = False,
+) -> Ledger:
     """Load the ledger at ``root`` (default: the nearest one above the current folder).
 
     With ``rev``, the ledger is read as it was at that Git revision or tag.
     With ``tolerant``, document errors are collected in ``Ledger.problems`` (for lint);
-    otherwise the first error outside ``tests/`` is raised.
+    otherwise the first error outside ``tests/`` is raised. With ``absent_ok`` (and ``rev``),
+    a revision from before the ledger existed is an empty ledger (no manifest, no files):
+    what ``policy diff`` compares the commit adding a ledger with.
 
     Raises:
         LedgerNotFound, GitError, DocumentError.
@@ -232,7 +247,9 @@ def load(root: Path | None = None, rev: str | None = None, *, tolerant: bool = F
             base = find_ledger_root(start)
         except LedgerNotFound:
             base = start.resolve()  # the ledger may exist only at that revision
-        files, problems, commit = read_revision_files(base, rev)
+        files, problems, commit = read_revision_files(base, rev, absent_ok=absent_ok)
+        if MANIFEST not in files and absent_ok:
+            return build_ledger({}, root=str(base), revision=commit, problems=())
         if MANIFEST not in files:
             raise LedgerNotFound(f"no {MANIFEST} in {base} at revision {rev}")
     else:
@@ -519,6 +536,7 @@ def _manifest(b: _Builder) -> Manifest | None:
     meta = data["metadata"]
     runtime = data.get("runtime", {})
     settings = data.get("settings", {})
+    lint_config = data.get("lint", {})
     schema = data.get("schema")
     signers = data.get("signers")
     return Manifest(
@@ -538,6 +556,14 @@ def _manifest(b: _Builder) -> Manifest | None:
             require_signatures=settings.get("require_signatures", 0),
             max_chain_depth=settings.get("max_chain_depth", 4),
             request_entities=_request_entity_rules(b, doc, settings.get("request_entities")),
+        ),
+        lint=LintConfig(
+            disable=tuple(lint_config.get("disable", ())),
+            # YAML 1.1 reads a bare `off` as false: both mean the rule is off.
+            severity=tuple(
+                (str(rule), "off" if level is False else str(level))
+                for rule, level in lint_config.get("severity", {}).items()
+            ),
         ),
     )
 

@@ -25,6 +25,7 @@ __all__ = [
     "Expectation",
     "Issuer",
     "KeySet",
+    "LintConfig",
     "Manifest",
     "PolicyFile",
     "RequestEntityRule",
@@ -68,6 +69,15 @@ class Settings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LintConfig:
+    """``lint:`` of the manifest: rule references (ids or names) as written, resolved by lint."""
+
+    disable: tuple[str, ...] = ()
+    # (rule reference, "error" | "warning" | "note" | "off"), in file order.
+    severity: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Manifest:
     """``ztauth.yaml`` (kind: Ledger)."""
 
@@ -84,6 +94,7 @@ class Manifest:
     schema: str | None
     signers: str | None
     settings: Settings
+    lint: LintConfig = field(default_factory=LintConfig)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

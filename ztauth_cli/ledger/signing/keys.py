@@ -51,8 +51,9 @@ def load_signing_key(
     kid: str | None = None,
     alg: str | None = None,
     known: Sequence[Mapping[str, Any]] = (),
+    passphrase: bytes | None = None,
 ) -> SigningKey:
-    """Load an unencrypted PEM private key for signing a ledger.
+    """Load a PEM private key for signing a ledger (an encrypted one with ``passphrase``).
 
     The algorithm follows from the key type (Ed25519 -> EdDSA, P-256 -> ES256, RSA -> RS256;
     ``alg="PS256"`` picks RSASSA-PSS for an RSA key). ``kid`` and ``alg`` default to those of
@@ -73,10 +74,10 @@ def load_signing_key(
             hint="generate one with 'ztauth keys generate' (EdDSA by default)",
         )
     try:
-        handle = jose.load_private_key_pem(data)
+        handle = jose.load_private_key_pem(data, passphrase=passphrase)
         natural = jose.alg_for_private_key(handle)
     except jose.TokenError as exc:
-        raise DocumentError(exc.message, span=where) from exc
+        raise DocumentError(exc.message, span=where, hint=exc.hint) from exc
     # The signers JWKS may pin an algorithm for this key (an RSA key listed as PS256): follow it.
     match = _matching_key(handle, natural, known)
     if alg is None and match is not None and isinstance(match.get("alg"), str):

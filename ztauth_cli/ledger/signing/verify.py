@@ -282,10 +282,20 @@ def verify_ledger(
     """
     moment = now if now is not None else datetime.now(timezone.utc)
     settings = ledger.manifest.settings if ledger.manifest is not None else None
-    in_manifest = settings.require_signatures if settings is not None else 1
+    configured = settings.require_signatures if settings is not None else 0
     # Verifying explicitly with nobody required would be meaningless: at least one signer.
-    required = max(1, in_manifest, require)
-    why = "settings.require_signatures" if in_manifest >= require else "pinned --require-signatures"
+    required = max(1, configured, require)
+    # Name the rule that sets the bar: a pinned count, the manifest's setting, or verify's own
+    # floor of one when nothing asks for more (and then eval and test do not verify at all).
+    if require > configured and require >= 1:
+        bar = f"{required} required by the pinned --require-signatures"
+    elif configured >= 1:
+        bar = f"{required} required by settings.require_signatures"
+    else:
+        bar = (
+            "1 required to call it verified (settings.require_signatures is 0: "
+            "eval and test do not check signatures)"
+        )
     actual = file_digests(ledger)
     signers = signer_keys(ledger, jwks=jwks, jwks_source=jwks_source)
     problems: list[str] = list(signers.problems)
@@ -333,14 +343,12 @@ def verify_ledger(
             distinct.setdefault(check.signer, check.kid)
     valid_signers = tuple(sorted(distinct.values()))
     if len(valid_signers) < required:
-        problems.append(
-            f"{len(valid_signers)} valid distinct signer(s), {required} required ({why})"
-        )
+        problems.append(f"{len(valid_signers)} valid distinct signer(s), {bar}")
     ok = not problems and len(valid_signers) >= required
     if ok:
         summary = (
             f"verified: {len(valid_signers)} distinct signer(s) "
-            f"({', '.join(valid_signers)}), {required} required; {len(actual)} files"
+            f"({', '.join(valid_signers)}), {bar}; {len(actual)} files"
         )
     else:
         summary = f"not verified: {problems[0]}" + (
