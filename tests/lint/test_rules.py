@@ -166,7 +166,7 @@ CASES: list[tuple[str, dict[str, str], str]] = [
     (
         "ZT209",
         {"ztauth.yaml+": "  request_entities: {Documents: attributes}\n"},
-        "ztauth.yaml:14:22",  # the type's key
+        "ztauth.yaml:17:22",  # the type's key
     ),
     (
         "ZT301",
@@ -213,7 +213,7 @@ CASES: list[tuple[str, dict[str, str], str]] = [
     (
         "ZT309",
         {"ztauth.yaml+": "  request_entities: {Document: [attributes, parents]}\n"},
-        "ztauth.yaml:14:22",  # the type's key
+        "ztauth.yaml:17:22",  # the type's key
     ),
 ]
 

@@ -195,8 +195,11 @@ def test_env_pinned_signers_apply_to_ztauth_test(
     assert runner.invoke(app, args).exit_code == 0
     result = runner.invoke(app, args, env={"ZTAUTH_SIGNERS_JWKS": str(pin)})
     assert result.exit_code == 1, result.stderr
-    ((case,),) = [suite["cases"] for suite in json.loads(result.stdout)["suites"]]
-    assert case["actual"]["code"] == "ledger_unverified"
+    # The gate is checked once, before any case: one cause on stderr, no case run.
+    assert result.stdout == ""
+    assert result.stderr.startswith(
+        "error: the ledger is unverified, so every case would be denied ledger_unverified"
+    )
 
     sign(root, release)
     assert runner.invoke(app, args, env={"ZTAUTH_SIGNERS_JWKS": str(pin)}).exit_code == 0
