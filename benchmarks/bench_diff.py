@@ -18,11 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from _support import BenchRepo
 from typer.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tests.support.repo import LedgerRepo
 from ztauth_cli import jose
 from ztauth_cli.cli.main import app
 
@@ -130,9 +128,9 @@ def _suites(cases: int) -> dict[str, str | bytes]:
     return files
 
 
-def build(root: Path, *, commits: int, policies: int, cases: int) -> LedgerRepo:
+def build(root: Path, *, commits: int, policies: int, cases: int) -> BenchRepo:
     """The history: v1.0.0, then ``commits - 1`` commits flipping or adding a policy, v2.0.0."""
-    repo = LedgerRepo(root)
+    repo = BenchRepo(root)
     jwks = json.dumps({"keys": [jose.generate_key("EdDSA").public_jwk]})
     flipped: set[int] = set()
     added = 0

@@ -1,9 +1,10 @@
 """Time `ztauth policy lint` on a generated ledger of N policies and on sample-ledger/.
 
-    python benchmarks/bench_lint.py [--policies 2000] [--files 20] [--repeat 3]
+    python benchmarks/bench_lint.py [--policies 2000] [--files 20] [--repeat 3] [--scale 4]
 
 Each run is a fresh `python -m ztauth_cli policy lint` process (start-up included), as CI and
-pre-commit run it. Targets: sample ledger well under 1 s, 2,000 policies under 3 s.
+pre-commit run it. Targets: sample ledger well under 1 s, 2,000 policies under 3 s, and
+linear: 4x the policies at most 4.2x the time.
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ def main() -> None:
     parser.add_argument("--policies", type=int, default=2000)
     parser.add_argument("--files", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--scale", type=int, default=4, help="also lint N times the policies")
     args = parser.parse_args()
     start = time.perf_counter()
     subprocess.run(
@@ -121,6 +123,16 @@ def main() -> None:
         generate(ledger, policies=args.policies, files=args.files)
         seconds, code = time_lint(ledger, args.repeat)
         print(f"{args.policies} policies in {args.files} files: {seconds:.2f} s (exit {code})")
+        if args.scale > 1:
+            # Linear? The same ledger shape with --scale times the policies, in the same run.
+            larger = Path(tmp) / "larger"
+            count = args.policies * args.scale
+            generate(larger, policies=count, files=args.files)
+            scaled, code = time_lint(larger, args.repeat)
+            print(
+                f"{count} policies in {args.files} files: {scaled:.2f} s (exit {code}); "
+                f"{scaled / seconds:.2f}x the time of {args.policies} (target <= 4.2x for 4x)"
+            )
 
 
 if __name__ == "__main__":

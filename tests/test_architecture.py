@@ -55,6 +55,8 @@ FORBIDDEN = {
         "typer",
     ),
     "ztauth_cli.lint": ("ztauth_cli.cli",),
+    # The HTTP shell sits beside cli/, over the same core: it never reaches into the CLI.
+    "ztauth_cli.server": ("ztauth_cli.cli", "ztauth_cli.report", "typer", "click", "rich"),
     "ztauth_cli.ledger": ("ztauth_cli.cli", "ztauth_cli.report"),
     # The one atomic-write helper is a leaf: the standard library and errors only.
     "ztauth_cli.fileio": (
@@ -74,7 +76,8 @@ FORBIDDEN = {
 #   replayed audit-log line;
 # * testing.discover: ``ledger.load.build_suite``/``MAX_FILE_BYTES``, ``ledger.yaml`` and
 #   ``ledger.schemas``, to read suite files named on the command line (outside the ledger)
-#   exactly as the loader reads the ledger's own suites.
+#   exactly as the loader reads the ledger's own suites (and ``fileio.read_limited``, the one
+#   bounded reader that refuses a FIFO instead of hanging on it).
 CORE_ALLOWED = {
     "ztauth_cli.diff": (
         "ztauth_cli.__version__",
@@ -86,6 +89,17 @@ CORE_ALLOWED = {
         "ztauth_cli.jose",
         "ztauth_cli.ledger.load",
     ),
+    # search: the AuthZEN and principal searches over the engine; the principal search mints
+    # its probe tokens with testing.tokens (the one minting code, shared with ztauth test).
+    # graph: the trust model as a graph, from model objects only.
+    "ztauth_cli.graph": ("ztauth_cli.graph", "ztauth_cli.model"),
+    "ztauth_cli.search": (
+        "ztauth_cli.search",
+        "ztauth_cli.model",
+        "ztauth_cli.errors",
+        "ztauth_cli.engine",
+        "ztauth_cli.testing.tokens",
+    ),
     "ztauth_cli.testing": (
         "ztauth_cli.__version__",
         "ztauth_cli.testing",
@@ -96,6 +110,7 @@ CORE_ALLOWED = {
         "ztauth_cli.ledger.load",
         "ztauth_cli.ledger.yaml",
         "ztauth_cli.ledger.schemas",
+        "ztauth_cli.fileio",
     ),
 }
 CORE_BANNED = ("typer", "click", "rich")

@@ -239,9 +239,23 @@ def test_truncated_last_line_is_reported_then_repaired_by_append(tmp_path: Path)
 
 def test_partial_first_line_is_replaced(tmp_path: Path) -> None:
     log = tmp_path / "audit.jsonl"
-    log.write_bytes(b'{"seq":1,"pre')
+    _write(log, 1)
+    log.write_bytes(log.read_bytes()[:25])  # a crash while writing the first line
     _write(log, 1)
     assert audit.verify_log(log).lines == 1
+
+
+@pytest.mark.parametrize(
+    "content", [b"notes", b'{"seq":1,"pre', b"\n"], ids=["text", "not-an-entry-start", "blank"]
+)
+def test_a_partial_line_that_no_append_could_have_left_is_refused(
+    tmp_path: Path, content: bytes
+) -> None:
+    log = tmp_path / "audit.jsonl"
+    log.write_bytes(content)
+    with pytest.raises(DocumentError, match="this file is not an audit log"):
+        _write(log, 1)
+    assert log.read_bytes() == content
 
 
 def test_refuses_to_chain_onto_garbage(tmp_path: Path) -> None:

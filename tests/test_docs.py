@@ -168,7 +168,9 @@ WORKSPACE_SECTIONS = (
     "15-conventions.md",
     "20-lint.md",
     "30-eval.md",
+    "32-threat-model.md",
     "35-test.md",
+    "38-search-graph.md",
     "40-tokens-keys-audit.md",
     "50-signing-versions.md",
 )

@@ -288,3 +288,59 @@ def test_a_time_claim_that_is_not_a_finite_number_is_refused(
     token = jose.sign(_claims(exp=value), ed.private_pem, alg="EdDSA", kid=ed.kid)
     with pytest.raises(TokenError, match=r"claim 'exp' is not a finite number"):
         _verify(token, ed)
+
+
+# --------------------------------------------------------------------------------------------
+# Public keys are built with cryptography alone where that is certain, else by PyJWK
+
+
+def _public_bytes(key: object) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)  # type: ignore[attr-defined, no-any-return]
+
+
+@pytest.mark.parametrize("alg", ["EdDSA", "ES256", "ES384", "ES512", "RS256", "PS256"])
+def test_a_key_built_without_pyjwt_is_the_key_pyjwt_builds(alg: str) -> None:
+    from ztauth_cli.jose import _build_public_key, _plain_public_key
+
+    jwk = jose.generate_key(alg).public_jwk
+    plain = _plain_public_key(jwk, alg)
+    assert plain is not None
+    assert _public_bytes(plain) == _public_bytes(_build_public_key(jwk, alg))
+
+
+def _mangled(alg: str) -> list[dict[str, object]]:
+    jwk = dict(jose.generate_key(alg).public_jwk)
+    field = "x" if jwk["kty"] != "RSA" else "n"
+    value = str(jwk[field])
+    return [
+        {**jwk, field: value[:-2]},  # too short
+        {**jwk, field: value + "AAAA"},  # too long
+        {**jwk, field: value[:5] + "!" + value[6:]},  # not base64url
+        {**jwk, field: ""},
+        {**jwk, field: 12},
+        {**jwk, "crv": "P-999"} if jwk["kty"] == "EC" else {**jwk, "kty": "oct"},
+        {**jwk, "y": jwk.get("x", "AQAB")} if jwk["kty"] == "EC" else {**jwk, "e": "AA"},
+    ]
+
+
+@pytest.mark.parametrize("alg", ["EdDSA", "ES256", "ES512", "RS256"])
+def test_a_key_pyjwt_would_refuse_is_never_built_without_it(alg: str) -> None:
+    """Wherever the plain path builds a key, PyJWK builds the same one; otherwise PyJWK
+    decides, with its own message."""
+    from ztauth_cli.jose import _build_public_key, _plain_public_key
+
+    for jwk in _mangled(alg):
+        plain = _plain_public_key(jwk, alg)
+        if plain is None:
+            continue
+        assert _public_bytes(plain) == _public_bytes(_build_public_key(jwk, alg)), jwk
+
+
+def test_an_off_curve_point_is_still_refused_with_pyjwts_message() -> None:
+    jwk = dict(jose.generate_key("ES256").public_jwk)
+    jwk["y"] = jwk["x"]  # (x, x) is not on P-256
+    problem = jose.validate_public_jwk(jwk)
+    assert problem is not None
+    assert problem.startswith("invalid EC key: ")

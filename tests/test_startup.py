@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import REPO_ROOT
+from tests.support.repo import write_files
 from ztauth_cli import __version__
 
-HEAVY = ("cedarpy", "jwt", "cryptography", "dulwich", "jsonschema")
+# starlette and uvicorn: only `ztauth serve` may import the server stack.
+HEAVY = ("cedarpy", "jwt", "cryptography", "dulwich", "jsonschema", "starlette", "uvicorn")
 
 SNIPPET = """
 import sys
 from ztauth_cli.cli.main import main
-for argv in (["--version"], ["--help"], ["policy", "--help"], ["policy", "lint", "--help"]):
+for argv in (
+    ["--version"], ["--help"], ["policy", "--help"], ["policy", "lint", "--help"],
+    ["serve", "--help"],
+):
     code = main(argv)
     assert code == 0, (argv, code)
 loaded = {{name.split(".")[0] for name in sys.modules}}
@@ -44,3 +51,88 @@ def test_version_and_help_import_no_heavy_library() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+EVAL_SNIPPET = """
+import sys
+from ztauth_cli.cli.main import main
+code = main(["eval", "--ledger", sys.argv[1], "--format", "json", sys.argv[2]])
+loaded = {{name.split(".")[0] for name in sys.modules}}
+print("EXIT=" + str(code))
+print("LOADED=" + ",".join(sorted(m for m in {heavy!r} if m in loaded)))
+"""
+
+LEDGER = {
+    "ztauth.yaml": (
+        "apiVersion: ztauth/v1\nkind: Ledger\nmetadata: {name: plain}\n"
+        "ledger: ztauth://acme.internal/273165098782/ledgers/plain\n"
+    ),
+    "policies/read.cedar": '@id("owners-read")\npermit (principal, action, resource)\n'
+    "when { resource.owner == principal };\n",
+    "entities/docs.json": json.dumps(
+        [
+            {"uid": {"type": "User", "id": "alice"}, "attrs": {}, "parents": []},
+            {
+                "uid": {"type": "Document", "id": "q3"},
+                "attrs": {"owner": {"__entity": {"type": "User", "id": "alice"}}},
+                "parents": [],
+            },
+        ]
+    ),
+    "trust/levels.yaml": "apiVersion: ztauth/v1\nkind: TrustLevel\nname: basic\nrank: 1\n",
+}
+
+
+ISSUER = """apiVersion: ztauth/v1
+kind: Issuer
+name: https://idp.acme.internal
+jwks: keys/idp.jwks.json
+algorithms: [ES256]
+issues: [consent]
+"""
+
+
+def _plain_eval_imports(tmp_path: Path, files: dict[str, str]) -> list[str]:
+    ledger = tmp_path / "ledger"
+    write_files(ledger, files)
+    request = tmp_path / "request.json"
+    request.write_text(
+        json.dumps(
+            {
+                "subject": {"type": "User", "id": "alice"},
+                "action": {"name": "read"},
+                "resource": {"type": "Document", "id": "q3"},
+            }
+        )
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", EVAL_SNIPPET.format(heavy=HEAVY), str(ledger), str(request)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert json.loads("\n".join(lines[:-2]))["decision"] is True
+    return lines[-2:]
+
+
+def test_plain_eval_imports_cedar_but_no_token_git_or_schema_library(tmp_path: Path) -> None:
+    """A plain request on a ledger outside Git, without issuers, needs Cedar only: no jwt,
+    cryptography, dulwich or jsonschema (a valid ledger is validated without jsonschema)."""
+    assert _plain_eval_imports(tmp_path, LEDGER) == ["EXIT=0", "LOADED=cedarpy"]
+
+
+def test_plain_eval_on_a_ledger_with_issuers_checks_keys_without_pyjwt(tmp_path: Path) -> None:
+    """The issuers' keys are still checked when the ledger loads (cryptography), but a
+    request without tokens never imports pyjwt."""
+    from ztauth_cli import jose
+
+    key = jose.generate_key("ES256", kid="idp-1").public_jwk
+    files = {
+        **LEDGER,
+        "trust/issuers.yaml": ISSUER,
+        "keys/idp.jwks.json": json.dumps({"keys": [key]}),
+    }
+    assert _plain_eval_imports(tmp_path, files) == ["EXIT=0", "LOADED=cedarpy,cryptography"]

@@ -11,18 +11,34 @@ Line format (JSON Lines, ASCII only)::
 * ``prev`` is the SHA-256 (hex) of the previous line's bytes, without its ``\\n``; the first
   line's ``prev`` is 64 zeros. Changing, deleting, inserting or reordering any line therefore
   breaks the chain at that line or the next one.
+* ``id`` (when the decision has one: ``ztauth serve`` and ``ztauth eval`` give each decision an
+  id, returned as the response's ``context.id``) links the line to the response it logs.
 * ``request_digest`` is the SHA-256 of the canonical JSON of the request as evaluated (before
   token redaction), so a caller can prove which request a line is about.
 * Bearer tokens in the request (``authorization_model.tokens`` and each chain hop's
   ``tokens``) are stored as ``redacted:sha256:<hex>``: an audit log must not become a store of
   replayable credentials.
+* The stored request is bounded: when its canonical JSON (tokens redacted) is larger than
+  ``MAX_REQUEST_BYTES``, ``request`` keeps only ``subject``, ``action``, ``resource`` and
+  ``authorization_model.principal`` (each when under 1 KiB), and the line gains
+  ``"request_truncated": {"bytes": <size>, "excerpt": "<its first EXCERPT_BYTES bytes>"}``.
+  ``request_digest`` still covers the whole request. A line, and so an append, stays small
+  whatever a caller sends.
+* A line of ``.jsonl`` input that never became a request (not JSON, not UTF-8, too long) is
+  logged too, as ``"request": {"invalid": "<the line's text>"}``: every decision is logged.
 
 Concurrency and crashes: an append takes an exclusive ``flock`` on the log, reads only the
-last line (seeking from the end) to chain from it, writes all new lines with one ``os.write``
-on an ``O_APPEND`` descriptor and ``fsync``s before releasing the lock. A crash can only leave
-a final line without ``\\n``; such a tail was never acknowledged to anyone, so the next append
-truncates it away before writing, and :func:`verify_log` reports it distinctly as an
-incomplete last line.
+last line (backwards from the end, each byte once) to chain from it, writes all new lines with
+one ``os.write`` on an ``O_APPEND`` descriptor and ``fsync``s before releasing the lock. A crash
+can only leave a final line without ``\\n``; such a tail was never acknowledged to anyone, so
+the next append truncates it away before writing, and :func:`verify_log` reports it distinctly
+as an incomplete last line.
+
+A file that is not an audit log is never appended to, and never truncated: :func:`check_log`
+(run by ``eval --audit-log`` before anything is evaluated) refuses a path that is not a regular
+file or does not start like a log line, and every append checks, before it changes a byte,
+that the last complete line is a canonical log entry and that any partial tail starts like
+one.
 
 What a hash chain cannot show on its own: removing lines from the *end*. Record the ``head``
 given by :func:`verify_log` elsewhere (a ticket, a commit) to anchor the log.
@@ -34,6 +50,7 @@ import hashlib
 import json
 import math
 import os
+import stat
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -41,17 +58,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ztauth_cli.errors import DocumentError
+from ztauth_cli.fileio import file_kind
 from ztauth_cli.model.span import Span
 
 if TYPE_CHECKING:
     from ztauth_cli.model.decision import Decision
 
 __all__ = [
+    "EXCERPT_BYTES",
     "GENESIS",
+    "MAX_REQUEST_BYTES",
     "AuditEntry",
     "AuditVerification",
     "append_decisions",
     "canonical_json",
+    "check_log",
     "entry_from_decision",
     "read_log",
     "request_digest",
@@ -59,8 +80,16 @@ __all__ = [
 ]
 
 GENESIS = "0" * 64
-_CHUNK = 4096
+# The largest request (canonical JSON, tokens redacted) stored whole in a line; a larger one is
+# stored as its digest, its identity fields and its first EXCERPT_BYTES bytes.
+MAX_REQUEST_BYTES = 64 * 1024
+EXCERPT_BYTES = 4096
+_SUMMARY_FIELD_BYTES = 1024
+_CHUNK = 64 * 1024
 _REDACTED_PREFIX = "redacted:sha256:"
+# Every line is canonical JSON with sorted keys, and "code" is the first key of every entry:
+# a file that does not start like this was not written by this module.
+_LINE_START = b'{"code":"'
 
 
 def canonical_json(value: Any) -> bytes:
@@ -97,10 +126,16 @@ class AuditEntry:
     code: str
     via: str | None
     policies: tuple[str, ...]
+    # Set when ``request`` is a truncated copy: {"bytes": size, "excerpt": first bytes}.
+    request_truncated: Mapping[str, Any] | None = None
+    # The decision's id (the response's context.id), when it was given one.
+    id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The entry as a JSON object (without ``seq``/``prev``)."""
-        return {
+        """The entry as a JSON object (without ``seq``/``prev``; ``id`` only when set)."""
+        extra = {"id": self.id} if self.id is not None else {}
+        document = {
+            **extra,
             "time": self.time,
             "request_digest": self.request_digest,
             "request": dict(self.request),
@@ -112,6 +147,9 @@ class AuditEntry:
             "via": self.via,
             "policies": list(self.policies),
         }
+        if self.request_truncated is not None:
+            document["request_truncated"] = dict(self.request_truncated)
+        return document
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -188,7 +226,11 @@ def _jsonable(value: Any) -> Any:
 
 
 def entry_from_decision(
-    decision: Decision, request: Mapping[str, Any], *, now: datetime
+    decision: Decision,
+    request: Mapping[str, Any],
+    *,
+    now: datetime,
+    decision_id: str | None = None,
 ) -> AuditEntry:
     """Build the log entry for one decision about ``request`` made at ``now``.
 
@@ -197,10 +239,19 @@ def entry_from_decision(
     objects) are recorded as text.
     """
     request = _jsonable(request)
+    stored = _redact_request(request)
+    truncated = None
+    text = canonical_json(stored)
+    if len(text) > MAX_REQUEST_BYTES:
+        # Bounded lines keep every append cheap and the log small, whatever a caller sends;
+        # the digest still names the whole request.
+        stored = _summary(stored)
+        truncated = {"bytes": len(text), "excerpt": text[:EXCERPT_BYTES].decode("ascii")}
     return AuditEntry(
         time=_rfc3339(now),
         request_digest=request_digest(request),
-        request=_redact_request(request),
+        request=stored,
+        request_truncated=truncated,
         ledger=decision.ledger,
         revision=decision.revision,
         version=decision.version,
@@ -208,45 +259,116 @@ def entry_from_decision(
         code=decision.code.value,
         via=decision.via,
         policies=tuple(sorted(decision.policies)),
+        id=decision_id,
     )
+
+
+def _summary(request: Mapping[str, Any]) -> dict[str, Any]:
+    """Who asked what, from an oversized request: each identity field that is small."""
+
+    def small(value: Any) -> bool:
+        return len(canonical_json(value)) <= _SUMMARY_FIELD_BYTES
+
+    summary = {k: request[k] for k in ("subject", "action", "resource") if small(request.get(k))}
+    summary = {k: v for k, v in summary.items() if v is not None}
+    model = request.get("authorization_model")
+    principal = model.get("principal") if isinstance(model, Mapping) else None
+    if principal is not None and small(principal):
+        summary["authorization_model"] = {"principal": principal}
+    return summary
 
 
 # --------------------------------------------------------------------------------------------
 # Appending
 
 
-def _read_tail(fd: int, size: int, path: Path) -> tuple[bytes | None, int]:
-    """Return (last complete line without its newline, offset where the file should end).
+_HINT = "run 'ztauth audit verify' on the log"
+_NOT_A_LOG = "this file is not an audit log"
 
-    The offset is smaller than ``size`` when the file ends in a partial line, which must be
-    cut away. Reads backwards in chunks: the cost does not grow with the log.
+
+_NOT_A_LOG_HINT = "name a new file or an existing audit log ('ztauth audit verify' checks one)"
+
+
+def _refuse(path: Path, why: str) -> DocumentError:
+    return DocumentError(
+        f"{_NOT_A_LOG}: {why}; refusing to append",
+        span=Span(path=str(path)),
+        hint=_NOT_A_LOG_HINT,
+    )
+
+
+def _starts_like_a_line(data: bytes) -> bool:
+    """True when ``data`` begins as every log line does (or is a shorter piece of that)."""
+    return data[: len(_LINE_START)] == _LINE_START[: len(data)]
+
+
+def check_log(path: Path) -> None:
+    """Refuse, before anything is evaluated or written, a ``--audit-log`` that is not one.
+
+    A missing file is fine (the first append creates it); an existing one must be a regular
+    file that starts like a log line. Reads at most a few bytes.
+
+    Raises:
+        DocumentError: not a regular file, unreadable, or not an audit log.
     """
-    end = size
-    buffer = b""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        folder = path.parent
+        if not folder.is_dir():
+            raise DocumentError(
+                f"cannot create the audit log: folder {folder} does not exist",
+                span=Span(path=str(path)),
+            ) from None
+        return
+    except OSError as exc:
+        raise _open_error(path, exc) from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise DocumentError(
+            f"the audit log is {file_kind(info.st_mode)}, not a regular file",
+            span=Span(path=str(path)),
+        )
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(_LINE_START))
+    except OSError as exc:
+        raise _open_error(path, exc) from exc
+    if not _starts_like_a_line(head):
+        raise _refuse(path, "it does not start with a log entry")
+
+
+def _read_tail(fd: int, size: int) -> tuple[bytes | None, int, bytes]:
+    """``(last complete line, offset where the file should end, the partial tail after it)``.
+
+    The line is None when the file holds no complete line. Reads backwards from the end and
+    scans each byte once: the cost is linear in the last line (and any partial tail), however
+    long the log or the line.
+    """
+    blocks: list[bytes] = []  # read backwards: blocks[-1] is the earliest
     position = size
-    newline_at: list[int] = []  # absolute offsets of the last two newlines found
-    while position > 0 and len(newline_at) < 2:
+    last_newline = -1  # absolute offset of the newline ending the last complete line
+    line_start: int | None = None
+    while position > 0 and line_start is None:
         step = min(_CHUNK, position)
         position -= step
-        chunk = os.pread(fd, step, position)
-        buffer = chunk + buffer
-        newline_at = [position + i for i, b in enumerate(buffer) if b == 0x0A][-2:]
-    if not newline_at:
-        # No complete line at all: whatever is there is a partial first line.
-        return None, 0
-    last_nl = newline_at[-1]
-    if last_nl != size - 1:
-        end = last_nl + 1  # a partial line follows the last newline
-    start = newline_at[-2] + 1 if len(newline_at) == 2 else 0
-    line = os.pread(fd, last_nl - start, start)
-    if not line:
-        raise DocumentError(
-            "empty line at the end of the audit log", span=Span(path=str(path)), hint=_HINT
-        )
-    return line, end
-
-
-_HINT = "run 'ztauth audit verify' on the log"
+        block = os.pread(fd, step, position)
+        blocks.append(block)
+        if last_newline < 0:
+            found = block.rfind(b"\n")
+            if found < 0:
+                continue
+            last_newline = position + found
+            previous = block.rfind(b"\n", 0, found)
+        else:
+            previous = block.rfind(b"\n")
+        if previous >= 0:
+            line_start = position + previous + 1
+    data = b"".join(reversed(blocks))  # the bytes from ``position`` to the end
+    if last_newline < 0:
+        return None, 0, data
+    start = line_start if line_start is not None else 0
+    line = data[start - position : last_newline - position]
+    return line, last_newline + 1, data[last_newline + 1 - position :]
 
 
 def append_decisions(path: Path, entries: Sequence[AuditEntry]) -> None:
@@ -254,25 +376,36 @@ def append_decisions(path: Path, entries: Sequence[AuditEntry]) -> None:
 
     Safe against concurrent appenders (exclusive ``flock``) and crashes (a partial last line,
     never acknowledged, is truncated away before writing). Durable on return (``fsync``).
-    Raises DocumentError when the last line of the log cannot be chained from, OSError when
-    the file cannot be opened or written.
+    Raises DocumentError, before changing a byte, when the file is not a regular file or not
+    an audit log (its last complete line is not a canonical entry, or a partial tail does not
+    start like one); OSError when the file cannot be opened or written.
     """
     if not entries:
         return
     import fcntl
 
     # 0600: the log holds requests (subjects, resources, context) that are not for everyone.
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+    # O_NONBLOCK: a FIFO put in the log's place must be refused, not waited on.
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC
+    fd = os.open(path, flags, 0o600)
     try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise DocumentError(
+                f"the audit log is {file_kind(info.st_mode)}, not a regular file",
+                span=Span(path=str(path)),
+            )
         fcntl.flock(fd, fcntl.LOCK_EX)
         size = os.fstat(fd).st_size
         seq, prev = 0, GENESIS
         if size > 0:
-            last, end = _read_tail(fd, size, path)
-            if end < size:
-                os.ftruncate(fd, end)
+            last, end, tail = _read_tail(fd, size)
             if last is not None:
                 seq, prev = _chain_point(last, path)
+            if not _starts_like_a_line(tail):
+                raise _refuse(path, "its last line is not a log entry")
+            if end < size:
+                os.ftruncate(fd, end)
         data = bytearray()
         for entry in entries:
             seq += 1
@@ -289,19 +422,29 @@ def append_decisions(path: Path, entries: Sequence[AuditEntry]) -> None:
 
 
 def _chain_point(last: bytes, path: Path) -> tuple[int, str]:
+    # Fail closed: never chain new decisions onto a line we cannot read, and never cut
+    # anything from a file that is not ours.
     try:
         obj = json.loads(last)
-    except ValueError:
-        obj = None
+        canonical = canonical_json(obj) == last
+    except (TypeError, ValueError):
+        obj, canonical = None, False
     seq = obj.get("seq") if isinstance(obj, dict) else None
-    if isinstance(seq, bool) or not isinstance(seq, int):
-        # Fail closed: never chain new decisions onto a line we cannot read.
-        raise DocumentError(
-            "the last line of the audit log is not a log entry; refusing to append",
-            span=Span(path=str(path)),
-            hint=_HINT,
-        )
+    prev = obj.get("prev") if isinstance(obj, dict) else None
+    if (
+        not canonical
+        or isinstance(seq, bool)
+        or not isinstance(seq, int)
+        or seq < 1
+        or not _is_sha256(prev)
+    ):
+        raise _refuse(path, "its last line is not a log entry")
     return seq, hashlib.sha256(last).hexdigest()
+
+
+def _is_sha256(value: Any) -> bool:
+    hex_digits = "0123456789abcdef"
+    return isinstance(value, str) and len(value) == 64 and all(c in hex_digits for c in value)
 
 
 # --------------------------------------------------------------------------------------------
@@ -378,7 +521,13 @@ def verify_log(path: Path) -> AuditVerification:
             digest = obj.get("request_digest")
             if not isinstance(request, dict) or not isinstance(digest, str):
                 return broken(number, f"line {number} has no request or request_digest")
-            if not _digest_plausible(request, digest):
+            if "request_truncated" in obj:
+                if not _truncation_plausible(obj["request_truncated"], digest):
+                    return broken(
+                        number,
+                        f"line {number}: request_truncated does not describe a truncated request",
+                    )
+            elif not _digest_plausible(request, digest):
                 return broken(number, f"line {number}: request_digest does not match its request")
             before_prev, prev = prev, hashlib.sha256(line).hexdigest()
             count = number
@@ -396,11 +545,27 @@ def _chain_reason(number: int, found: Any, expected: str) -> str:
     )
 
 
+def _truncation_plausible(truncated: Any, digest: str) -> bool:
+    # A truncated copy cannot be checked against the digest; it must at least be what
+    # entry_from_decision writes, so that an edit cannot pass a small request off as cut.
+    if not isinstance(truncated, dict) or set(truncated) != {"bytes", "excerpt"}:
+        return False
+    size, excerpt = truncated["bytes"], truncated["excerpt"]
+    return (
+        isinstance(size, int)
+        and not isinstance(size, bool)
+        and size > MAX_REQUEST_BYTES
+        and isinstance(excerpt, str)
+        and len(excerpt) == EXCERPT_BYTES
+        and _is_sha256(digest)
+    )
+
+
 def _digest_plausible(request: Mapping[str, Any], digest: str) -> bool:
     # The digest covers the request before token redaction; when nothing was redacted it must
     # match exactly, which catches an edit inside the request of the last line.
     if _has_redactions(request):
-        return len(digest) == 64 and all(c in "0123456789abcdef" for c in digest)
+        return _is_sha256(digest)
     return request_digest(request) == digest
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import math
@@ -33,18 +34,22 @@ from ztauth_cli.errors import ZtauthError
 __all__ = [
     "ALLOWED_ALGORITHMS",
     "LEEWAY",
+    "DuplicateKeyError",
     "KeyPair",
     "PrivateKeyHandle",
     "TokenError",
     "alg_for_private_key",
     "decode_unverified",
+    "encrypt_private_pem",
     "format_time",
     "generate_key",
+    "is_encrypted_pem",
     "is_private_jwk",
     "jwk_thumbprint",
     "load_private_key_pem",
     "public_jwk_for",
     "sign",
+    "unique_object",
     "validate_public_jwk",
     "verify",
 ]
@@ -157,10 +162,37 @@ def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+class DuplicateKeyError(ValueError):
+    """A JSON object names one key twice (``args[0]`` is the key)."""
+
+
+def unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A ``json.loads`` ``object_pairs_hook`` that refuses duplicate keys (tokens, JWKS).
+
+    Raises:
+        DuplicateKeyError: naming the first key seen twice.
+    """
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise DuplicateKeyError(key)
+        result[key] = value
+    return result
+
+
 def _json_object(data: bytes, *, what: str) -> dict[str, Any]:
+    # RFC 7515 §4 and RFC 7519 §4: a header or claims set with duplicate member names must be
+    # rejected. Parsers disagree on which duplicate wins (pyjwt's json.loads keeps the last,
+    # others the first), so a token could say one thing to us and another to the PEP: refused,
+    # at every depth (an 'act' object too), as requests are.
     try:
-        value = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        value = json.loads(data.decode("utf-8"), object_pairs_hook=unique_object)
+    except DuplicateKeyError as exc:
+        raise TokenError(
+            f"malformed token: the {what} names {exc.args[0]!r} twice (duplicate JSON keys "
+            "are refused: parsers disagree on which one wins)"
+        ) from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise TokenError(f"malformed token: the {what} is not JSON") from exc
     if not isinstance(value, dict):
         raise TokenError(f"malformed token: the {what} is not a JSON object")
@@ -273,14 +305,92 @@ def _default_alg(jwk: Mapping[str, Any]) -> str:
 
 
 def _public_key_from_jwk(jwk: Mapping[str, Any], *, alg: str) -> Any:
-    """Build a cryptography public key from a JWK, ignoring any private members."""
-    import jwt
+    """Build a cryptography public key from a JWK, ignoring any private members.
 
+    Raises:
+        TokenError: when the JWK does not make a key for ``alg``.
+    """
     # Only the public members: a private member would make pyjwt build a private key, and a
     # verifier has no business holding one.
     public = {k: v for k, v in jwk.items() if k not in _PRIVATE_MEMBERS}
     try:
-        return jwt.PyJWK(public, algorithm=alg).key
+        canonical = json.dumps(public, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return _build_public_key(public, alg)  # not JSON data: build it (and fail) uncached
+    return _cached_public_key(canonical, alg)
+
+
+# Building a key (PyJWK: parse, point-on-curve check) costs more than verifying with it. A key
+# is a pure function of its JWK's public members and the algorithm, so it is built once per
+# distinct (JWK, alg) and shared: loading the ledger (validate_public_jwk) builds the keys
+# that verification then reuses. Only keys that were built are cached, never a failure.
+@functools.lru_cache(maxsize=1024)
+def _cached_public_key(canonical: str, alg: str) -> Any:
+    public = json.loads(canonical)
+    key = _plain_public_key(public, alg)
+    return key if key is not None else _build_public_key(public, alg)
+
+
+# The curves, coordinate sizes and algorithm families PyJWK accepts for the keys built below.
+_EC_CURVES = {"P-256": ("SECP256R1", 32), "P-384": ("SECP384R1", 48), "P-521": ("SECP521R1", 66)}
+_FAMILY = {"ES": "EC", "Ed": "OKP", "RS": "RSA", "PS": "RSA"}
+
+
+def _strict_b64url(value: Any) -> bytes | None:
+    if not isinstance(value, str) or not value or any(c not in _B64URL_ALPHABET for c in value):
+        return None
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _plain_public_key(public: Mapping[str, Any], alg: str) -> Any:
+    """The key PyJWK would build, made with cryptography alone (importing pyjwt costs more
+    than loading a ledger); None whenever this is not certain, and PyJWK then decides (and
+    words the error). Stricter than PyJWK, never looser: exact coordinate sizes, strict
+    base64url, and cryptography's own point-on-curve and size checks."""
+    kty = public.get("kty")
+    if _FAMILY.get(alg[:2]) != kty:
+        return None
+    try:
+        if kty == "EC":
+            from cryptography.hazmat.primitives.asymmetric import ec
+
+            curve, size = _EC_CURVES.get(str(public.get("crv")), ("", 0))
+            x, y = _strict_b64url(public.get("x")), _strict_b64url(public.get("y"))
+            if not curve or x is None or y is None or not len(x) == len(y) == size:
+                return None
+            numbers = ec.EllipticCurvePublicNumbers(
+                int.from_bytes(x, "big"), int.from_bytes(y, "big"), getattr(ec, curve)()
+            )
+            return numbers.public_key()
+        if kty == "OKP":
+            from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
+
+            raw = _strict_b64url(public.get("x"))
+            if raw is None:
+                return None
+            if public.get("crv") == "Ed25519":
+                return ed25519.Ed25519PublicKey.from_public_bytes(raw)
+            if public.get("crv") == "Ed448":
+                return ed448.Ed448PublicKey.from_public_bytes(raw)
+            return None
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        n, e = _strict_b64url(public.get("n")), _strict_b64url(public.get("e"))
+        if n is None or e is None or "oth" in public:
+            return None
+        return rsa.RSAPublicNumbers(int.from_bytes(e, "big"), int.from_bytes(n, "big")).public_key()
+    except (ValueError, TypeError):
+        return None  # cryptography refused it: PyJWK reports why
+
+
+def _build_public_key(public: Mapping[str, Any], alg: str) -> Any:
+    import jwt
+
+    try:
+        return jwt.PyJWK(dict(public), algorithm=alg).key
     except (jwt.PyJWTError, ValueError, TypeError, KeyError) as exc:
         raise TokenError(f"invalid {public.get('kty')} key: {exc}") from exc
 
@@ -321,26 +431,55 @@ def generate_key(alg: str = "EdDSA", *, kid: str | None = None) -> KeyPair:
     return KeyPair(private_pem=pem, public_jwk=jwk, kid=jwk["kid"], alg=alg)
 
 
-def load_private_key_pem(data: bytes) -> PrivateKeyHandle:
-    """Load an unencrypted PEM private key (Ed25519/Ed448, EC P-256/384/521, RSA >= 2048).
+def is_encrypted_pem(data: bytes) -> bool:
+    """True for a passphrase-protected PEM private key (PKCS#8 or the older Proc-Type form)."""
+    return b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in data or b"Proc-Type: 4,ENCRYPTED" in data
 
-    Raises TokenError when the data is not such a key.
+
+def encrypt_private_pem(data: bytes, passphrase: bytes) -> bytes:
+    """``data`` (an unencrypted PEM private key) as PKCS#8 encrypted with ``passphrase``.
+
+    Raises TokenError when the data is not a private key or the passphrase is empty.
+    """
+    from cryptography.hazmat.primitives import serialization
+
+    if not passphrase:
+        raise TokenError("an empty passphrase protects nothing")
+    key = load_private_key_pem(data).key
+    return key.private_bytes(  # type: ignore[no-any-return]
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase),
+    )
+
+
+def load_private_key_pem(data: bytes, *, passphrase: bytes | None = None) -> PrivateKeyHandle:
+    """Load a PEM private key (Ed25519/Ed448, EC P-256/384/521, RSA >= 2048); an encrypted
+    one with ``passphrase``.
+
+    Raises TokenError when the data is not such a key, or the passphrase is missing or wrong.
     """
     from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
+    encrypted = is_encrypted_pem(data)
     try:
-        key = load_pem_private_key(data, password=None)
+        key = load_pem_private_key(data, password=passphrase if encrypted else None)
     except TypeError as exc:
-        raise TokenError("the private key is encrypted; provide an unencrypted PEM key") from exc
+        raise TokenError(
+            "the private key is encrypted and no passphrase was given",
+            hint="set ZTAUTH_KEY_PASSPHRASE, or run on a terminal to be asked for it",
+        ) from exc
     except (ValueError, UnsupportedAlgorithm) as exc:
+        if encrypted:
+            raise TokenError("wrong passphrase for the encrypted private key") from exc
         public = b"PUBLIC KEY-----" in data
         raise TokenError(
             "not a PEM private key "
             + (
                 "(this is a public key: signing needs its private half)"
                 if public
-                else "(expected an unencrypted PKCS#8, PKCS#1 or SEC1 PEM)"
+                else "(expected a PKCS#8, PKCS#1 or SEC1 PEM)"
             )
         ) from exc
     handle = PrivateKeyHandle(key)

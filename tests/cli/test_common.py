@@ -37,6 +37,10 @@ FORMATS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("token", "inspect"), TEXT_JSON),
     (("audit", "verify"), TEXT_JSON),
     (("audit", "show"), TEXT_JSON),
+    (("search", "subject"), TEXT_JSON),
+    (("search", "resource"), TEXT_JSON),
+    (("search", "action"), TEXT_JSON),
+    (("search", "principal"), TEXT_JSON),
 )
 # Positional arguments a command needs before its options are looked at.
 ARGS = {("token", "inspect"): ("a.b.c",), ("audit", "verify"): ("log.jsonl",)}
@@ -53,6 +57,9 @@ OUTPUT_COMMANDS = (
     ("token", "inspect"),
     ("audit", "verify"),
     ("audit", "show"),
+    ("search", "subject"),
+    ("search", "principal"),
+    ("policy", "graph"),
 )
 
 
@@ -381,7 +388,7 @@ def test_mint_with_a_file_that_is_not_a_key(runner: CliRunner, tmp_path: Path) -
     result = runner.invoke(app, ["token", "mint", "--issuer", "x", "--key", str(bad)])
     assert result.exit_code == 2
     assert result.stderr == (
-        f"error: {bad}:1:1: not a PEM private key (expected an unencrypted PKCS#8, PKCS#1 "
+        f"error: {bad}:1:1: not a PEM private key (expected a PKCS#8, PKCS#1 "
         "or SEC1 PEM)\nhint: generate one with 'ztauth keys generate' (EdDSA by default)\n"
     )
 
@@ -585,7 +592,7 @@ def test_lint_of_a_path_that_does_not_exist_is_a_usage_error(
 def test_fmt_check_of_a_ledger_folder_checks_its_policies(runner: CliRunner, broken: Path) -> None:
     result = runner.invoke(app, ["policy", "fmt", "--check", str(broken)])
     assert result.exit_code == 1
-    assert "billing.cedar:37:1: Cedar syntax error" in result.stderr
+    assert "billing.cedar:37:37: Cedar syntax error: unexpected 'oops'" in result.stderr
     clean = runner.invoke(app, ["policy", "fmt", "--check", str(SAMPLE_LEDGER)])
     assert clean.exit_code == 0, clean.stderr
     assert "0 files would be reformatted" in clean.stdout + clean.stderr
@@ -651,3 +658,54 @@ def test_a_public_key_given_for_signing_is_named_as_such(
         "private half)"
     )
     assert not (sample_copy / ".signatures.json").exists()
+
+
+@pytest.mark.parametrize(
+    "group",
+    [["policy"], ["keys"], ["token"], ["audit"], ["policy", "version", "bump"]],
+    ids=lambda g: " ".join(g),
+)
+def test_every_command_group_help_has_examples_and_exit_codes(
+    runner: CliRunner, group: list[str]
+) -> None:
+    result = runner.invoke(app, [*group, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "Examples" in result.stdout
+    assert "Exit codes: 0 " in result.stdout
+    # Each example is a command that exists in this group.
+    examples = [
+        line.strip() for line in result.stdout.splitlines() if line.strip().startswith("ztauth ")
+    ]
+    assert examples, result.stdout
+    assert all(line.startswith(f"ztauth {' '.join(group[:1])}") for line in examples), examples
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "coloured"),
+    [
+        ([], {}, False),  # CliRunner's stdout is not a terminal
+        (["--color", "always"], {}, True),
+        ([], {"FORCE_COLOR": "1"}, True),
+        (["--color", "never"], {"FORCE_COLOR": "1"}, False),
+        ([], {"FORCE_COLOR": "1", "NO_COLOR": "1"}, False),
+        (["--color", "always"], {"NO_COLOR": "1"}, True),
+    ],
+    ids=["pipe", "always", "force-color", "never-beats-force", "no-color-beats-force", "flag"],
+)
+def test_color_flag_and_environment(
+    runner: CliRunner, tmp_path: Path, args: list[str], env: dict[str, str], coloured: bool
+) -> None:
+    from ztauth_cli.lint.init import render_template
+
+    files = render_template("minimal", name="c", ztid="ztauth://example.internal/100000000000/x")
+    files["policies/all.cedar"] = '@id("all")\npermit (principal, action, resource);\n'
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    clear = {"NO_COLOR": None, "FORCE_COLOR": None}
+    result = runner.invoke(
+        app, [*args, "policy", "lint", "--ledger", str(tmp_path)], env={**clear, **env}
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "warning" in result.stdout
+    assert ("\x1b[" in result.stdout) is coloured

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -105,6 +106,9 @@ def test_plain_request_json_response_is_the_whole_document(runner: CliRunner) ->
     response = json.loads(result.stdout)
     version = response["context"]["ztauth"].pop("version")
     assert version is None or version.startswith("v")
+    # Every decision has a fresh id (also recorded by --audit-log): 32 hex digits.
+    decision_id = response["context"].pop("id")
+    assert re.fullmatch(r"[0-9a-f]{32}", decision_id)
     assert response == {
         "decision": True,
         "context": {
@@ -272,8 +276,10 @@ def test_output_file_is_the_stdout_response(runner: CliRunner, tmp_path: Path) -
     out = tmp_path / "response.json"
     result = _eval(runner, request, "-o", str(out))
     assert (result.exit_code, result.stdout) == (0, "")
-    # -o without -f is off a terminal: JSON, byte for byte what stdout would show.
-    assert out.read_text(encoding="utf-8") == printed.stdout
+    # -o without -f is off a terminal: JSON, byte for byte what stdout would show (but for
+    # the decision's id, fresh on every run).
+    fresh = re.compile(r'"id": "[0-9a-f]{32}"')
+    assert fresh.sub("ID", out.read_text(encoding="utf-8")) == fresh.sub("ID", printed.stdout)
     stream = _write(tmp_path, "s.jsonl", json.dumps(ALICE_READS) + "\n" + "{bad\n")
     result = _eval(runner, stream, "-o", str(out), "-f", "text")
     assert result.exit_code == 0
@@ -391,6 +397,14 @@ def test_delegation_scenarios_of_the_sample_ledger(
 def test_gateway_assistant_billing_chain(
     runner: CliRunner, tmp_path: Path, issuers: Issuers
 ) -> None:
+    def link(*actors: str) -> str:
+        """A txn token passing charge from ``actors[1]`` to ``actors[0]`` (RFC 8693 act)."""
+        act: dict[str, Any] = {"sub": actors[-1]}
+        for actor in reversed(actors[:-1]):
+            act = {"sub": actor, "act": act}
+        claims = {"sub": "alice", "act": act, "scope": "charge"}
+        return issuers.token(issuers.idp, "https://txn.acme.internal", claims)
+
     def chain_request(assistant: str) -> dict[str, Any]:
         return {
             "subject": {"type": "User", "id": "alice"},
@@ -399,17 +413,26 @@ def test_gateway_assistant_billing_chain(
             "context": {"channel": "orders-queue"},
             "authorization_model": {
                 "principal": {"type": "Workload", "id": WORKER},
-                "tokens": {"attestation": issuers.attestation(WORKER)},
+                "tokens": {
+                    "attestation": issuers.attestation(WORKER),
+                    "txn": link(WORKER, assistant),
+                },
                 "chain": [
                     {
                         "principal": {"type": "Workload", "id": GATEWAY},
                         "scope": ["read", "summarize", "charge"],
-                        "tokens": {"attestation": issuers.attestation(GATEWAY)},
+                        "tokens": {
+                            "attestation": issuers.attestation(GATEWAY),
+                            "consent": issuers.consent(GATEWAY, "read summarize charge"),
+                        },
                     },
                     {
                         "principal": {"type": "Workload", "id": assistant},
                         "scope": ["charge"],
-                        "tokens": {"attestation": issuers.attestation(assistant)},
+                        "tokens": {
+                            "attestation": issuers.attestation(assistant),
+                            "txn": link(assistant, GATEWAY),
+                        },
                     },
                 ],
             },
@@ -422,7 +445,14 @@ def test_gateway_assistant_billing_chain(
     assert response["decision"] is True, response["context"]["reason_admin"]
     assert response["context"]["ztauth"]["via"] == "elevation/billing-acts-for-customer"
     chain_step = next(s for s in response["context"]["ztauth"]["trace"] if s["step"] == "chain")
-    assert len(chain_step["children"]) == 2
+    # One line per party after alice: both hops re-checked, and the worker, each linked.
+    assert [c["detail"] for c in chain_step["children"]] == [
+        f"hop 1 ({GATEWAY}): trusted at 'trusted', linked from the subject (alice) by consent, "
+        "scope charge, read, summarize",
+        f"hop 2 ({CHAT}): trusted at 'attested', linked from hop 1 ({GATEWAY}) by txn, "
+        "scope charge",
+        f"the actor ({WORKER}): linked from hop 2 ({CHAT}) by txn, scope charge",
+    ]
 
     revoked = _write(tmp_path, "revoked.json", chain_request(LEGACY))
     result = _eval(runner, revoked, "--jwks", str(issuers.jwks), "-f", "json", "--fail-on-deny")
@@ -572,7 +602,7 @@ def test_broken_ledger_is_exit_2(runner: CliRunner, tmp_path: Path) -> None:
         ["eval", "--ledger", str(ledger), str(ledger / "requests/alice-reads-q3-report.json")],
     )
     assert result.exit_code == 2
-    assert "policies/broken.cedar:1:1: Cedar syntax error" in result.stderr
+    assert "policies/broken.cedar:2:49: Cedar syntax error: unexpected '}'" in result.stderr
 
 
 def test_audit_log_chains_every_decision(
@@ -732,8 +762,91 @@ def test_deeply_nested_input_is_refused_not_a_crash(runner: CliRunner, tmp_path:
     result = _eval(runner, stream)
     assert result.exit_code == 0, result.stderr
     first, second = (json.loads(x) for x in result.stdout.splitlines())
-    assert first["context"]["reason_admin"]["message"] == "line 1: JSON nested too deeply"
+    # The same limit, and the same reader, as a .json request file.
+    assert first["context"]["reason_admin"]["message"] == "line 1: nesting deeper than 64 levels"
     assert second["decision"] is True
     single = _eval(runner, _write(tmp_path, "deep.json", deep))
     assert single.exit_code == 2
-    assert "deep.json:1:1: nesting deeper than 64 levels" in single.stderr
+    assert "deep.json:1:66: nesting deeper than 64 levels" in single.stderr
+
+
+def test_a_one_off_request_from_flags_is_the_same_decision_as_its_file(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    from tests.conftest import SAMPLE_LEDGER
+
+    request = {
+        "subject": {"type": "User", "id": "alice"},
+        "action": {"name": "read"},
+        "resource": {"type": "Document", "id": "q3-report"},
+    }
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(request))
+    base = ["eval", "--ledger", str(SAMPLE_LEDGER), "-f", "json", "--at", "2026-06-01T12:00:00Z"]
+    from_file = runner.invoke(app, [*base, str(path)])
+    from_flags = runner.invoke(
+        app,
+        [*base, "--subject", "User:alice", "--action", "read", "--resource", "Document:q3-report"],
+    )
+    assert from_flags.exit_code == 0, from_flags.stderr
+    assert json.loads(from_flags.stdout) == json.loads(from_file.stdout)
+    assert json.loads(from_flags.stdout)["decision"] is True
+
+    # --principal is the workload acting for the subject: an unknown one is not trusted.
+    acting = runner.invoke(
+        app,
+        [
+            *base,
+            "--subject",
+            "User:alice",
+            "--action",
+            "read",
+            "--resource",
+            "Document:q3-report",
+            "--principal",
+            "Workload:spiffe://acme.internal/unknown/tool",
+        ],
+    )
+    assert acting.exit_code == 0, acting.stderr
+    assert json.loads(acting.stdout)["decision"] is False
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--subject", "User:alice", "--action", "read"], "missing --resource"),
+        (
+            ["--subject", "alice", "--action", "read", "--resource", "Document:x"],
+            "--subject 'alice': expected TYPE:ID",
+        ),
+        (
+            ["r.json", "--subject", "User:a", "--action", "read", "--resource", "Document:x"],
+            "give either REQUEST_FILE (r.json) or --subject/--action/--resource, not both",
+        ),
+    ],
+    ids=["incomplete", "no-type", "and-a-file"],
+)
+def test_one_off_request_usage_errors(runner: CliRunner, args: list[str], message: str) -> None:
+    from tests.conftest import SAMPLE_LEDGER
+
+    result = runner.invoke(app, ["eval", "--ledger", str(SAMPLE_LEDGER), *args])
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+def test_output_file_gets_a_summary_on_stderr(runner: CliRunner, tmp_path: Path) -> None:
+    from tests.conftest import SAMPLE_LEDGER
+
+    out = tmp_path / "responses.json"
+    batch = SAMPLE_LEDGER / "requests" / "bob-document-batch.json"
+    result = runner.invoke(
+        app, ["eval", str(batch), "--ledger", str(SAMPLE_LEDGER), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(out.read_text())
+    decisions = [e["decision"] for e in document["evaluations"]]
+    allowed = sum(decisions)
+    assert result.stderr == (
+        f"{len(decisions)} requests: {allowed} allowed, {len(decisions) - allowed} denied "
+        f"(written to {out})\n"
+    )

@@ -145,3 +145,27 @@ def test_jwks_under_a_file_refuses_before_writing_the_private_key(
     assert code == 2
     assert stderr.strip() == f"error: --jwks: {tmp_path / 'plain'} is not a folder"
     assert not out.exists()
+
+
+def test_generate_encrypt_writes_a_passphrase_protected_key_that_signs(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    key = tmp_path / "secret" / "release.pem"
+    jwks = tmp_path / "signers.jwks.json"
+    args = ["keys", "generate", "--encrypt", "--out", str(key), "--jwks", str(jwks)]
+    refused = runner.invoke(app, args, env={"ZTAUTH_KEY_PASSPHRASE": None})
+    assert refused.exit_code == 2
+    assert "--encrypt needs a passphrase: set ZTAUTH_KEY_PASSPHRASE" in refused.stderr
+    assert not key.exists()
+    assert not jwks.exists()
+
+    made = runner.invoke(app, args, env={"ZTAUTH_KEY_PASSPHRASE": "pass phrase"})
+    assert made.exit_code == 0, made.stderr
+    assert f"wrote private key {key} (encrypted, mode 0600)" in made.stderr
+    assert key.read_bytes().startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    # The same passphrase unlocks it for token mint.
+    mint = ["token", "mint", "--issuer", "https://idp.example", "--key", str(key)]
+    assert runner.invoke(app, mint, env={"ZTAUTH_KEY_PASSPHRASE": "pass phrase"}).exit_code == 0
+    wrong = runner.invoke(app, mint, env={"ZTAUTH_KEY_PASSPHRASE": "other"})
+    assert wrong.exit_code == 2
+    assert "wrong passphrase" in wrong.stderr

@@ -378,3 +378,66 @@ def test_documented_sample_ledger_example_reproduces(
     markdown = runner.invoke(app, ["policy", "diff", "v1.0.0", "--ledger", root, "-f", "markdown"])
     assert markdown.exit_code == 0, markdown.stderr
     assert _HASH.sub("(HASH)", markdown.stdout) == _HASH.sub("(HASH)", shown)
+
+
+def _json(runner: CliRunner, repo: LedgerRepo, *args: str) -> dict[str, object]:
+    code, out, err = _diff(runner, repo, *args, "-f", "json")
+    assert code == 0, err
+    document: dict[str, object] = json.loads(out)
+    return document
+
+
+def test_a_range_is_the_same_diff_as_two_revisions(runner: CliRunner, repo: LedgerRepo) -> None:
+    pair = _json(runner, repo, "v1.0.0", "HEAD")
+    assert _json(runner, repo, "v1.0.0..HEAD") == pair
+    # As in Git, an empty side of a range is HEAD.
+    assert _json(runner, repo, "v1.0.0..") == pair
+
+
+def test_a_three_dot_range_starts_where_the_branch_forked(
+    runner: CliRunner, repo: LedgerRepo
+) -> None:
+    # v1.1.0 is an ancestor of HEAD: their merge base is v1.1.0 itself.
+    forked = _json(runner, repo, "v1.1.0...HEAD")
+    pair = _json(runner, repo, "v1.1.0", "HEAD")
+    for key in ("summary", "decision_flips", "trust_changes", "policy_changes"):
+        assert forked[key] == pair[key], key
+    assert forked["base"] == {"revision": "v1.1.0...HEAD", "commit": pair["base"]["commit"]}  # type: ignore[index]
+
+
+def test_a_range_and_a_second_revision_is_a_usage_error(
+    runner: CliRunner, repo: LedgerRepo
+) -> None:
+    code, _, err = _diff(runner, repo, "v1.0.0..HEAD", "v1.1.0")
+    assert code == 2
+    assert "'v1.0.0..HEAD' is a range already; drop the second revision 'v1.1.0'" in err
+
+
+@pytest.mark.parametrize("folder", ["", "ledger"], ids=["root", "subfolder"])
+def test_the_commit_adding_a_ledger_diffs_from_empty(
+    runner: CliRunner, tmp_path: Path, jwks: str, folder: str
+) -> None:
+    repo = LedgerRepo(tmp_path / "repo")
+    repo.write({"README.md": "# an app\n"})
+    repo.commit("before the ledger")
+    prefix = f"{folder}/" if folder else ""
+    repo.write({prefix + rel: text for rel, text in base_files(jwks).items()})
+    repo.commit("add the ledger")
+    ledger = repo.root / folder if folder else repo.root
+    result = runner.invoke(
+        app, ["policy", "diff", "HEAD~1..HEAD", "--ledger", str(ledger), "-f", "json", *AT]
+    )
+    repo.close()
+    assert result.exit_code == 0, result.stderr
+    assert "note: no ledger at HEAD~1: base is an empty ledger" in result.stderr
+    document = json.loads(result.stdout)
+    changes = document["trust_changes"] + document["policy_changes"]
+    assert changes
+    assert {change["kind"] for change in changes} == {"added"}
+    assert document["summary"]["widening"] is True
+
+
+def test_an_unknown_revision_is_still_exit_2(runner: CliRunner, repo: LedgerRepo) -> None:
+    code, _, err = _diff(runner, repo, "nope..HEAD")
+    assert code == 2
+    assert "unknown revision 'nope'" in err

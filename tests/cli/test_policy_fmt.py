@@ -44,7 +44,7 @@ def test_syntax_error_is_reported_and_file_untouched(runner: CliRunner, tmp_path
     write_files(tmp_path, {"ztauth.yaml": MANIFEST, "policies/x.cedar": bad})
     result = runner.invoke(app, ["policy", "fmt", str(tmp_path / "policies/x.cedar")])
     assert result.exit_code == 1
-    assert "x.cedar:1:1: Cedar syntax error" in result.stderr
+    assert "x.cedar:2:43: Cedar syntax error: '{' is never closed" in result.stderr
     assert (tmp_path / "policies/x.cedar").read_text() == bad
 
 
@@ -79,4 +79,35 @@ def test_syntax_error_position_is_the_statement_in_the_file() -> None:
     text = '@id("a")\npermit (principal, action, resource);\n\n@id("b")\npermit (principal,;\n'
     with pytest.raises(DocumentError) as info:
         format_policies(text, path="p.cedar")
-    assert str(info.value.span) == "p.cedar:4:1"
+    # At the '(' the policy never closes, not at the start of the file or of the statement.
+    assert str(info.value.span) == "p.cedar:5:8"
+
+
+def test_diff_prints_the_change_and_changes_nothing(runner: CliRunner, tmp_path: Path) -> None:
+    ugly = '@id("a")\npermit(principal,action,resource);\n'
+    write_files(tmp_path, {"ztauth.yaml": MANIFEST, "policies/a.cedar": ugly})
+    result = runner.invoke(app, ["policy", "fmt", "--diff", "--ledger", str(tmp_path)])
+    assert result.exit_code == 1
+    assert (tmp_path / "policies/a.cedar").read_text() == ugly
+    prefix = _shown_prefix(tmp_path)
+    assert result.stdout == (
+        f"--- a/{prefix}policies/a.cedar\n"
+        f"+++ b/{prefix}policies/a.cedar\n"
+        "@@ -1,2 +1,2 @@\n"
+        ' @id("a")\n'
+        "-permit(principal,action,resource);\n"
+        "+permit (principal, action, resource);\n"
+    )
+    assert "1 file would be reformatted" in result.stderr
+    clean = runner.invoke(app, ["policy", "fmt", "--ledger", str(tmp_path)])
+    assert clean.exit_code == 0
+    again = runner.invoke(app, ["policy", "fmt", "--diff", "--ledger", str(tmp_path)])
+    assert (again.exit_code, again.stdout) == (0, "")
+
+
+def _shown_prefix(root: Path) -> str:
+    """How fmt shows the ledger's paths from the current folder (relative when inside it)."""
+    import os
+
+    rel = os.path.relpath(root.resolve(), Path.cwd().resolve())
+    return "" if rel.startswith("..") or rel == "." else Path(rel).as_posix() + "/"

@@ -27,6 +27,7 @@ def test_init_creates_a_lint_clean_ledger_and_a_repo(
         "trust/levels.yaml",
         "keys/README.md",
         "tests/documents.yaml",
+        "tests/elevation.yaml",
         ".pre-commit-config.yaml",
     ):
         assert (target / rel).is_file(), rel
@@ -55,6 +56,74 @@ def test_init_inside_a_repository_does_not_commit(
     assert result.exit_code == 0, result.stderr
     assert "initialised a Git repository" not in result.stdout
     assert not (ledger_repo.root / "ledger" / ".git").exists()
+
+
+def test_init_in_a_subfolder_writes_hooks_for_the_repository_root(
+    runner: CliRunner, ledger_repo: LedgerRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+
+    import yaml
+
+    monkeypatch.chdir(ledger_repo.root)
+    result = runner.invoke(app, ["policy", "init", "auth/ledger", "--name", "x"])
+    assert result.exit_code == 0, result.stderr
+    assert "wrote .pre-commit-config.yaml (pre-commit reads it at the repository root)" in (
+        result.stdout
+    )
+    assert not (ledger_repo.root / "auth" / "ledger" / ".pre-commit-config.yaml").exists()
+    config = yaml.safe_load((ledger_repo.root / ".pre-commit-config.yaml").read_text())
+    hooks = {hook["id"]: hook for hook in config["repos"][0]["hooks"]}
+    assert hooks["ztauth-lint"]["entry"] == "ztauth policy lint --ledger auth/ledger"
+    assert hooks["ztauth-lint"]["pass_filenames"] is False
+    assert hooks["ztauth-test"]["entry"] == "ztauth test --ledger auth/ledger"
+    # files: patterns are matched against repository-root paths.
+    assert re.search(hooks["ztauth-lint"]["files"], "auth/ledger/policies/documents.cedar")
+    assert not re.search(hooks["ztauth-lint"]["files"], "policies/documents.cedar")
+    assert re.search(hooks["ztauth-fmt"]["files"], "auth/ledger/policies/documents.cedar")
+
+
+def test_init_leaves_an_existing_pre_commit_config_alone(
+    runner: CliRunner, ledger_repo: LedgerRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ledger_repo.root)
+    mine = "repos: []\n"
+    (ledger_repo.root / ".pre-commit-config.yaml").write_text(mine)
+    result = runner.invoke(app, ["policy", "init", "ledger", "--name", "x"])
+    assert result.exit_code == 0, result.stderr
+    assert (ledger_repo.root / ".pre-commit-config.yaml").read_text() == mine
+    assert ".pre-commit-config.yaml already exists and was left alone; add these hooks" in (
+        result.stdout
+    )
+    assert "entry: 'ztauth policy lint --ledger ledger'" in result.stdout
+
+
+@pytest.mark.parametrize("template", ["minimal", "delegation"])
+@pytest.mark.parametrize("where", ["here", "sub folder", "elsewhere"])
+def test_next_hint_runs_as_printed_and_covers_everything(
+    runner: CliRunner,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    template: str,
+    where: str,
+) -> None:
+    import shlex
+
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    target = {"here": ".", "sub folder": "sub folder/ledger", "elsewhere": str(tmp_path / "l")}
+    args = ["policy", "init", target[where], "--name", "x", "--template", template]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    hint = result.stderr.split("next: ", 1)[1].strip()
+    for command in hint.split(" && "):
+        argv = shlex.split(command)
+        assert argv[0] == "ztauth"
+        ran = runner.invoke(app, argv[1:])
+        assert ran.exit_code == 0, (command, ran.stdout, ran.stderr)
+    # The last command is the test run: the template's own suites exercise all of it.
+    assert "coverage 100%" in ran.stdout
 
 
 def test_init_refuses_to_overwrite(runner: CliRunner, tmp_path: Path) -> None:

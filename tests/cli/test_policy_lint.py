@@ -57,12 +57,12 @@ def test_syntax_error_is_a_finding_exit_1_json(runner: CliRunner, clean: Path) -
         "notes": 0,
         "suppressed": 0,
         # JSON lists the same checks as JUnit: one per clean file, one per active finding.
-        "checks": 9,
-        "passed": 8,
+        "checks": 10,
+        "passed": 9,
         "failed": 1,
     }
     failed = [c for c in doc["checks"] if not c["passed"]]
-    assert [(c["group"], c["name"]) for c in failed] == [("policies/bad.cedar", "ZT201 1:1")]
+    assert [(c["group"], c["name"]) for c in failed] == [("policies/bad.cedar", "ZT201 2:37")]
     junit = runner.invoke(
         app, ["policy", "lint", "--ledger", str(clean), *AT, "--format", "junit"]
     ).stdout
@@ -71,8 +71,8 @@ def test_syntax_error_is_a_finding_exit_1_json(runner: CliRunner, clean: Path) -
     assert (finding["rule"], finding["path"], finding["line"], finding["column"]) == (
         "ZT201",
         "policies/bad.cedar",
-        1,
-        1,
+        2,
+        37,
     )
     assert finding["severity"] == "error"
 
@@ -94,7 +94,7 @@ def test_github_annotations(runner: CliRunner, clean: Path) -> None:
     result = runner.invoke(app, ["policy", "lint", "--ledger", str(clean), *AT, "-f", "github"])
     assert result.exit_code == 1
     assert result.stdout.startswith(
-        "::error file=policies/bad.cedar,line=1,col=1,title=ZT201::Cedar syntax error"
+        "::error file=policies/bad.cedar,line=2,col=37,title=ZT201::Cedar syntax error"
     )
 
 
@@ -127,7 +127,7 @@ def test_paths_report_only_on_those_files(runner: CliRunner, clean: Path) -> Non
     )
     assert other.exit_code == 0, other.stdout
     assert named.exit_code == 1
-    assert "policies/bad.cedar:1:1: error[ZT201]" in named.stdout
+    assert "policies/bad.cedar:2:37: error[ZT201]" in named.stdout
 
 
 def test_rev_lints_a_committed_revision(runner: CliRunner, ledger_repo: LedgerRepo) -> None:
@@ -206,3 +206,93 @@ def test_broken_manifest_is_a_finding_not_a_usage_error(runner: CliRunner, clean
     assert result.stdout.splitlines() == [
         "ztauth.yaml:4:1: error[ZT001] invalid YAML: did not find expected ',' or '}'"
     ]
+
+
+def test_files_of_no_ledger_say_nothing_was_linted(runner: CliRunner, tmp_path: Path) -> None:
+    stray = tmp_path / "tests" / "fixture.yaml"
+    write_files(tmp_path, {"tests/fixture.yaml": "a: 1\n"})
+    result = runner.invoke(app, ["policy", "lint", str(stray)])
+    assert result.exit_code == 0
+    assert "nothing linted: none of the 1 path given is a ledger file" in result.stderr
+    assert "0 errors" not in result.stderr
+
+
+def test_a_missing_semicolon_is_reported_where_it_belongs(runner: CliRunner, clean: Path) -> None:
+    two = (
+        '@id("first")\npermit (principal, action == Action::"read", resource)\n'
+        "when { resource.owner == principal }\n\n"
+        '@id("second")\nforbid (principal, action, resource) when { resource.department == "x" };\n'
+    )
+    write_files(clean, {"policies/two.cedar": two})
+    result = runner.invoke(app, ["policy", "lint", "--ledger", str(clean), *AT])
+    assert result.exit_code == 1
+    # At the end of the first policy (line 3), not at its start, with the fix as a hint.
+    assert result.stdout.splitlines() == [
+        "policies/two.cedar:3:37: error[ZT201] Cedar syntax error: missing ';' at the end of "
+        "the policy",
+        "  hint: add ';' here, before the policy at line 5",
+    ]
+
+
+def test_explain_by_rule_name(runner: CliRunner) -> None:
+    by_id = runner.invoke(app, ["policy", "lint", "--explain", "ZT201"])
+    by_name = runner.invoke(app, ["policy", "lint", "--explain", "cedar-syntax"])
+    assert by_name.exit_code == 0, by_name.stderr
+    assert by_name.stdout == by_id.stdout
+    assert by_name.stdout.startswith("ZT201 cedar-syntax (error)")
+    unknown = runner.invoke(app, ["policy", "lint", "--explain", "cedar-sintax"])
+    assert unknown.exit_code == 2
+    assert "unknown rule 'cedar-sintax'" in unknown.stderr
+
+
+LINT_CONFIG = "lint:\n  disable: [ZT307]\n  severity: {policy-id-format: warning, ZT204: off}\n"
+
+
+def _lint_rules(runner: CliRunner, root: Path, *args: str) -> tuple[int, list[str]]:
+    result = runner.invoke(app, ["policy", "lint", "--ledger", str(root), *AT, "-f", "json", *args])
+    assert result.exit_code in (0, 1), result.stderr
+    findings = json.loads(result.stdout)["findings"]
+    watched = {"ZT003", "ZT203", "ZT204", "ZT307"}  # what the configuration below touches
+    found = sorted(f"{f['rule']}:{f['severity']}" for f in findings if f["rule"] in watched)
+    return result.exit_code, found
+
+
+def test_lint_configuration_in_the_manifest_and_on_the_command_line(
+    runner: CliRunner, clean: Path
+) -> None:
+    write_files(
+        clean,
+        {
+            "policies/all.cedar": '@id("All")\npermit (principal, action, resource);\n',
+            "policies/again.cedar": (
+                '@id("All")\nforbid (principal, action, resource) when { principal == resource };\n'
+            ),
+        },
+    )
+    code, found = _lint_rules(runner, clean)
+    assert code == 1
+    assert found == ["ZT203:error", "ZT203:error", "ZT204:error", "ZT307:warning"]
+
+    manifest = clean / "ztauth.yaml"
+    manifest.write_text(manifest.read_text() + LINT_CONFIG)
+    code, found = _lint_rules(runner, clean)
+    # ZT307 disabled, ZT204 off, ZT203 lowered to a warning.
+    assert found == ["ZT203:warning", "ZT203:warning"]
+
+    # --enable turns back on what the manifest disables; --disable takes a name too.
+    code, found = _lint_rules(
+        runner, clean, "--enable", "permit-unconstrained", "--disable", "ZT203"
+    )
+    assert found == ["ZT307:warning"]
+
+
+def test_an_unknown_rule_in_the_configuration_is_a_finding_on_the_cli_a_usage_error(
+    runner: CliRunner, clean: Path
+) -> None:
+    manifest = clean / "ztauth.yaml"
+    manifest.write_text(manifest.read_text() + "lint:\n  disable: [ZT999]\n  severity: {x: off}\n")
+    _, found = _lint_rules(runner, clean)
+    assert found == ["ZT003:warning", "ZT003:warning"]
+    typo = runner.invoke(app, ["policy", "lint", "--ledger", str(clean), "--disable", "ZT30"])
+    assert typo.exit_code == 2
+    assert "--disable 'ZT30': no such rule" in typo.stderr

@@ -125,7 +125,7 @@ def test_bump_is_gated_by_tests_lint_and_a_clean_tree(
         "  - the ledger has uncommitted changes; a version names a commit, so commit first"
     )
     assert refused[2].startswith("  - lint: ")
-    assert "policies/broken.cedar:1:1: ZT201" in refused[2]
+    assert "policies/broken.cedar:1:7: ZT201 Cedar syntax error: '(' is never closed" in refused[2]
     assert refused[3].startswith("  - tests: ")
     assert len(refused) == 4
     assert ledger_repo.repo.refs.as_dict(b"refs/tags") == {}

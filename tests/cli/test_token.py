@@ -343,3 +343,54 @@ def test_exp_is_optional_only_for_attestations(tmp_path: Path, runner: CliRunner
     assert "exp" in out["reason"]
     code, out, _ = _inspect(runner, no_exp, ledger, "--kind", "txn")
     assert (code, out["verified"]) == (1, False)
+
+
+def test_inspect_trusts_jwks_as_eval_does(
+    runner: CliRunner, setup: dict[str, Path], tmp_path: Path
+) -> None:
+    extra = tmp_path / "staging.jwks.json"
+    pem = tmp_path / "staging.pem"
+    made = runner.invoke(app, ["keys", "generate", "--out", str(pem), "--jwks", str(extra)])
+    assert made.exit_code == 0, made.stderr
+    token = _mint(runner, pem, "--claim", "sub=alice", "--audience", ZTID, "--scope", "read")
+
+    code, out, _ = _inspect(runner, token, setup["ledger"])
+    assert code == 1
+    assert out["verified"] is False
+    assert "kid" in out["reason"]
+
+    code, out, _ = _inspect(runner, token, setup["ledger"], "--jwks", str(extra))
+    assert code == 0, out
+    assert out["verified"] is True
+    assert out["checks"][0] == f"signature by key {out['header']['kid']} of {extra}"
+
+    # The same keys, the same verdict: eval accepts the token with the same --jwks.
+    request = tmp_path / "request.json"
+    request.write_text(
+        json.dumps(
+            {
+                "subject": {"type": "User", "id": "alice"},
+                "action": {"name": "read"},
+                "resource": {"type": "Document", "id": "d"},
+                "authorization_model": {"tokens": {"txn": token}},
+            }
+        )
+    )
+    args = ["eval", str(request), "--ledger", str(setup["ledger"]), "--at", AT, "-f", "json"]
+    without = json.loads(runner.invoke(app, args).stdout)
+    with_jwks = json.loads(runner.invoke(app, [*args, "--jwks", str(extra)]).stdout)
+    codes = [r["context"]["reason_admin"]["code"] for r in (without, with_jwks)]
+    assert codes[0] == "invalid_token"
+    assert codes[1] != "invalid_token"
+
+
+def test_inspect_refuses_a_jwks_with_private_keys(
+    runner: CliRunner, setup: dict[str, Path], tmp_path: Path
+) -> None:
+    private = tmp_path / "private.jwks.json"
+    public = jose.generate_key("EdDSA").public_jwk
+    private.write_text(json.dumps({"keys": [{**public, "d": "c2VjcmV0"}]}))
+    token = _mint(runner, setup["secrets"] / "ed.pem", "--claim", "sub=alice")
+    code, _, stderr = _inspect(runner, token, setup["ledger"], "--jwks", str(private))
+    assert code == 2
+    assert str(private) in stderr

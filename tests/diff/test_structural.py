@@ -354,6 +354,29 @@ TRUST_CASES = {
             ),
         ],
     ),
+    "manifest-request-entities": (
+        {
+            "ztauth.yaml": (
+                "metadata: {name: docs}\n",
+                "metadata: {name: docs}\nsettings:\n  request_entities: "
+                "{Folder: [attributes, parents], '*': []}\n",
+            )
+        },
+        [
+            (
+                "manifest",
+                "settings.request_entities",
+                "narrowing",
+                "requests may no longer give new entities of other types attributes",
+            ),
+            (
+                "manifest",
+                "settings.request_entities",
+                "widening",
+                "requests may now give new Folder entities parents",
+            ),
+        ],
+    ),
     "delegation-window-starts": (
         {
             "trust/delegations.yaml": (

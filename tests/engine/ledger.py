@@ -315,6 +315,16 @@ def consent(
     return mint(keys.idp, {"sub": subject, "act": act, "scope": scope}, **kwargs)
 
 
+def link(keys: Keys, *actors: str, scope: str, subject: str = "alice") -> str:
+    """A txn token linking ``actors[0]`` to the prior actor ``actors[1]`` (and so on back),
+    nested as RFC 8693 §4.1 ``act`` claims: the signed link of one chain hop.
+    """
+    act: dict[str, Any] | None = None
+    for actor in reversed(actors):
+        act = {"sub": actor, **({"act": act} if act is not None else {})}
+    return mint(keys.idp, {"sub": subject, "act": act, "scope": scope})
+
+
 def req(
     *,
     subject: str = "alice",

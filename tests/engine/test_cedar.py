@@ -54,19 +54,50 @@ def test_parse_policy_files_gives_ids_effects_and_first_lines() -> None:
     assert policies[0].file == "policies/docs.cedar"
 
 
+def test_a_file_parsed_whole_gives_each_policy_the_form_it_has_alone() -> None:
+    """One Cedar parse per file (statics and templates interleaved) must hand each statement
+    exactly the JSON form, id and effect that parsing the statement alone gives."""
+    text = (
+        POLICIES
+        + '\n@id("linkable")\npermit (principal == ?principal, action, resource);\n'
+        + '@id("last")\nforbid (principal, action == Action::"delete", resource);\n'
+    )
+    policies, errors = parse_policy_files([_file(text)])
+    assert errors == ()
+    alone = [
+        parse_policy_files([_file(statement)])[0][0] for statement, _, _ in split_statements(text)
+    ]
+    assert [(p.id, p.effect) for p in policies] == [
+        ("owner-can-read", "permit"),
+        ("no-archived", "forbid"),
+        ("linkable", "permit"),
+        ("last", "forbid"),
+    ]
+    assert [policy_json(p) for p in policies] == [policy_json(p) for p in alone]
+    engine = CedarEngine(policies, [])
+    assert engine.effects == {
+        "owner-can-read": "permit",
+        "no-archived": "forbid",
+        "linkable": "permit",
+        "last": "forbid",
+    }
+
+
 def test_syntax_error_points_at_the_broken_policy() -> None:
     text = POLICIES + '\n@id("broken")\npermit (principal, action, resource) when { 1 + };\n'
     policies, errors = parse_policy_files([_file(text)])
     assert [p.id for p in policies] == ["owner-can-read", "no-archived"]
     assert len(errors) == 1
-    assert str(errors[0].span) == "policies/docs.cedar:10:1"
-    assert "Cedar syntax error" in errors[0].message
+    # At the token Cedar rejected ('1 + }'), not at the statement's first line.
+    assert str(errors[0].span) == "policies/docs.cedar:11:49"
+    assert errors[0].message == "Cedar syntax error: unexpected '}'"
 
 
 def test_unterminated_policy_is_an_error() -> None:
     _, errors = parse_policy_files([_file("permit (principal, action, resource)")])
     assert [str(e) for e in errors] == [
-        "policies/docs.cedar:1:1: Cedar syntax error: policy is not terminated by ';'"
+        "policies/docs.cedar:1:37: Cedar syntax error: missing ';' at the end of the policy\n"
+        "hint: add ';' here"
     ]
 
 
@@ -150,8 +181,94 @@ def test_engine_reports_ids_and_fails_closed_on_erroring_forbid() -> None:
     [ok] = plain.authorize_batch([_request()], plain.entities)
     assert ok.allowed is True
     assert ok.determining == ("owner-can-read",)
-    # A request override replaces the ledger's entity instead of duplicating it.
-    frozen = plain.entities_for({("Document", "d1"): {"attrs": {"archived": True}}})
-    [denied] = plain.authorize_batch([_request()], frozen)
+    # The ledger's own entity is never replaced or merged into, even if an addition names it
+    # (defence in depth behind describe_entities); an entity the ledger lacks is added.
+    rewritten = plain.entities_for({("Document", "d1"): _doc("d1", archived=True)})
+    [still] = plain.authorize_batch([_request()], rewritten)
+    assert (still.allowed, still.determining) == (True, ("owner-can-read",))
+    added = plain.entities_for({("Document", "d2"): _doc("d2", archived=True)})
+    [denied] = plain.authorize_batch([{**_request(), "resource": _doc("d2")["uid"]}], added)
     assert denied.allowed is False
     assert denied.determining == ("no-archived",)
+
+
+def _doc(id_: str, *, archived: bool = False) -> dict[str, object]:
+    return {
+        "uid": {"type": "Document", "id": id_},
+        "attrs": {"owner": "alice", "archived": archived},
+        "parents": [],
+    }
+
+
+_TWO = (
+    '@id("a")\npermit (principal, action, resource)\n\n'
+    '@id("b")\npermit (principal, action, resource);\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            _TWO,
+            "policies/docs.cedar:2:37: Cedar syntax error: missing ';' at the end of the policy\n"
+            "hint: add ';' here, before the policy at line 4",
+        ),
+        (
+            '@id("a")\npermit (principal, action, resource)\nwhen { resource.owner == principal\n',
+            "policies/docs.cedar:3:6: Cedar syntax error: '{' is never closed\n"
+            "hint: close it with '}'; then end the policy with ';'",
+        ),
+        (
+            '@id("a")\npermit (principal, action, resource)\nwhen { principal.x = 1 };\n',
+            "policies/docs.cedar:3:20: Cedar syntax error: '=' is not a valid operator in Cedar\n"
+            "hint: compare with '==' ('=' is not a Cedar operator)",
+        ),
+        (
+            '@id("a")\npermit (principal, action, resource) when { a and b };\n',
+            "policies/docs.cedar:2:47: Cedar syntax error: unexpected 'and'\n"
+            "hint: Cedar writes 'and' as '&&'",
+        ),
+        (
+            '@id("a")\npermit (principal, action resource);\n',
+            "policies/docs.cedar:2:27: Cedar syntax error: unexpected 'resource'\n"
+            "hint: is a ',' or an operator missing before 'resource'?",
+        ),
+        (
+            '@id("a")\npermit (principal, actoin, resource);\n',
+            "policies/docs.cedar:2:20: Cedar syntax error: "
+            "found an invalid variable in the policy scope: actoin",
+        ),
+        (
+            '@id("a")\npermit (principal, action, resource) when { "abc };\n',
+            "policies/docs.cedar:2:45: Cedar syntax error: string is never closed\n"
+            "hint: close it with '\"' on the same line",
+        ),
+        (
+            '@id("a")\npermit (principal, action, resource) when { (principal.a == 1 };\n',
+            "policies/docs.cedar:2:63: Cedar syntax error: '}' closes nothing: '(' is still open\n"
+            "hint: close '(' with ')' first",
+        ),
+    ],
+    ids=[
+        "missing-semicolon",
+        "unclosed-brace",
+        "single-equals",
+        "and",
+        "missing-comma",
+        "bad-variable",
+        "unclosed-string",
+        "mismatched-bracket",
+    ],
+)
+def test_syntax_errors_point_at_the_offending_token(text: str, expected: str) -> None:
+    _, errors = parse_policy_files([_file(text)])
+    assert [str(e) for e in errors] == [expected]
+
+
+def test_a_missing_semicolon_does_not_hide_the_next_policy() -> None:
+    policies, errors = parse_policy_files([_file(_TWO)])
+    # The second policy is parsed on its own: it is a policy, not part of the error.
+    assert [p.id for p in policies] == ["b"]
+    assert [str(p.span) for p in policies] == ["policies/docs.cedar:4:1"]
+    assert len(errors) == 1

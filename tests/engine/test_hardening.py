@@ -25,6 +25,7 @@ from tests.engine.ledger import (
     attestation,
     consent,
     hmac_with_public_key,
+    link,
     mint,
     req,
     unsigned_token,
@@ -50,10 +51,12 @@ def _as(keys: Keys, workload: str, **kw: Any) -> dict[str, Any]:
     return req(actor=workload, tokens=tokens, **kw)
 
 
-def _hop(keys: Keys, workload: str, scope: list[str] | None = None) -> dict[str, Any]:
+def _hop(
+    keys: Keys, workload: str, scope: list[str] | None = None, **tokens: str
+) -> dict[str, Any]:
     hop: dict[str, Any] = {
         "principal": {"type": "Workload", "id": workload},
-        "tokens": {"attestation": attestation(keys, workload)},
+        "tokens": {"attestation": attestation(keys, workload), **tokens},
     }
     if scope is not None:
         hop["scope"] = scope
@@ -293,9 +296,15 @@ def test_chain_loops_break_the_chain(evaluator: Evaluator, keys: Keys) -> None:
 
 
 def test_chain_depth_boundary_is_inclusive(evaluator: Evaluator, keys: Keys) -> None:
-    hops = [_hop(keys, GATEWAY, ["read"]), _hop(keys, HELPER), _hop(keys, SUMMARIZER)]
-    assert _code(evaluator, _as(keys, ASSISTANT, chain=hops)) is ReasonCode.ALLOWED  # depth 4
-    deeper = _as(keys, ASSISTANT, chain=[*hops, _hop(keys, EXTRA)])
+    hops = [
+        _hop(keys, GATEWAY, ["read"], consent=consent(keys, delegate=GATEWAY, scope="read")),
+        _hop(keys, HELPER, txn=link(keys, HELPER, GATEWAY, scope="read")),
+        _hop(keys, SUMMARIZER, txn=link(keys, SUMMARIZER, HELPER, scope="read")),
+    ]
+    to_actor = {"txn": link(keys, ASSISTANT, SUMMARIZER, scope="read")}
+    depth_4 = _as(keys, ASSISTANT, tokens=to_actor, chain=hops)
+    assert _code(evaluator, depth_4) is ReasonCode.ALLOWED
+    deeper = _as(keys, ASSISTANT, tokens=to_actor, chain=[*hops, _hop(keys, EXTRA)])
     decision = evaluator.evaluate(deeper, now=NOW)
     assert decision.code is ReasonCode.CHAIN_BROKEN
     assert "chain depth 5 exceeds settings.max_chain_depth 4" in decision.message
@@ -457,9 +466,13 @@ def test_hop_tokens_must_speak_for_the_same_subject(evaluator: Evaluator, keys: 
         decision = evaluator.evaluate(_as(keys, ASSISTANT, chain=[hop]), now=NOW)
         assert (kind, decision.code) == (kind, ReasonCode.INVALID_TOKEN), decision.message
         assert decision.message.startswith(f"chain[0] {kind} token")
-    hop = _hop(keys, GATEWAY, ["read", "summarize"])
+    # alice's txn token for the gateway links it to her (a chain's first hop); the assistant's
+    # txn token names the gateway as its prior actor.
+    hop = _hop(keys, GATEWAY, ["read"])
     hop["tokens"]["txn"] = mint(keys.idp, {"sub": "alice", "act": GATEWAY, "scope": "read"})
-    assert _code(evaluator, _as(keys, ASSISTANT, chain=[hop])) is ReasonCode.ALLOWED
+    linked = _as(keys, ASSISTANT, tokens={"txn": link(keys, ASSISTANT, GATEWAY, scope="read")})
+    linked["authorization_model"]["chain"] = [hop]
+    assert _code(evaluator, linked) is ReasonCode.ALLOWED
 
 
 def test_a_request_cannot_define_action_entities(ledger: Ledger) -> None:

@@ -30,6 +30,7 @@ from tests.engine.ledger import (
     attestation,
     consent,
     hmac_with_public_key,
+    link,
     mint,
     req,
     unsigned_token,
@@ -86,6 +87,11 @@ def _hop(keys: Keys, workload: str, scope: list[str] | None, **tokens: str) -> d
     return hop
 
 
+def _to_gateway(keys: Keys, scope: str = "read summarize") -> str:
+    """alice's consent to the gateway: the signed link of a chain's first hop."""
+    return consent(keys, delegate=GATEWAY, scope=scope)
+
+
 CASES = [
     # --- allowed
     Case(
@@ -118,7 +124,11 @@ CASES = [
         "three-hop chain gateway -> helper -> assistant",
         lambda k: _assistant(
             k,
-            chain=[_hop(k, GATEWAY, ["read", "summarize"]), _hop(k, HELPER, ["read"])],
+            tokens={"txn": link(k, ASSISTANT, HELPER, scope="read")},
+            chain=[
+                _hop(k, GATEWAY, ["read", "summarize"], consent=_to_gateway(k)),
+                _hop(k, HELPER, ["read"], txn=link(k, HELPER, GATEWAY, scope="read")),
+            ],
         ),
         ReasonCode.ALLOWED,
         via="delegation/user-assistant-read",
@@ -127,7 +137,7 @@ CASES = [
         "chain re-delegates the gateway's grant",
         lambda k: _assistant(
             k,
-            tokens={"consent": None},
+            tokens={"consent": None, "txn": link(k, ASSISTANT, GATEWAY, scope="read")},
             chain=[
                 _hop(
                     k,
@@ -166,16 +176,16 @@ CASES = [
         message="authorization_model.tokens.consent must be a compact JWT string",
     ),
     Case(
-        "null in the context (Cedar has no null)",
-        lambda k: req(context={"channel": None}),
+        "a context the schema refuses",
+        lambda k: req(context={"channel": 5}),
         ReasonCode.INVALID_REQUEST,
         message="Cedar rejected the request",
     ),
     Case(
-        "properties Cedar cannot take",
+        "properties of an unknown resource the schema refuses",
         lambda k: {
             **req(),
-            "resource": {"type": "Document", "id": "q3", "properties": {"x": None}},
+            "resource": {"type": "Document", "id": "new", "properties": {"owner": "alice"}},
         },
         ReasonCode.INVALID_REQUEST,
         message="Cedar rejected the request's entities",
@@ -410,7 +420,11 @@ CASES = [
     Case(
         "revoked middle hop of a three-hop chain",
         lambda k: _assistant(
-            k, chain=[_hop(k, GATEWAY, ["read", "summarize"]), _hop(k, LEGACY, ["read"])]
+            k,
+            chain=[
+                _hop(k, GATEWAY, ["read", "summarize"], consent=_to_gateway(k)),
+                _hop(k, LEGACY, ["read"], txn=link(k, LEGACY, GATEWAY, scope="read")),
+            ],
         ),
         ReasonCode.CHAIN_BROKEN,
         message=f"hop 2 ({LEGACY}) is no longer trusted: {LEGACY} is revoked",
@@ -418,7 +432,16 @@ CASES = [
     Case(
         "scope widening at a hop",
         lambda k: _assistant(
-            k, chain=[_hop(k, GATEWAY, ["read"]), _hop(k, HELPER, ["read", "summarize"])]
+            k,
+            chain=[
+                _hop(k, GATEWAY, ["read"], consent=_to_gateway(k)),
+                _hop(
+                    k,
+                    HELPER,
+                    ["read", "summarize"],
+                    txn=link(k, HELPER, GATEWAY, scope="read summarize"),
+                ),
+            ],
         ),
         ReasonCode.CHAIN_BROKEN,
         message=f"hop 2 ({HELPER}) widens the scope it received with summarize",
@@ -447,10 +470,10 @@ CASES = [
         "re-delegation beyond the origin grant's max_depth",
         lambda k: _assistant(
             k,
-            tokens={"consent": None},
+            tokens={"consent": None, "txn": link(k, ASSISTANT, GATEWAY, HELPER, scope="read")},
             chain=[
                 _hop(k, HELPER, ["read"], consent=consent(k, delegate=HELPER, scope="read")),
-                _hop(k, GATEWAY, None),
+                _hop(k, GATEWAY, None, txn=link(k, GATEWAY, HELPER, scope="read")),
             ],
         ),
         ReasonCode.CHAIN_BROKEN,
@@ -556,7 +579,12 @@ def test_issuer_keys_override_and_extra_keys(ledger: Any, keys: Keys) -> None:
 
 def test_touched_and_trace_of_a_delegated_allow(evaluator: Evaluator, keys: Keys) -> None:
     decision = evaluator.evaluate(
-        _assistant(keys, chain=[_hop(keys, GATEWAY, ["read", "summarize"])]), now=NOW
+        _assistant(
+            keys,
+            tokens={"txn": link(keys, ASSISTANT, GATEWAY, scope="read")},
+            chain=[_hop(keys, GATEWAY, ["read", "summarize"], consent=_to_gateway(keys))],
+        ),
+        now=NOW,
     )
     assert decision.allowed
     assert decision.touched == (
@@ -575,22 +603,37 @@ def test_touched_and_trace_of_a_delegated_allow(evaluator: Evaluator, keys: Keys
         (Step.CHAIN, True),
         (Step.POLICY, True),
     ]
-    assert len(decision.trace[1].children) == 3  # attestation, hop attestation, consent
-    assert len(decision.trace[4].children) == 1
+    # The actor's attestation, consent and txn link; the hop's attestation and consent link.
+    assert len(decision.trace[1].children) == 5
+    # Step 5: one line per party after the subject, each naming the token that links it.
+    assert [c.detail for c in decision.trace[4].children] == [
+        f"hop 1 ({GATEWAY}): trusted at 'trusted', linked from the subject (alice) by consent, "
+        "scope read, summarize",
+        f"the actor ({ASSISTANT}): linked from hop 1 ({GATEWAY}) by txn, scope read",
+    ]
 
 
-def test_properties_override_ledger_entities(evaluator: Evaluator) -> None:
+def test_properties_describe_unknown_entities_never_the_ledgers(evaluator: Evaluator) -> None:
+    # The ledger defines q3 (internal, alice's): its facts win, quietly, with a trace note.
     body = req(resource=("Document", "q3"))
     body["resource"]["properties"] = {"classification": "restricted"}
     decision = evaluator.evaluate(body, now=NOW)
-    assert (decision.code, decision.policies) == (ReasonCode.POLICY_DENIED, ("no-restricted",))
-    # A resource the ledger does not know, described entirely by the request.
+    assert (decision.code, decision.policies) == (ReasonCode.ALLOWED, ("owner-can-read",))
+    assert [c.detail for c in decision.trace[0].children] == [
+        'resource.properties: Document::"q3" is defined by the ledger; the request\'s '
+        "attributes (classification) are ignored"
+    ]
+    # A resource the ledger does not know, described entirely by the request: the schema
+    # declares owner a User, so Cedar reads the plain {type, id} object as one.
     body = req(resource=("Document", "new"))
     body["resource"]["properties"] = {
-        "owner": {"__entity": {"type": "User", "id": "alice"}},
+        "owner": {"type": "User", "id": "alice"},
         "classification": "internal",
     }
     assert evaluator.evaluate(body, now=NOW).allowed
+    # Cedar's own escape syntax is not plain data: left out (owner is then missing).
+    body["resource"]["properties"]["owner"] = {"__entity": {"type": "User", "id": "alice"}}
+    assert evaluator.evaluate(body, now=NOW).code is ReasonCode.INVALID_REQUEST
 
 
 def test_context_ztauth_is_set_by_the_engine_not_the_caller(tmp_path: Path, keys: Keys) -> None:

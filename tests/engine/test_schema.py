@@ -54,8 +54,11 @@ def test_requests_the_schema_refuses_are_invalid_request(
 
 
 def test_properties_of_the_wrong_type_are_invalid_request(evaluator: Evaluator) -> None:
-    request = req()
-    request["resource"]["properties"] = {"classification": 3}
+    request = req(resource=("Document", "unknown-to-the-ledger"))
+    request["resource"]["properties"] = {
+        "owner": {"type": "User", "id": "alice"},
+        "classification": 3,
+    }
     code, message = _decision(evaluator, request)
     assert code is ReasonCode.INVALID_REQUEST
     assert "Cedar rejected the request's entities" in message

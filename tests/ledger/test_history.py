@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SAMPLE_LEDGER
 from tests.support.repo import LedgerRepo
 from tests.support.signing import NOW, manifest, minimal_ledger, sign
 from ztauth_cli import jose
 from ztauth_cli.errors import GitError
-from ztauth_cli.ledger.history import ledger_log, version_rows
+from ztauth_cli.ledger.history import ledger_log, revision_signature_state, version_rows
 from ztauth_cli.ledger.signing.hash import digest
 
 PREFIX = "ledgers/mini/"
@@ -163,3 +164,52 @@ def test_log_from_a_revision(ledger_repo: LedgerRepo, history: dict[str, str]) -
 def test_log_from_an_unknown_revision(ledger_repo: LedgerRepo, history: dict[str, str]) -> None:
     with pytest.raises(GitError, match=r"unknown revision 'v7\.0\.0'"):
         ledger_log(ledger_repo.root / "ledgers/mini", rev="v7.0.0", now=NOW)
+
+
+def test_each_logged_state_is_that_of_the_whole_revision_loaded(
+    ledger_repo: LedgerRepo, history: dict[str, str]
+) -> None:
+    """The log verifies each revision from its files alone; the verdict and reason must be
+    those of the revision loaded in full, broken documents included."""
+    ledger_repo.write({PREFIX + "trust/broken.yaml": "kind: [unclosed\n"})
+    ledger_repo.commit("a broken trust document")
+    root = ledger_repo.root / "ledgers/mini"
+    entries = ledger_log(root, now=NOW)
+    assert len(entries) == 4
+    assert [(e.signature, e.signature_reason) for e in entries] == [
+        revision_signature_state(root, e.sha, now=NOW) for e in entries
+    ]
+    rows = version_rows(root, now=NOW)
+    assert [(r.signature, r.signature_reason) for r in rows] == [
+        revision_signature_state(root, r.tag.commit, now=NOW) for r in rows
+    ]
+
+
+def test_a_revision_built_without_documents_signs_the_same_files_as_a_full_load(
+    tmp_path: Path,
+) -> None:
+    """policy log / version list verify revisions built with documents=False: the signed set
+    must be the full load's, or their verification would skip a file (a schema under tests/
+    included)."""
+    from ztauth_cli.ledger.load import build_ledger
+
+    files = {
+        p.relative_to(SAMPLE_LEDGER).as_posix(): p.read_bytes()
+        for p in SAMPLE_LEDGER.rglob("*")
+        if p.is_file()
+    }
+    manifest = files["ztauth.yaml"].decode()
+    files["tests/extra.cedarschema"] = files.get("schema.cedarschema", b"")
+    variants = [
+        files,
+        {
+            **files,
+            "ztauth.yaml": manifest.replace(
+                "schema: schema.cedarschema", "schema: tests/extra.cedarschema"
+            ).encode(),
+        },
+    ]
+    for variant in variants:
+        full = build_ledger(variant, root=".", revision=None)
+        bare = build_ledger(variant, root=".", revision=None, documents=False)
+        assert bare.evaluated_paths == full.evaluated_paths

@@ -1,4 +1,6 @@
-"""ZT112, ZT207, ZT208: consent issuers, a missing schema, and context.ztauth shapes."""
+"""ZT112, ZT207-ZT209, ZT309: consent issuers, a missing schema, context.ztauth shapes, and
+what settings.request_entities lets a request describe.
+"""
 
 from __future__ import annotations
 
@@ -105,3 +107,41 @@ def test_new_rules_explain_themselves(rule_id: str) -> None:
     result = CliRunner().invoke(app, ["policy", "lint", "--explain", rule_id])
     assert result.exit_code == 0
     assert result.stdout.startswith(rule_id + " ")
+
+
+def _with_request_entities(tmp_path: Path, setting: str, *, schema: bool) -> list[str]:
+    files = dict(render_template("delegation", name="demo", ztid=ZTID))
+    files["ztauth.yaml"] += f"  request_entities: {setting}\n"  # under settings:
+    if not schema:
+        files.pop("schema.cedarschema")
+        files["ztauth.yaml"] = files["ztauth.yaml"].replace("schema: schema.cedarschema\n", "")
+    write_files(tmp_path, files)
+    report = lint_ledger(load(tmp_path, tolerant=True), now=NOW).report
+    return sorted(
+        f"{f.rule_id} {f.span.line if f.span else 0}: {f.message}"
+        for f in report.active
+        if f.rule_id in {"ZT209", "ZT309"}
+    )
+
+
+@pytest.mark.parametrize("schema", [True, False], ids=["schema", "no-schema"])
+def test_request_entities_typos_and_parents_are_reported(tmp_path: Path, schema: bool) -> None:
+    found = _with_request_entities(
+        tmp_path, "{Document: [attributes, parents], Docment: attributes}", schema=schema
+    )
+    where = (
+        "the Cedar schema declares no such entity type"
+        if schema
+        else "no policy and no entity file names this type"
+    )
+    line = 14 if schema else 13  # the request_entities line of ztauth.yaml
+    assert found == [
+        f"ZT209 {line}: settings.request_entities names 'Docment', but {where}",
+        f"ZT309 {line}: requests may give new Document entities parents "
+        "(settings.request_entities): the request, not the ledger, then decides their groups "
+        "and roles",
+    ]
+
+
+def test_request_entities_with_known_types_and_attributes_only_is_clean(tmp_path: Path) -> None:
+    assert _with_request_entities(tmp_path, "{Document: attributes, '*': []}", schema=True) == []

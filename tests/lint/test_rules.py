@@ -76,7 +76,12 @@ CASES: list[tuple[str, dict[str, str], str]] = [
         {"trust/issuers.yaml@": "audience: ztauth://|audience: ztauth://Example.internal/1/x#"},
         "trust/issuers.yaml:7:1",
     ),
-    ("ZT106", {"ztauth.yaml@": "100000000000|12"}, "ztauth.yaml:7:9"),
+    ("ZT106", {"ztauth.yaml@": "100000000000|12"}, "ztauth.yaml:10:9"),
+    (
+        "ZT004",
+        {"ztauth.yaml@": "  license: UNLICENSED\n|"},
+        "ztauth.yaml:4:1",  # the metadata: key
+    ),
     (
         "ZT107",
         {"trust/issuers.yaml@": "keys/idp.jwks.json|keys/gone.jwks.json"},
@@ -116,7 +121,7 @@ CASES: list[tuple[str, dict[str, str], str]] = [
     (
         "ZT201",
         {"policies/bad.cedar": '@id("bad")\npermit (principal, action, resource)\n'},
-        "policies/bad.cedar:1:1",
+        "policies/bad.cedar:2:37",
     ),
     (
         "ZT202",
@@ -159,6 +164,11 @@ CASES: list[tuple[str, dict[str, str], str]] = [
         "schema.cedarschema:15:13",
     ),
     (
+        "ZT209",
+        {"ztauth.yaml+": "  request_entities: {Documents: attributes}\n"},
+        "ztauth.yaml:14:22",  # the type's key
+    ),
+    (
         "ZT301",
         {
             "trust/delegations.yaml@": "required: true, issuer: https://idp.example.internal|required: false"  # noqa: E501
@@ -199,6 +209,11 @@ CASES: list[tuple[str, dict[str, str], str]] = [
             "policies/x.cedar": '@id("no-documents")\nforbid (principal, action, resource is Document);\n'  # noqa: E501
         },
         "policies/documents.cedar:2:1",
+    ),
+    (
+        "ZT309",
+        {"ztauth.yaml+": "  request_entities: {Document: [attributes, parents]}\n"},
+        "ztauth.yaml:14:22",  # the type's key
     ),
 ]
 

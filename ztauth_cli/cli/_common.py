@@ -27,23 +27,32 @@ from ztauth_cli.report.formats import OutputFormat, require_format
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from ztauth_cli.ledger.signing import SignerPin
+
 
 __all__ = [
     "AtOption",
     "LedgerOption",
     "OutputOption",
+    "RequireSignaturesOption",
     "RevOption",
+    "SignersJwksOption",
     "check_format",
     "check_ledger_option",
     "check_output",
+    "check_pin_outside",
     "emit",
     "emit_json",
     "emit_rich",
     "format_option",
+    "group_epilog",
+    "key_passphrase",
     "ledger_paths",
     "parse_at",
+    "read_public_jwks",
     "reflow_help",
     "resolve_ledger",
+    "signer_pin",
 ]
 
 _AT_EXAMPLE = "2026-06-01T12:00:00Z"
@@ -86,6 +95,34 @@ AtOption = Annotated[
 ]
 
 
+# The signature gate pinned from outside the ledger (DESIGN.md threat model): the options win
+# over the environment, which CI sets once for every command.
+SIGNERS_JWKS_ENV = "ZTAUTH_SIGNERS_JWKS"
+REQUIRE_SIGNATURES_ENV = "ZTAUTH_REQUIRE_SIGNATURES"
+SignersJwksOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--signers-jwks",
+        metavar="FILE",
+        help="Trust ONLY these ledger signers (a JWKS kept outside the ledger), whatever the "
+        "manifest's 'signers' says; implies --require-signatures 1 at least (default: "
+        f"${SIGNERS_JWKS_ENV}).",
+        show_default=False,
+    ),
+]
+RequireSignaturesOption = Annotated[
+    int | None,
+    typer.Option(
+        "--require-signatures",
+        metavar="N",
+        min=0,
+        help="Require at least N valid distinct signers; the manifest can raise this, never "
+        f"lower it (default: ${REQUIRE_SIGNATURES_ENV}).",
+        show_default=False,
+    ),
+]
+
+
 class _FormatType(click.ParamType):  # type: ignore[type-arg]
     """``--format``: any :class:`OutputFormat` value parses (so that a known but unsupported one
     gets :func:`check_format`'s message); anything else is refused naming the supported ones."""
@@ -116,6 +153,18 @@ def format_option(*formats: OutputFormat, text: str | None = None) -> Any:
         metavar=f"[{names}]",
         help=text or "Output format.",
     )
+
+
+def group_epilog(*examples: tuple[str, str], exit_codes: str) -> str:
+    """A command group's help epilog: examples (comment, command) and its exit codes.
+
+    Typer's rich help joins the lines of a paragraph, so each line is its own paragraph.
+    """
+    lines = ["Examples"]
+    for comment, command in examples:
+        lines += [f"# {comment}", f"  {command}"]
+    lines += [f"Exit codes: {exit_codes}", "Run 'COMMAND --help' for a command's options."]
+    return "\n\n".join(lines)
 
 
 def reflow_help(text: str) -> str:
@@ -217,6 +266,48 @@ def ledger_paths(paths: list[Path], ledger: Path | None) -> tuple[list[Path], Pa
     return files, ledger
 
 
+PASSPHRASE_ENV = "ZTAUTH_KEY_PASSPHRASE"  # noqa: S105 - the variable's name, not a secret
+
+
+def key_passphrase(data: bytes, *, path: Path) -> bytes | None:
+    """The passphrase of an encrypted PEM key: ``$ZTAUTH_KEY_PASSPHRASE``, else asked on the
+    terminal (never echoed); None for an unencrypted key, or when neither is available (the
+    key loader then says what is missing)."""
+    import getpass
+
+    from ztauth_cli import jose
+
+    if not jose.is_encrypted_pem(data):
+        return None
+    # From the environment for CI (a secret variable); never from an option, which would
+    # leave the passphrase in shell history and process listings.
+    given = os.environ.get(PASSPHRASE_ENV)
+    if given:
+        return given.encode()
+    if sys.stdin.isatty() and sys.stderr.isatty():
+        return getpass.getpass(f"passphrase for {path}: ", stream=sys.stderr).encode()
+    return None
+
+
+def read_public_jwks(path: Path) -> tuple[dict[str, Any], ...]:
+    """The keys of a ``--jwks FILE`` option: a JWKS file of public keys only.
+
+    Raises:
+        ZtauthError: unreadable, not a JWKS, or holding private key material (exit 2).
+    """
+    from ztauth_cli import jose
+    from ztauth_cli.errors import UsageError
+    from ztauth_cli.ledger.signing.keys import load_jwks_file
+    from ztauth_cli.model import Span
+
+    keys = load_jwks_file(path)
+    for index, jwk in enumerate(keys):
+        problem = jose.validate_public_jwk(jwk)
+        if problem is not None:
+            raise UsageError(f"keys[{index}]: {problem}", span=Span(path=str(path)))
+    return keys
+
+
 def check_output(output: Path | None) -> None:
     """Fail before any work when ``--output FILE`` cannot be written.
 
@@ -269,3 +360,70 @@ def emit_rich(draw: Callable[[Console], None], output: Path | None) -> None:
     buffer = io.StringIO()
     draw(make_console(buffer))
     emit(buffer.getvalue(), output)
+
+
+def _pin_env(name: str) -> str | None:
+    from ztauth_cli.errors import UsageError
+
+    value = os.environ.get(name)
+    if value is not None and not value.strip():
+        # A CI secret that a fork's pull request cannot read expands to "": reading that as
+        # "no pin" would hand the gate back to the ledger being checked.
+        raise UsageError(
+            f"{name} is set but empty",
+            hint="point it at the pinned signers JWKS, or unset it (a missing CI secret?)"
+            if name == SIGNERS_JWKS_ENV
+            else "set it to a whole number of signers, or unset it",
+        )
+    return value
+
+
+def signer_pin(signers_jwks: Path | None, require_signatures: int | None) -> SignerPin:
+    """The signature gate pinned by ``--signers-jwks`` / ``--require-signatures``, else by
+    ``ZTAUTH_SIGNERS_JWKS`` / ``ZTAUTH_REQUIRE_SIGNATURES``; nothing pinned when neither is set.
+
+    Raises:
+        UsageError: an environment variable set but empty or not a count, or a pinned JWKS
+            holding a private, symmetric or kid-less key.
+        DocumentError: the pinned JWKS cannot be read or is not a JWKS.
+    """
+    from ztauth_cli.errors import UsageError
+    from ztauth_cli.ledger.signing import SignerPin, load_pinned_signers
+
+    if signers_jwks is None:
+        env_jwks = _pin_env(SIGNERS_JWKS_ENV)
+        signers_jwks = Path(env_jwks) if env_jwks is not None else None
+    if require_signatures is None:
+        env_count = _pin_env(REQUIRE_SIGNATURES_ENV)
+        if env_count is not None:
+            text = env_count.strip()
+            if not (text.isascii() and text.isdigit()):
+                raise UsageError(
+                    f"{REQUIRE_SIGNATURES_ENV}: {env_count!r} is not a whole number of signers"
+                )
+            require_signatures = int(text)
+    keys = load_pinned_signers(signers_jwks) if signers_jwks is not None else None
+    return SignerPin(
+        keys=keys,
+        source=str(signers_jwks) if signers_jwks is not None else None,
+        required=require_signatures,
+    )
+
+
+def check_pin_outside(pin: SignerPin, ledger_root: str) -> None:
+    """Refuse a ``--signers-jwks`` inside the ledger it checks: whoever edits the ledger would
+    edit the pin too, and the gate would again be controlled by the files it protects.
+
+    Raises:
+        UsageError: the pinned JWKS lies under ``ledger_root``.
+    """
+    from ztauth_cli.errors import UsageError
+
+    if pin.source is None:
+        return
+    if Path(pin.source).resolve().is_relative_to(Path(ledger_root).resolve()):
+        raise UsageError(
+            f"--signers-jwks {pin.source}: the pinned signers JWKS lies inside the ledger it "
+            "is meant to check, so editing the ledger would edit the pin",
+            hint="keep it outside the repository (a CI secret, a protected path)",
+        )

@@ -16,6 +16,7 @@ from ztauth_cli.cli._common import (
     emit,
     emit_rich,
     format_option,
+    group_epilog,
 )
 from ztauth_cli.report.formats import OutputFormat
 
@@ -28,6 +29,11 @@ __all__ = ["app", "run_show", "run_verify", "show_command", "verify_command"]
 
 app = typer.Typer(
     help="Verify and show the tamper-evident decision log.",
+    epilog=group_epilog(
+        ("check the hash chain of an eval --audit-log", "ztauth audit verify decisions.jsonl"),
+        ("the last decisions, as a table", "ztauth audit show decisions.jsonl --limit 20"),
+        exit_codes="0 intact or shown, 1 the chain is broken, 2 unreadable file or bad option.",
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )

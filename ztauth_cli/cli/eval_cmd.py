@@ -7,11 +7,13 @@ request to it; the engine decides, this module only reads input and writes respo
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, TextIO
 
 import typer
 
@@ -19,18 +21,24 @@ from ztauth_cli.cli._common import (
     AtOption,
     LedgerOption,
     OutputOption,
+    RequireSignaturesOption,
     RevOption,
+    SignersJwksOption,
     check_format,
     check_ledger_option,
     check_output,
+    check_pin_outside,
     emit,
     format_option,
     parse_at,
+    read_public_jwks,
+    signer_pin,
 )
 from ztauth_cli.report.formats import OutputFormat
 
 if TYPE_CHECKING:
     from ztauth_cli.engine import Evaluator
+    from ztauth_cli.ledger.signing import SignerPin
     from ztauth_cli.model import Decision, Ledger, TraceStep
 
 __all__ = ["eval_command", "run_eval"]
@@ -70,7 +78,10 @@ def eval_command(
     ),
     fail_on_deny: bool = typer.Option(False, "--fail-on-deny", help="Exit 1 on any deny."),
     audit_log: Path | None = typer.Option(  # noqa: B008
-        None, "--audit-log", help="Append every decision to this hash-chained audit log."
+        None,
+        "--audit-log",
+        help="Append every decision to this hash-chained audit log (a file that is not one is "
+        "refused and left untouched).",
     ),
     jwks: Path | None = typer.Option(  # noqa: B008
         None, "--jwks", help="Extra public keys (JWKS file) trusted for every token issuer."
@@ -79,8 +90,38 @@ def eval_command(
         False, "--jsonl", help="Read the input as JSON Lines (one request per line)."
     ),
     output: OutputOption = None,
+    signers_jwks: SignersJwksOption = None,
+    require_signatures: RequireSignaturesOption = None,
+    subject: str | None = typer.Option(
+        None,
+        "--subject",
+        metavar="TYPE:ID",
+        help="A one-off request instead of REQUEST_FILE: the subject (e.g. User:alice).",
+    ),
+    action: str | None = typer.Option(
+        None, "--action", metavar="NAME", help="One-off request: the action's name (read)."
+    ),
+    resource: str | None = typer.Option(
+        None,
+        "--resource",
+        metavar="TYPE:ID",
+        help="One-off request: the resource (Document:q3-report).",
+    ),
+    principal: str | None = typer.Option(
+        None,
+        "--principal",
+        metavar="TYPE:ID",
+        help="One-off request: the workload acting for the subject (ZTAuth* principal).",
+    ),
 ) -> None:
     """Evaluate AuthZEN request contexts: prints the AuthZEN response(s).
+
+    --subject, --action and --resource (and optionally --principal) evaluate one request
+    without writing a file.
+
+    Example:
+
+      $ ztauth eval --subject User:alice --action read --resource Document:q3-report --explain
 
     Exit codes: 0 evaluated (whatever the decision); 1 a deny under --fail-on-deny;
     2 usage error, unreadable ledger or malformed request file.
@@ -93,7 +134,11 @@ def eval_command(
         # (a file named by -o is off a terminal).
         plain = not explain and (output is not None or plain_output(sys.stdout))
         chosen = OutputFormat.JSON if plain else OutputFormat.TEXT
+    inline = _inline_request(
+        request_file, subject=subject, action=action, resource=resource, principal=principal
+    )
     code = run_eval(
+        inline=inline,
         request_file=request_file,
         ledger_path=ledger,
         rev=rev,
@@ -105,8 +150,63 @@ def eval_command(
         jwks_path=jwks,
         jsonl=jsonl,
         output=output,
+        signers_jwks=signers_jwks,
+        require_signatures=require_signatures,
     )
     raise typer.Exit(code)
+
+
+_UID = re.compile(r"^((?:[A-Za-z_][A-Za-z0-9_]*::)*[A-Za-z_][A-Za-z0-9_]*):(.+)$")
+
+
+def _entity(option: str, text: str) -> dict[str, str]:
+    """``Type:id`` (a namespaced ``Acme::User:alice`` too; the id may hold ':')."""
+    from ztauth_cli.errors import UsageError
+
+    match = _UID.match(text)
+    if match is None:
+        raise UsageError(
+            f"{option} {text!r}: expected TYPE:ID", hint=f"for example {option} User:alice"
+        )
+    return {"type": match.group(1), "id": match.group(2)}
+
+
+def _inline_request(
+    request_file: str,
+    *,
+    subject: str | None,
+    action: str | None,
+    resource: str | None,
+    principal: str | None,
+) -> dict[str, Any] | None:
+    """The request of --subject/--action/--resource/--principal, or None when none is given.
+
+    Raises:
+        UsageError: only some of them, a REQUEST_FILE as well, or a malformed TYPE:ID.
+    """
+    from ztauth_cli.errors import UsageError
+
+    given = {"--subject": subject, "--action": action, "--resource": resource}
+    if principal is None and all(v is None for v in given.values()):
+        return None
+    missing = [name for name, value in given.items() if value is None]
+    if missing or subject is None or action is None or resource is None:
+        raise UsageError(
+            "a one-off request needs --subject, --action and --resource; "
+            f"missing {', '.join(missing)}"
+        )
+    if request_file != _STDIN:
+        raise UsageError(
+            f"give either REQUEST_FILE ({request_file}) or --subject/--action/--resource, not both"
+        )
+    request: dict[str, Any] = {
+        "subject": _entity("--subject", subject),
+        "action": {"name": action},
+        "resource": _entity("--resource", resource),
+    }
+    if principal is not None:
+        request["authorization_model"] = {"principal": _entity("--principal", principal)}
+    return request
 
 
 def run_eval(
@@ -124,6 +224,9 @@ def run_eval(
     output: Path | None = None,
     stdin: TextIO | None = None,
     stdout: TextIO | None = None,
+    signers_jwks: Path | None = None,
+    require_signatures: int | None = None,
+    inline: dict[str, Any] | None = None,
 ) -> int:
     """Evaluate the request(s) of ``request_file`` and print the responses (to ``output``
     atomically, once every request is evaluated, when given); the exit code.
@@ -140,25 +243,33 @@ def run_eval(
     check_ledger_option(ledger_path)
     check_output(output)
     now = parse_at(at)
-    extra_keys = _read_jwks(jwks_path) if jwks_path is not None else ()
+    extra_keys = read_public_jwks(jwks_path) if jwks_path is not None else ()
+    pin = signer_pin(signers_jwks, require_signatures)
     source = stdin if stdin is not None else sys.stdin
-    if request_file == _STDIN and source.isatty():
+    if inline is None and request_file == _STDIN and source.isatty():
         # Waiting for a request nobody knows is expected looks like a hang.
         raise UsageError(
             "no REQUEST_FILE given and stdin is a terminal",
             hint="pass a request file (ztauth eval request.json) or pipe one in "
             "(cat request.json | ztauth eval -)",
         )
+    if audit_log is not None:
+        from ztauth_cli.audit import check_log
+
+        # Before anything is read, evaluated or written: a file that is not an audit log is
+        # refused whole and left as it was.
+        check_log(audit_log)
     buffer = io.StringIO() if output is not None else None
     out = buffer if buffer is not None else stdout if stdout is not None else sys.stdout
     ledger = load(ledger_path, rev)
+    check_pin_outside(pin, ledger.root)
     # The signature gate asks whether the ledger is trusted today (the wall clock, as before):
     # --at replays the time of requests and tokens, not of the ledger's signatures.
-    evaluator = _evaluator(ledger, rev=rev, now=parse_at(None), extra_keys=extra_keys)
+    evaluator = _evaluator(ledger, rev=rev, now=parse_at(None), extra_keys=extra_keys, pin=pin)
 
-    stream = jsonl or request_file.endswith(".jsonl")
+    stream = inline is None and (jsonl or request_file.endswith(".jsonl"))
     if stream:
-        denied = _run_stream(
+        allowed, denied = _run_stream(
             evaluator,
             _stream_lines(request_file, source),
             now=now,
@@ -167,13 +278,22 @@ def run_eval(
             audit_log=audit_log,
         )
     else:
-        request = _read_request(request_file, source)
+        request = inline if inline is not None else _read_request(request_file, source)
         decisions, batch = evaluator.evaluate_batch(request, now=now)
-        _audit(audit_log, _items(request), decisions, now=now)
-        _write(decisions, batch=batch, fmt=fmt, explain=explain, request=request, out=out)
-        denied = any(not d.allowed for d in decisions)
+        ids = _decision_ids(decisions)
+        _audit(audit_log, _items(request), decisions, ids=ids, now=now)
+        _write(decisions, batch=batch, fmt=fmt, explain=explain, request=request, out=out, ids=ids)
+        allowed = sum(1 for d in decisions if d.allowed)
+        denied = len(decisions) - allowed
     if buffer is not None:
         emit(buffer.getvalue(), output)
+        # The responses went to a file: say on stderr what is in it.
+        total = allowed + denied
+        typer.echo(
+            f"{total} request{'s' if total != 1 else ''}: {allowed} allowed, {denied} denied "
+            f"(written to {output})",
+            err=True,
+        )
     out.flush()
     return 1 if fail_on_deny and denied else 0
 
@@ -181,67 +301,73 @@ def run_eval(
 # ----------------------------------------------------------------------------- inputs
 
 
-def _read_jwks(path: Path) -> tuple[dict[str, Any], ...]:
-    """The ``--jwks`` keys: a JWKS file of public keys only.
+def _read_text(request_file: str, source: TextIO) -> tuple[str, str]:
+    """The text of the request (at most ``_MAX_REQUEST_BYTES``) and the name to show.
+
+    A request file may be a pipe (``ztauth eval <(make-request)``): it is read like stdin,
+    until its writer closes it, and never beyond the size limit.
 
     Raises:
-        ZtauthError: unreadable, not a JWKS, or holding private key material (exit 2).
+        RequestError: unreadable, too large, or not UTF-8 (with the line and column).
     """
-    from ztauth_cli import jose
-    from ztauth_cli.errors import UsageError
-    from ztauth_cli.ledger.signing.keys import load_jwks_file
-    from ztauth_cli.model import Span
-
-    keys = load_jwks_file(path)
-    for index, jwk in enumerate(keys):
-        problem = jose.validate_public_jwk(jwk)
-        if problem is not None:
-            raise UsageError(f"keys[{index}]: {problem}", span=Span(path=str(path)))
-    return keys
-
-
-def _read_text(request_file: str, source: TextIO) -> tuple[str, str]:
     from ztauth_cli.errors import RequestError
+    from ztauth_cli.fileio import read_limited
     from ztauth_cli.model import Span
 
+    too_large = f"request is larger than {_MAX_REQUEST_BYTES} bytes"
     if request_file == _STDIN:
-        text = source.read(_MAX_REQUEST_BYTES + 1)
         name = "<stdin>"
+        binary = getattr(source, "buffer", None)
+        if binary is None:  # an injected text stream (tests, embedding): already decoded
+            text = source.read(_MAX_REQUEST_BYTES + 1)
+            if len(text) > _MAX_REQUEST_BYTES:
+                raise RequestError(too_large, span=Span(path=name))
+            return text, name
+        data = binary.read(_MAX_REQUEST_BYTES + 1)
     else:
-        path = Path(request_file)
-        try:
-            if path.stat().st_size > _MAX_REQUEST_BYTES:
-                raise RequestError(
-                    f"request file is larger than {_MAX_REQUEST_BYTES} bytes",
-                    span=Span(path=request_file),
-                )
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            # strerror alone: str(exc) would repeat the path the span already names.
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            raise RequestError(
-                f"cannot read the request: {reason}", span=Span(path=request_file)
-            ) from None
         name = request_file
-    if len(text) > _MAX_REQUEST_BYTES:
+        try:
+            data = read_limited(Path(request_file), limit=_MAX_REQUEST_BYTES)
+        except OSError as exc:
+            # strerror alone: str(exc) would repeat the path the span already names.
+            raise RequestError(
+                f"cannot read the request: {exc.strerror or exc}", span=Span(path=request_file)
+            ) from None
+    if len(data) > _MAX_REQUEST_BYTES:
+        raise RequestError(too_large, span=Span(path=name))
+    try:
+        return data.decode("utf-8"), name
+    except UnicodeDecodeError as exc:
+        line, column = _position(data, exc.start)
         raise RequestError(
-            f"request is larger than {_MAX_REQUEST_BYTES} bytes", span=Span(path=name)
-        )
-    return text, name
+            f"not UTF-8 (byte 0x{data[exc.start]:02x})",
+            span=Span(path=name, line=line, column=column),
+        ) from None
+
+
+def _position(data: bytes, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of a byte offset."""
+    return data.count(b"\n", 0, offset) + 1, offset - (data.rfind(b"\n", 0, offset) + 1) + 1
 
 
 def _read_request(request_file: str, source: TextIO) -> Any:
-    """The request document: JSON, or YAML through the one YAML reader (with positions).
+    """The request document: JSON when it is JSON (a ``.json`` file, or text starting with
+    ``{`` or ``[``), else YAML, both through the one reader (with positions).
 
     Raises:
         RequestError: unreadable, malformed, empty, or more than one document.
     """
     from ztauth_cli.errors import DocumentError, RequestError
-    from ztauth_cli.ledger.yaml import parse_documents
+    from ztauth_cli.ledger.yaml import looks_like_json, parse_documents, parse_json
     from ztauth_cli.model import Span
 
     text, name = _read_text(request_file, source)
+    yaml_file = name.endswith((".yaml", ".yml"))
     try:
+        if name.endswith(".json") or (not yaml_file and looks_like_json(text)):
+            # JSON is read as JSON: YAML 1.1 would make 1e5 a string, so that the same request
+            # decided differently as a .json file and as a line of a .jsonl stream.
+            return parse_json(text, name)
         documents = parse_documents(text, name)
     except DocumentError as exc:
         raise RequestError(exc.message, span=exc.span) from None
@@ -255,46 +381,83 @@ def _read_request(request_file: str, source: TextIO) -> Any:
     return documents[0].data
 
 
-def _stream_lines(request_file: str, source: TextIO) -> Iterator[tuple[int, str]]:
-    """``(line number, text)`` of a JSON Lines input, read lazily (never the whole file)."""
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """One line of a JSON Lines input: its text, or why it never became a request."""
+
+    number: int
+    text: str
+    problem: str | None = None
+
+
+def _stream_lines(request_file: str, source: TextIO) -> Iterator[_Line]:
+    """The lines of a JSON Lines input, read lazily and each at most ``_MAX_REQUEST_BYTES``.
+
+    A line that is not UTF-8 or too long is yielded with its problem, so that it is denied
+    (and audited) alone and the lines after it are still decided.
+
+    Raises:
+        RequestError: the input cannot be opened or read.
+    """
     from ztauth_cli.errors import RequestError
     from ztauth_cli.model import Span
 
     if request_file == _STDIN:
-        yield from enumerate(source, start=1)
+        binary = getattr(source, "buffer", None)
+        if binary is None:  # an injected text stream: already decoded
+            yield from _text_lines(source)
+        else:
+            yield from _binary_lines(binary)
         return
     try:
-        handle = open(request_file, encoding="utf-8")  # noqa: SIM115 - closed below
+        handle = open(request_file, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
         raise RequestError(
             f"cannot read the stream: {exc.strerror or exc}", span=Span(path=request_file)
         ) from None
     with handle:
         try:
-            yield from enumerate(handle, start=1)
-        except UnicodeDecodeError as exc:
+            yield from _binary_lines(handle)
+        except OSError as exc:
             raise RequestError(
-                f"the stream is not UTF-8: {exc}", span=Span(path=request_file)
+                f"cannot read the stream: {exc.strerror or exc}", span=Span(path=request_file)
             ) from None
 
 
+def _binary_lines(handle: BinaryIO) -> Iterator[_Line]:
+    limit = _MAX_REQUEST_BYTES
+    number = 0
+    while raw := handle.readline(limit + 1):
+        number += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            # Skip the rest of the line without holding it: memory stays bounded.
+            while (more := handle.readline(1024 * 1024)) and not more.endswith(b"\n"):
+                pass
+            text = raw[:limit].decode("utf-8", "backslashreplace")
+            yield _Line(number, text, f"longer than {limit} bytes")
+            continue
+        raw = raw.rstrip(b"\r\n")
+        try:
+            yield _Line(number, raw.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            problem = f"not UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})"
+            yield _Line(number, raw.decode("utf-8", "backslashreplace"), problem)
+
+
+def _text_lines(handle: TextIO) -> Iterator[_Line]:
+    limit = _MAX_REQUEST_BYTES
+    number = 0
+    while raw := handle.readline(limit + 1):
+        number += 1
+        if len(raw) > limit and not raw.endswith("\n"):
+            while (more := handle.readline(1024 * 1024)) and not more.endswith("\n"):
+                pass
+            yield _Line(number, raw[:limit], f"longer than {limit} bytes")
+            continue
+        yield _Line(number, raw.rstrip("\r\n"))
+
+
 # ----------------------------------------------------------------------------- engine
-
-
-def _version(ledger: Ledger, rev: str | None) -> str | None:
-    """The version evaluated: ``describe_version`` for the working tree, else the version tag
-    naming the revision (None when there is none). A version is decoration: never fails."""
-    from ztauth_cli.errors import ZtauthError
-    from ztauth_cli.ledger.versions import describe_version, version_tags
-
-    root = Path(ledger.root)
-    if rev is None:
-        return describe_version(root)
-    try:
-        names = [t.name for t in version_tags(root) if t.commit == ledger.revision]
-    except ZtauthError:
-        return None
-    return names[-1] if names else None
 
 
 def _evaluator(
@@ -303,18 +466,20 @@ def _evaluator(
     rev: str | None,
     now: datetime,
     extra_keys: Sequence[Mapping[str, Any]],
+    pin: SignerPin,
 ) -> Evaluator:
-    """The engine for ``ledger``, behind the signature gate checked at ``now``."""
+    """The engine for ``ledger``, behind the signature gate (pinned by ``pin``) at ``now``."""
     from ztauth_cli.engine import Evaluator
     from ztauth_cli.gates import unverified_reason
+    from ztauth_cli.ledger.versions import evaluated_version
 
     return Evaluator.from_ledger(
         ledger,
         extra_keys=extra_keys,
         # DESIGN.md: eval verifies required signatures first (the one gate, shared with test).
-        unverified_reason=unverified_reason(ledger, now=now),
+        unverified_reason=unverified_reason(ledger, now=now, pin=pin),
         revision=ledger.revision,
-        version=_version(ledger, rev),
+        version=evaluated_version(ledger, rev=rev),
     )
 
 
@@ -328,84 +493,106 @@ def _items(request: Any) -> list[Any]:
         return [request]
 
 
+def _decision_ids(decisions: Sequence[Decision]) -> list[str]:
+    """A fresh id per decision: the response's ``context.id`` and its audit line's ``id``."""
+    import uuid
+
+    return [uuid.uuid4().hex for _ in decisions]
+
+
 def _audit(
-    path: Path | None, requests: Sequence[Any], decisions: Sequence[Decision], *, now: datetime
+    path: Path | None,
+    requests: Sequence[Any],
+    decisions: Sequence[Decision],
+    *,
+    ids: Sequence[str],
+    now: datetime,
 ) -> None:
     if path is None or not decisions:
         return
     from ztauth_cli.audit import append_decisions, entry_from_decision
     from ztauth_cli.errors import UsageError
 
-    entries = [
-        entry_from_decision(d, r if isinstance(r, Mapping) else {"invalid": r}, now=now)
-        for d, r in zip(decisions, requests, strict=False)
-    ]
+    # Every decision gets its line: a decision without a request of its own (more decisions
+    # than items) is logged with the last request known, never dropped.
+    fallback: Any = requests[-1] if requests else None
+    entries = []
+    for index, decision in enumerate(decisions):
+        request = requests[index] if index < len(requests) else fallback
+        logged = request if isinstance(request, Mapping) else {"invalid": request}
+        entries.append(entry_from_decision(decision, logged, now=now, decision_id=ids[index]))
     try:
         append_decisions(path, entries)
     except OSError as exc:
+        # No decision leaves ztauth unlogged: stop here (the lines already written are logged).
         raise UsageError(f"cannot write the audit log {path}: {exc.strerror or exc}") from None
 
 
 def _run_stream(
     evaluator: Evaluator,
-    lines: Iterable[tuple[int, str]],
+    lines: Iterable[_Line],
     *,
     now: datetime,
     fmt: OutputFormat,
     out: TextIO,
     audit_log: Path | None,
-) -> bool:
-    """Evaluate a JSON Lines stream chunk by chunk; True when any request was denied."""
-    denied = False
-    chunk: list[tuple[int, Any]] = []
+) -> tuple[int, int]:
+    """Evaluate a JSON Lines stream chunk by chunk; ``(allowed, denied)`` decisions.
+
+    Every non-blank line is decided: a line that is not a request is that line's
+    ``invalid_request``. Each chunk is audited before its responses are written.
+    """
+    from ztauth_cli.engine import request_id_of
+
+    allowed = denied = 0
+    chunk: list[_Line] = []
 
     def flush() -> None:
-        nonlocal denied
+        nonlocal allowed, denied
         for number, decisions, batch, items in _evaluate_chunk(evaluator, chunk, now=now):
-            denied = denied or any(not d.allowed for d in decisions)
-            _audit(audit_log, items, decisions, now=now)
-            _write_line(number, decisions, batch=batch, fmt=fmt, out=out)
+            allowed += sum(1 for d in decisions if d.allowed)
+            denied += sum(1 for d in decisions if not d.allowed)
+            ids = _decision_ids(decisions)
+            _audit(audit_log, items, decisions, ids=ids, now=now)
+            # The request's own request_id (batch items inherit it) is echoed on its line, so
+            # a consumer can match responses to requests without relying on line order.
+            request_id = request_id_of(items[0]) if items else None
+            _write_line(
+                number, decisions, batch=batch, fmt=fmt, out=out, ids=ids, request_id=request_id
+            )
         chunk.clear()
 
-    for number, text in lines:
-        if not text.strip():
+    for line in lines:
+        if line.problem is None and not line.text.strip():
             continue
-        chunk.append((number, text))
+        chunk.append(line)
         if len(chunk) >= _STREAM_CHUNK:
             flush()
     flush()
-    return denied
-
-
-class _DuplicateKey(ValueError):
-    """A JSON object names a key twice: parsers disagree on which wins, so it is refused."""
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(key)
-        result[key] = value
-    return result
+    return allowed, denied
 
 
 def _evaluate_chunk(
-    evaluator: Evaluator, chunk: Sequence[tuple[int, str]], *, now: datetime
+    evaluator: Evaluator, chunk: Sequence[_Line], *, now: datetime
 ) -> list[tuple[int, tuple[Decision, ...], bool, list[Any]]]:
     """Plain requests of a chunk go to the engine together (one Cedar batch call)."""
-    parsed: list[tuple[int, Any, str | None]] = []
-    for number, text in chunk:
+    from ztauth_cli.errors import DocumentError
+    from ztauth_cli.ledger.yaml import parse_json
+
+    parsed: list[tuple[_Line, Any, str | None]] = []
+    for line in chunk:
+        if line.problem is not None:
+            parsed.append((line, None, f"line {line.number}: {line.problem}"))
+            continue
         try:
-            parsed.append((number, json.loads(text, object_pairs_hook=_unique_keys), None))
-        except json.JSONDecodeError as exc:
-            parsed.append((number, None, f"line {number}: invalid JSON: {exc.msg}"))
-        except _DuplicateKey as exc:
-            parsed.append((number, None, f"line {number}: duplicate key {exc.args[0]!r}"))
-        except RecursionError:
-            parsed.append((number, None, f"line {number}: JSON nested too deeply"))
+            # The same JSON reader as a .json request file: one request, one decision.
+            parsed.append((line, parse_json(line.text, "<line>"), None))
+        except DocumentError as exc:
+            parsed.append((line, None, f"line {line.number}: {exc.message}"))
     plain = [
-        (n, r) for n, r, e in parsed if e is None and isinstance(r, dict) and "evaluations" not in r
+        (line.number, r)
+        for line, r, e in parsed
+        if e is None and isinstance(r, dict) and "evaluations" not in r
     ]
     plain_decisions = dict(
         zip(
@@ -415,9 +602,12 @@ def _evaluate_chunk(
         )
     )
     results: list[tuple[int, tuple[Decision, ...], bool, list[Any]]] = []
-    for number, request, error in parsed:
+    for line, request, error in parsed:
+        number = line.number
         if error is not None:
-            results.append((number, (evaluator.invalid_request(error),), False, []))
+            # Never a request, still a decision: denied, and logged with the line's text.
+            invalid = {"invalid": line.text}
+            results.append((number, (evaluator.invalid_request(error),), False, [invalid]))
         elif number in plain_decisions:
             results.append((number, (plain_decisions[number],), False, [request]))
         else:
@@ -437,11 +627,15 @@ def _write(
     explain: bool,
     request: Any,
     out: TextIO,
+    ids: Sequence[str],
 ) -> None:
-    from ztauth_cli.engine import authzen_response
+    from ztauth_cli.engine import authzen_response, request_id_of
 
     if fmt is OutputFormat.JSON:
-        out.write(json.dumps(authzen_response(decisions, batch=batch), indent=2) + "\n")
+        response = authzen_response(
+            decisions, batch=batch, ids=ids, request_id=request_id_of(request)
+        )
+        out.write(json.dumps(response, indent=2) + "\n")
         return
     _render_text(decisions, request=request, explain=explain, out=out)
 
@@ -453,11 +647,14 @@ def _write_line(
     batch: bool,
     fmt: OutputFormat,
     out: TextIO,
+    ids: Sequence[str],
+    request_id: str | int | None,
 ) -> None:
     from ztauth_cli.engine import authzen_response
 
     if fmt is OutputFormat.JSON:
-        out.write(json.dumps(authzen_response(decisions, batch=batch), separators=(",", ":")))
+        response = authzen_response(decisions, batch=batch, ids=ids, request_id=request_id)
+        out.write(json.dumps(response, separators=(",", ":")))
         out.write("\n")
         return
     for index, decision in enumerate(decisions):

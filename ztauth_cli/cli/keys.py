@@ -5,14 +5,25 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from ztauth_cli.fileio import StagedFile
+from ztauth_cli.cli._common import group_epilog
 
 __all__ = ["app", "generate_command", "run_generate"]
 
 app = typer.Typer(
     help="Generate signing keys for issuers and ledger signers.",
+    epilog=group_epilog(
+        (
+            "a signer key: private PEM outside the ledger, public JWK in it",
+            "ztauth keys generate --out ~/keys/release.pem --jwks keys/signers.jwks.json",
+        ),
+        exit_codes="0 written, 2 bad option or an existing key file.",
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -36,6 +47,12 @@ def generate_command(
         None, "--jwks", help="Add the public key to this JWKS file (created if absent)."
     ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing private key file."),
+    encrypt: bool = typer.Option(
+        False,
+        "--encrypt",
+        help="Encrypt the private key with a passphrase ($ZTAUTH_KEY_PASSPHRASE, else asked "
+        "twice on the terminal).",
+    ),
 ) -> None:
     """Generate a key pair: private PEM to --out, public JWK into --jwks; prints the kid.
 
@@ -46,17 +63,59 @@ def generate_command(
 
       $ ztauth keys generate --out ~/keys/release.pem --jwks keys/signers.jwks.json
       $ ztauth keys generate --alg ES256 --out idp.pem --jwks keys/idp.jwks.json --kid idp-2026
+      $ ztauth keys generate --encrypt --out ~/keys/release.pem   # passphrase-protected
 
-    Exit codes: 0 written, 2 bad option or the private key file exists (without --force).
+    Nothing is written unless both halves can be: a JWKS that cannot be read, parsed or
+    written (or a full disk) leaves no private key behind.
+
+    Exit codes: 0 written, 2 bad option, the private key file exists (without --force), or
+    a file that cannot be read or written.
     """
-    raise typer.Exit(run_generate(out=out, alg=alg, kid=kid, jwks=jwks, force=force))
+    raise typer.Exit(
+        run_generate(out=out, alg=alg, kid=kid, jwks=jwks, force=force, encrypt=encrypt)
+    )
 
 
-def run_generate(*, out: Path, alg: str, kid: str | None, jwks: Path | None, force: bool) -> int:
-    """Generate the key, write both halves and print the kid. Returns 0.
+def _new_passphrase() -> bytes:
+    """The passphrase for ``--encrypt``: from the environment, else typed twice (no echo).
 
     Raises:
-        ZtauthError: bad algorithm, existing key without ``force``, unreadable JWKS (exit 2).
+        UsageError: none available, or the two entries differ.
+    """
+    import getpass
+    import sys
+
+    from ztauth_cli.cli._common import PASSPHRASE_ENV
+    from ztauth_cli.errors import UsageError
+
+    given = os.environ.get(PASSPHRASE_ENV)
+    if given:
+        return given.encode()
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise UsageError(f"--encrypt needs a passphrase: set {PASSPHRASE_ENV} or run on a terminal")
+    first = getpass.getpass("new passphrase: ", stream=sys.stderr)
+    if first != getpass.getpass("again: ", stream=sys.stderr):
+        raise UsageError("the two passphrases differ; nothing was written")
+    return first.encode()
+
+
+def run_generate(
+    *,
+    out: Path,
+    alg: str,
+    kid: str | None,
+    jwks: Path | None,
+    force: bool,
+    encrypt: bool = False,
+) -> int:
+    """Generate the key, write both halves and print the kid. Returns 0.
+
+    Both files are written beside their targets first and put in place only when both were
+    written: a JWKS that cannot be read, parsed or written never leaves a private key behind.
+
+    Raises:
+        ZtauthError: bad algorithm, existing key without ``force``, a JWKS that cannot be
+            read or written, a folder that cannot be written (exit 2).
     """
     from ztauth_cli import jose
     from ztauth_cli.errors import LedgerNotFound, UsageError
@@ -71,17 +130,44 @@ def run_generate(*, out: Path, alg: str, kid: str | None, jwks: Path | None, for
     if out.parent.exists() and not out.parent.is_dir():
         raise UsageError(f"--out: {out.parent} is not a folder")
     document = _read_jwks(jwks) if jwks is not None else None
+    passphrase = _new_passphrase() if encrypt else None
     if jwks is not None:
         # Prepare the JWKS folder before the private key is written, so a bad --jwks never
         # leaves a private key behind without its public half.
         _make_public_folder(jwks.parent)
+        _check_writable(jwks)
 
     pair = jose.generate_key(alg, kid=kid)
+    pem = (
+        jose.encrypt_private_pem(pair.private_pem, passphrase)
+        if passphrase is not None
+        else pair.private_pem
+    )
     _make_private_folder(out.parent)
-    _write_private_key(out, pair.private_pem, force=force)
-    typer.echo(f"wrote private key {out} (mode 0600)", err=True)
-    if jwks is not None and document is not None:
-        _write_jwks(jwks, document, pair.public_jwk)
+    key = _stage(out, pem, mode=0o600, option="--out")
+    public = None
+    try:
+        if jwks is not None and document is not None:
+            text = _jwks_text(document, pair.public_jwk)
+            public = _stage(jwks, text.encode("utf-8"), mode=None, option="--jwks")
+        _commit_private_key(key, out, force=force)
+    except BaseException:
+        key.discard()
+        if public is not None:
+            public.discard()
+        raise
+    state = "encrypted, " if passphrase is not None else ""
+    typer.echo(f"wrote private key {out} ({state}mode 0600)", err=True)
+    if public is not None and jwks is not None:
+        try:
+            public.commit()
+        except OSError as exc:
+            # The private key is useless without its public half: take it back.
+            out.unlink(missing_ok=True)
+            raise UsageError(
+                f"--jwks {jwks}: cannot write: {exc.strerror or exc}; "
+                f"the private key {out} was removed"
+            ) from None
         typer.echo(f"added public key {pair.kid} to {jwks}", err=True)
     try:
         root = find_ledger_root(out.parent)
@@ -96,6 +182,48 @@ def run_generate(*, out: Path, alg: str, kid: str | None, jwks: Path | None, for
         )
     typer.echo(pair.kid)
     return 0
+
+
+def _stage(path: Path, data: bytes, *, mode: int | None, option: str) -> StagedFile:
+    """``data`` written beside ``path`` (fsynced, not yet in place).
+
+    Raises:
+        UsageError: the folder is not writable or the disk is full (nothing is left behind).
+    """
+    from ztauth_cli.errors import UsageError
+    from ztauth_cli.fileio import stage_bytes
+
+    try:
+        return stage_bytes(path, data, mode=mode)
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot write: {exc.strerror or exc}") from None
+
+
+def _commit_private_key(staged: StagedFile, out: Path, *, force: bool) -> None:
+    from ztauth_cli.errors import UsageError
+
+    # The key was born 0600 (never readable by others, not even for an instant) in a temp file
+    # next to the target; now it moves into place. Without --force a key that appeared
+    # meanwhile is never clobbered.
+    try:
+        staged.commit(overwrite=force)
+    except FileExistsError as exc:
+        raise UsageError(
+            f"{out} already exists; refusing to overwrite a private key", hint="pass --force"
+        ) from exc
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot write: {exc.strerror or exc}") from None
+
+
+def _check_writable(jwks: Path) -> None:
+    """Refuse a JWKS file the user made read-only (replacing it by rename would ignore that)."""
+    from ztauth_cli.errors import UsageError
+
+    if jwks.exists() and not os.access(jwks, os.W_OK):
+        raise UsageError(f"--jwks {jwks}: the file is read-only; refusing to replace it")
+    folder = jwks.parent if str(jwks.parent) else Path(".")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"--jwks {jwks}: folder {folder} is not writable")
 
 
 def _make_public_folder(folder: Path) -> None:
@@ -129,29 +257,22 @@ def _make_private_folder(folder: Path) -> None:
             raise UsageError(f"--out: cannot create folder {path}: {exc.strerror or exc}") from None
 
 
-def _write_private_key(out: Path, pem: bytes, *, force: bool) -> None:
-    from ztauth_cli.errors import UsageError
-    from ztauth_cli.fileio import atomic_write_bytes
-
-    # The key is born 0600 (never readable by others, not even for an instant) in a temp file
-    # next to the target, then moved into place: readers see no key or the whole key. Without
-    # --force a key that appeared meanwhile is never clobbered.
-    try:
-        atomic_write_bytes(out, pem, mode=0o600, overwrite=force)
-    except FileExistsError as exc:
-        raise UsageError(
-            f"{out} already exists; refusing to overwrite a private key", hint="pass --force"
-        ) from exc
-
-
 def _read_jwks(path: Path) -> dict[str, Any]:
     from ztauth_cli.errors import DocumentError
+    from ztauth_cli.fileio import read_limited
+    from ztauth_cli.ledger.load import MAX_FILE_BYTES
     from ztauth_cli.model.span import Span
 
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return {"keys": []}
     try:
-        text = path.read_text(encoding="utf-8")
+        # A regular file only: this file is about to be replaced, and a FIFO would hang us.
+        data = read_limited(path, limit=MAX_FILE_BYTES, regular_only=True)
+        if len(data) > MAX_FILE_BYTES:
+            raise DocumentError(
+                f"the JWKS is larger than {MAX_FILE_BYTES} bytes", span=Span(path=str(path))
+            )
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise DocumentError(f"cannot read the JWKS: {reason}", span=Span(path=str(path))) from exc
@@ -167,14 +288,12 @@ def _read_jwks(path: Path) -> dict[str, Any]:
     return document
 
 
-def _write_jwks(path: Path, document: dict[str, Any], jwk: dict[str, Any]) -> None:
-    from ztauth_cli.fileio import atomic_write_text
-
+def _jwks_text(document: dict[str, Any], jwk: dict[str, Any]) -> str:
+    """The JWKS with ``jwk`` added (replacing a key of the same kid), keys sorted by kid."""
     others = [
         k for k in document["keys"] if not (isinstance(k, dict) and k.get("kid") == jwk["kid"])
     ]
     keys = sorted(
         [*others, jwk], key=lambda k: str(k.get("kid", "")) if isinstance(k, dict) else ""
     )
-    text = json.dumps({**document, "keys": keys}, indent=2, sort_keys=True) + "\n"
-    atomic_write_text(path, text, mode=None)
+    return json.dumps({**document, "keys": keys}, indent=2, sort_keys=True) + "\n"

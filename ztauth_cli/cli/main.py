@@ -19,7 +19,10 @@ from ztauth_cli.cli import (
     keys,
     policy,
     policy_diff,
+    policy_graph,
     policy_lifecycle,
+    search,
+    serve,
     test_cmd,
     token,
 )
@@ -32,7 +35,7 @@ _DEBUG_FLAG = "--debug"
 
 
 # The front door lists commands in the order a newcomer uses them, not alphabetically.
-_COMMAND_ORDER = ("policy", "eval", "test", "token", "keys", "audit")
+_COMMAND_ORDER = ("policy", "eval", "search", "test", "serve", "token", "keys", "audit")
 
 # Typer's rich help joins the lines of a paragraph: one paragraph per line here.
 _EPILOG = "\n\n".join(
@@ -145,21 +148,34 @@ def root(
         callback=_version,
     ),
     debug: bool = typer.Option(False, _DEBUG_FLAG, help="Show tracebacks of internal errors."),
+    color: str = typer.Option(
+        "auto",
+        "--color",
+        metavar="[auto|always|never]",
+        help="Colour text output: auto (on a terminal, unless NO_COLOR; FORCE_COLOR forces "
+        "it), always, never.",
+        click_type=click.Choice(["auto", "always", "never"]),
+    ),
 ) -> None:
     """ztauth: lint, sign, version, diff, test and evaluate ZTAuth* policy ledgers (Cedar
     policies and trust documents in Git), offline.
     """
+    from ztauth_cli.report.console import set_color_mode
+
+    set_color_mode(color)
     ctx.obj = {"debug": debug}
 
 
 app.add_typer(policy.app, name="policy")
 app.command("eval")(eval_cmd.eval_command)
+app.add_typer(search.app, name="search")
 app.command("test")(test_cmd.test_command)
+app.command("serve")(serve.serve_command)
 app.add_typer(audit.app, name="audit")
 app.add_typer(token.app, name="token")
 app.add_typer(keys.app, name="keys")
 # Imported for their side effect: they register their commands on the policy group.
-_COMMAND_MODULES = (policy_lifecycle, policy_diff)
+_COMMAND_MODULES = (policy_lifecycle, policy_diff, policy_graph)
 
 
 def _reflow(group: typer.Typer) -> None:

@@ -18,6 +18,7 @@ from ztauth_cli.cli._common import (
     RevOption,
     check_output,
     format_option,
+    group_epilog,
     ledger_paths,
     parse_at,
 )
@@ -25,6 +26,15 @@ from ztauth_cli.report.formats import CHECK_REPORT_FORMATS, OutputFormat
 
 app = typer.Typer(
     help="Author and check a ledger: init, lint, fmt, sign, verify, version, diff, log.",
+    epilog=group_epilog(
+        (
+            "create a ledger, then check it",
+            "ztauth policy init payments && ztauth policy lint --ledger payments",
+        ),
+        ("what a change does to access", "ztauth policy diff main...HEAD -f markdown"),
+        exit_codes="0 success, 1 findings (lint errors, unverified signatures, files to "
+        "reformat under --check, widening under --fail-on-widening), 2 usage or input error.",
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -90,9 +100,28 @@ def lint_command(
     fmt: Annotated[OutputFormat, format_option(*CHECK_REPORT_FORMATS)] = OutputFormat.TEXT,
     output: OutputOption = None,
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    disable: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--disable",
+            metavar="RULE",
+            help="Do not run this rule (id or name; repeatable), on top of ztauth.yaml's lint:.",
+        ),
+    ] = None,
+    enable: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--enable",
+            metavar="RULE",
+            help="Run this rule even if ztauth.yaml's lint: turns it off (repeatable).",
+        ),
+    ] = None,
     explain: Annotated[
         str | None,
-        typer.Option("--explain", help="Print the documentation of one rule (e.g. ZT101)."),
+        typer.Option(
+            "--explain",
+            help="Print the documentation of one rule, by id or name (ZT101, cedar-syntax).",
+        ),
     ] = None,
     list_rules: Annotated[
         bool, typer.Option("--list-rules", help="List every rule and exit.")
@@ -102,13 +131,17 @@ def lint_command(
     """Check the ledger: schemas, Cedar, cross-references and risky configuration.
 
     Anything wrong inside the ledger's files, syntax errors included, is a finding. --at sets
-    the clock of the time-based rules (expired keys, elevations).
+    the clock of the time-based rules (expired keys, elevations). The manifest's
+    'lint: {disable: [...], severity: {RULE: error|warning|note|off}}' applies first, then
+    --disable and --enable (rules by id or name).
 
     Examples:
 
       $ ztauth policy lint --ledger sample-ledger
       $ ztauth policy lint -f sarif -o lint.sarif      # code scanning upload
       $ ztauth policy lint --explain ZT101
+      $ ztauth policy lint --explain cedar-syntax
+      $ ztauth policy lint --disable ZT307 --enable policy-id-format
 
     Exit codes: 0 clean (warnings allowed unless --strict), 1 findings, 2 usage error.
     """
@@ -130,6 +163,8 @@ def lint_command(
             strict=strict,
             output=output,
             now=now,
+            disable=tuple(disable or ()),
+            enable=tuple(enable or ()),
         )
     )
 
@@ -147,6 +182,12 @@ def fmt_command(
         bool,
         typer.Option("--check", help="Change nothing; exit 1 and list files that would change."),
     ] = False,
+    diff: Annotated[
+        bool,
+        typer.Option(
+            "--diff", help="Change nothing; print a unified diff of what would change (exit 1)."
+        ),
+    ] = False,
     ledger: LedgerOption = None,
 ) -> None:
     """Format .cedar files with Cedar's own formatter (rewritten atomically).
@@ -157,11 +198,12 @@ def fmt_command(
 
       $ ztauth policy fmt --check        # CI: exit 1 and list files that would change
       $ ztauth policy fmt policies/billing.cedar
+      $ ztauth policy fmt --diff         # review what it would change
 
-    Exit codes: 0 formatted (or nothing to do), 1 --check found changes or a file cannot be
-    formatted, 2 usage error.
+    Exit codes: 0 formatted (or nothing to do), 1 --check or --diff found changes or a file
+    cannot be formatted, 2 usage error.
     """
     from ztauth_cli.lint.command import run_fmt
 
     files, ledger = ledger_paths(list(paths or ()), ledger)
-    raise typer.Exit(run_fmt(files, ledger=ledger, check=check))
+    raise typer.Exit(run_fmt(files, ledger=ledger, check=check or diff, diff=diff))

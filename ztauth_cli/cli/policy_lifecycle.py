@@ -19,22 +19,29 @@ import typer
 from ztauth_cli.cli._common import (
     LedgerOption,
     OutputOption,
+    RequireSignaturesOption,
     RevOption,
+    SignersJwksOption,
     check_format,
     check_ledger_option,
     check_output,
+    check_pin_outside,
     emit,
     emit_json,
     emit_rich,
     format_option,
+    group_epilog,
+    key_passphrase,
     parse_at,
     resolve_ledger,
+    signer_pin,
 )
 from ztauth_cli.cli.policy import app
 from ztauth_cli.report.formats import OutputFormat
 
 if TYPE_CHECKING:
     from ztauth_cli.ledger.history import LogEntry, VersionRow
+    from ztauth_cli.ledger.signing import SignerPin
     from ztauth_cli.ledger.versions import BumpPart, BumpResult, SemVer
     from ztauth_cli.model import Ledger
 
@@ -59,6 +66,11 @@ version_app = typer.Typer(
 )
 bump_app = typer.Typer(
     help="Create the next version tag at HEAD, after the release gates pass.",
+    epilog=group_epilog(
+        ("release the next minor version", 'ztauth policy version bump minor -m "refunds"'),
+        ("let the decision diff choose the part", "ztauth policy version bump auto"),
+        exit_codes="0 tagged, 1 refused by a release gate, 2 usage or input error.",
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -96,7 +108,8 @@ def sign_command(
     """Sign the ledger: add (or replace) this key's signature in .signatures.json.
 
     The signature covers the SHA-256 of the raw bytes of every file the evaluator loads
-    (manifest, schema, policies, entities, trust, keys; not tests/). Other keys' signatures
+    (manifest, schema, policies, entities, trust, keys, wherever they sit; not the test
+    suites). Other keys' signatures
     are kept, so several signers can coexist. Signs the working tree (commit the result).
 
     Example:
@@ -126,11 +139,11 @@ def run_sign(
     from ztauth_cli.errors import DocumentError
     from ztauth_cli.ledger import load
     from ztauth_cli.ledger.signing import (
-        is_signed_file,
         load_signing_key,
         merge_signatures,
         parse_signatures,
         sign_ledger,
+        signed_paths,
         signer_keys,
         write_signatures,
     )
@@ -144,12 +157,19 @@ def run_sign(
             f"cannot read the key: {exc.strerror or exc}", span=Span(path=str(key_path))
         ) from exc
     trusted = signer_keys(loaded)
-    key = load_signing_key(data, path=str(key_path), kid=kid, alg=alg, known=trusted.keys)
+    key = load_signing_key(
+        data,
+        path=str(key_path),
+        kid=kid,
+        alg=alg,
+        known=trusted.keys,
+        passphrase=key_passphrase(data, path=key_path),
+    )
     token = sign_ledger(loaded, key, now=_now(), issuer=issuer)
     text = merge_signatures(loaded.signatures_text, token, kid=key.kid)
     target = write_signatures(Path(loaded.root), text)
     count = len(parse_signatures(text))
-    files = sum(1 for f in loaded.files if is_signed_file(f.path))
+    files = len(signed_paths(loaded))
     typer.echo(
         f"signed {files} files of {loaded.ztid} with key {key.kid} ({key.alg}); "
         f"{target.name} holds {count} signature(s)"
@@ -169,9 +189,28 @@ def run_sign(
 @app.command("verify")
 def verify_command(
     rev: RevOption = None,
-    jwks: Path | None = typer.Option(  # noqa: B008 - Typer's declaration style
-        None, "--jwks", help="Trust these signer keys instead of the manifest's 'signers'."
-    ),
+    signers_jwks: Annotated[
+        Path | None,
+        typer.Option(
+            "--signers-jwks",
+            "--jwks",
+            metavar="FILE",
+            help="Trust ONLY these signer keys (a JWKS kept outside the ledger) instead of the "
+            "manifest's 'signers' (default: $ZTAUTH_SIGNERS_JWKS).",
+            show_default=False,
+        ),
+    ] = None,
+    require_signatures: RequireSignaturesOption = None,
+    base: Annotated[
+        str | None,
+        typer.Option(
+            "--base",
+            metavar="REV",
+            help="Report a manifest that lowered require_signatures or changed its signers "
+            "since REV (default: HEAD for the working tree, the previous version tag for --rev).",
+            show_default=False,
+        ),
+    ] = None,
     ledger: LedgerOption = None,
     fmt: FormatOption = OutputFormat.TEXT,
     output: OutputOption = None,
@@ -179,19 +218,34 @@ def verify_command(
     """Verify the ledger's signatures against its current content.
 
     Recomputes every signed file's SHA-256 and checks each signature in .signatures.json:
-    trusted key (the manifest's signers JWKS, or --jwks), allowed algorithm (never none or
-    HMAC), this ledger's ZTID, and no file added, removed or changed since signing. The number
-    of valid DISTINCT signer keys must reach settings.require_signatures (at least 1).
+    trusted key (the manifest's signers JWKS, or only the pinned --signers-jwks), allowed
+    algorithm (never none or HMAC), this ledger's ZTID, and no file added, removed or changed
+    since signing. The number of valid DISTINCT signer keys must reach
+    max(--require-signatures, settings.require_signatures, 1).
+
+    The gate itself is compared with a base revision: a manifest that lowered
+    settings.require_signatures or changed its signers JWKS is a finding, unless the quorum of
+    signers trusted at the base signed the new content (a base that required no signature,
+    with nothing pinned, had no gate to weaken).
 
     Examples:
 
       $ ztauth policy verify
-      $ ztauth policy verify --rev v1.2.0 --jwks pinned-signers.jwks.json -f json
+      $ ztauth policy verify --rev v1.2.0 --signers-jwks pinned-signers.jwks.json -f json
+      $ ztauth policy verify --base origin/main               # CI on a pull request
 
-    Exit codes: 0 verified, 1 not verified, 2 usage or input error.
+    Exit codes: 0 verified, 1 not verified (or the gate was weakened), 2 usage or input error.
     """
     raise typer.Exit(
-        run_verify(rev=rev, jwks_path=jwks, ledger_path=ledger, fmt=fmt, output=output)
+        run_verify(
+            rev=rev,
+            jwks_path=signers_jwks,
+            ledger_path=ledger,
+            fmt=fmt,
+            output=output,
+            require_signatures=require_signatures,
+            base=base,
+        )
     )
 
 
@@ -202,31 +256,102 @@ def run_verify(
     ledger_path: Path | None,
     fmt: OutputFormat,
     output: Path | None = None,
+    require_signatures: int | None = None,
+    base: str | None = None,
 ) -> int:
-    """Verify and report; returns 0 (verified) or 1 (not verified).
+    """Verify and report; returns 0 (verified) or 1 (not verified, or the gate weakened since
+    the base revision).
 
     Raises:
-        ZtauthError: no ledger, unknown revision, unreadable --jwks or manifest (exit 2).
+        ZtauthError: no ledger, unknown revision or --base, unreadable pin or manifest (exit 2).
     """
     from ztauth_cli.ledger import load
-    from ztauth_cli.ledger.signing import load_jwks_file, verify_ledger
+    from ztauth_cli.ledger.signing import gate_findings, verify_ledger, with_findings
 
     check_format(fmt, _FORMATS, command="ztauth policy verify")
     check_output(output)
     check_ledger_option(ledger_path)
-    jwks = load_jwks_file(jwks_path) if jwks_path is not None else None
+    pin = signer_pin(jwks_path, require_signatures)
     loaded = load(ledger_path, rev, tolerant=True)
     _require_manifest(loaded)
+    check_pin_outside(pin, loaded.root)
+    now = _now()
     result = verify_ledger(
-        loaded, jwks=jwks, jwks_source=str(jwks_path) if jwks_path else "--jwks", now=_now()
+        loaded,
+        jwks=pin.keys,
+        jwks_source=pin.source or "--signers-jwks",
+        require=pin.floor,
+        now=now,
+    )
+    label = base if base is not None else _default_base(loaded, rev=rev)
+    base_ledger = _base_ledger(ledger_path, label, explicit=base is not None)
+    findings: tuple[str, ...] = ()
+    if base_ledger is not None and label is not None:
+        findings = gate_findings(loaded, base_ledger, base_label=label, floor=pin.floor, now=now)
+        result = with_findings(result, findings)
+    base_json = (
+        {"revision": label, "commit": base_ledger.revision, "findings": list(findings)}
+        if base_ledger is not None
+        else None
     )
     if fmt is OutputFormat.JSON:
-        emit_json({"ledger": loaded.ztid, "revision": loaded.revision, **result.to_json()}, output)
+        emit_json(
+            {
+                "ledger": loaded.ztid,
+                "revision": loaded.revision,
+                **result.to_json(),
+                "base": base_json,
+            },
+            output,
+        )
     else:
         from ztauth_cli.report.lifecycle_text import render_verify
 
-        emit_rich(lambda console: render_verify(console, loaded, result, rev=rev), output)
+        where = f"{label} ({(base_ledger.revision or '')[:12]})" if base_ledger else None
+        emit_rich(
+            lambda console: render_verify(console, loaded, result, rev=rev, base=where), output
+        )
     return 0 if result.ok else 1
+
+
+def _default_base(loaded: Ledger, *, rev: str | None) -> str | None:
+    """HEAD for the working tree (what is about to be committed changes what is committed);
+    the previous version tag for a revision (what changed since the last release). None
+    outside Git or before the first commit or release."""
+    from ztauth_cli.errors import GitError
+    from ztauth_cli.ledger import git
+    from ztauth_cli.ledger.versions import previous_version_tag
+
+    root = Path(loaded.root)
+    if rev is None:
+        repo_root = git.find_repo_root(root)
+        if repo_root is None:
+            return None
+        repo = git.open_repo(repo_root)
+        try:
+            return "HEAD" if git.head_commit(repo) is not None else None
+        finally:
+            repo.close()
+    try:
+        return previous_version_tag(root, loaded.revision) if loaded.revision else None
+    except GitError:
+        return None
+
+
+def _base_ledger(ledger_path: Path | None, label: str | None, *, explicit: bool) -> Ledger | None:
+    """The ledger at the base revision; None when there is no base (a default base where the
+    ledger did not exist yet). An explicit --base that cannot be read is an error."""
+    from ztauth_cli.errors import LedgerNotFound
+    from ztauth_cli.ledger import load
+
+    if label is None:
+        return None
+    try:
+        return load(ledger_path, label, tolerant=True)
+    except LedgerNotFound:
+        if explicit:
+            raise
+        return None
 
 
 def _require_manifest(loaded: Ledger) -> None:
@@ -383,13 +508,25 @@ def _bump(part: str) -> Callable[..., None]:
         ),
         ledger: LedgerOption = None,
         fmt: FormatOption = OutputFormat.TEXT,
+        signers_jwks: SignersJwksOption = None,
+        require_signatures: RequireSignaturesOption = None,
     ) -> None:
-        raise typer.Exit(run_version_bump(part=part, message=message, ledger_path=ledger, fmt=fmt))
+        raise typer.Exit(
+            run_version_bump(
+                part=part,
+                message=message,
+                ledger_path=ledger,
+                fmt=fmt,
+                pin=signer_pin(signers_jwks, require_signatures),
+            )
+        )
 
     command.__doc__ = (
         f"Tag HEAD with the next {part} version (annotated tag, never moved once made).\n\n"
         "Only when the ledger's working tree matches HEAD, lint passes at HEAD, the test "
-        "suites pass at HEAD and required signatures verify. Prints the new tag on stdout.\n\n"
+        "suites pass at HEAD and required signatures verify (against --signers-jwks / "
+        "--require-signatures when pinned: a revision the pin does not vouch for is never "
+        "tagged). Prints the new tag on stdout.\n\n"
         f"Example:\n\n  $ ztauth policy version bump {part} -m 'quarterly release'\n\n"
         "Exit codes: 0 tagged, 1 refused, 2 usage or input error."
     )
@@ -408,11 +545,12 @@ def run_version_bump(
     fmt: OutputFormat,
     derive: Callable[[Path, SemVer | None, str], BumpPart | str] | None = None,
     explain: Sequence[str] = (),
+    pin: SignerPin | None = None,
 ) -> int:
     """Create the next version tag after the release gates; returns 0 (tagged) or 1 (refused).
 
     ``derive`` picks the part from the ledger (``bump auto``); ``explain`` lines are printed
-    with the result (why that part).
+    with the result (why that part). ``pin`` fixes the signature gate from outside the ledger.
 
     Raises:
         ZtauthError: no ledger, no repository, no commit (exit 2).
@@ -422,9 +560,10 @@ def run_version_bump(
 
     check_format(fmt, _FORMATS, command="ztauth policy version bump")
     root = resolve_ledger(ledger_path)
-    result = bump_version(
-        root, part, message=message, derive=derive, gates=release_gates(now=_now), now=_now
-    )
+    if pin is not None:
+        check_pin_outside(pin, str(root))
+    gates = release_gates(now=_now, pin=pin)
+    result = bump_version(root, part, message=message, derive=derive, gates=gates, now=_now)
     _render_bump(result, fmt=fmt, explain=explain)
     return 0 if result.tag is not None else 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -21,7 +22,10 @@ from ztauth_cli.cli._common import (
     emit,
     emit_rich,
     format_option,
+    group_epilog,
+    key_passphrase,
     parse_at,
+    read_public_jwks,
 )
 from ztauth_cli.report.formats import OutputFormat
 
@@ -34,6 +38,18 @@ __all__ = ["app", "inspect_command", "mint_command", "run_inspect", "run_mint"]
 
 app = typer.Typer(
     help="Decode, verify and mint JWTs (transaction, consent, attestation tokens).",
+    epilog=group_epilog(
+        (
+            "is this token one the ledger accepts?",
+            'ztauth token inspect "$TOKEN" --ledger sample-ledger',
+        ),
+        (
+            "a test token",
+            "ztauth token mint --issuer https://idp.acme.internal --key idp.pem --claim sub=alice",
+        ),
+        exit_codes="0 verified or minted, 1 the token does not verify, 2 malformed token, "
+        "bad key or option.",
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -61,6 +77,11 @@ def inspect_command(
         "'issues' (default: any kind it issues).",
         show_default=False,
     ),
+    jwks: Path | None = typer.Option(  # noqa: B008
+        None,
+        "--jwks",
+        help="Extra public keys (JWKS file) trusted for every token issuer, as in eval.",
+    ),
     fmt: Annotated[OutputFormat, format_option(*_FORMATS)] = OutputFormat.TEXT,
     output: OutputOption = None,
 ) -> None:
@@ -68,19 +89,29 @@ def inspect_command(
 
     The engine's own check, so the verdict is the one eval gives: the issuer's JWKS (by kid),
     its allowed algorithms, its audience, the kinds it issues (--kind) and the token's
-    exp/nbf/iat. Outside a ledger (and without --ledger) the token is only decoded.
+    exp/nbf/iat. Outside a ledger (and without --ledger) the token is only decoded. --jwks
+    trusts more public keys for every issuer, exactly as 'ztauth eval --jwks' does, so a token
+    eval accepts with --jwks also verifies here.
 
     Examples:
 
       $ ztauth token inspect eyJhbGciOiJFZERTQSIs... --ledger sample-ledger
       $ pbpaste | ztauth token inspect - -f json
       $ ztauth token inspect "$CONSENT" --kind consent
+      $ ztauth token inspect "$TXN" --jwks staging-idp.jwks.json
 
     Exit codes: 0 verifies, 1 does not verify (or no ledger), 2 malformed token or bad option.
     """
     raise typer.Exit(
         run_inspect(
-            token=token, ledger_path=ledger, rev=rev, at=at, fmt=fmt, output=output, kind=kind
+            token=token,
+            ledger_path=ledger,
+            rev=rev,
+            at=at,
+            fmt=fmt,
+            output=output,
+            kind=kind,
+            jwks_path=jwks,
         )
     )
 
@@ -149,6 +180,29 @@ def _relative(seconds: float) -> str:
     return f"in {text}" if seconds > 0 else f"{text} ago"
 
 
+def _moment(name: str, value: Any, *, now: datetime) -> dict[str, Any]:
+    """A time claim shown as a date; one no date can hold is a malformed token (exit 2)."""
+    from ztauth_cli import jose
+
+    try:
+        if not math.isfinite(value):
+            raise ValueError(name)
+        return {
+            "value": value,
+            "time": jose.format_time(value),
+            "relative": _relative(float(value) - now.timestamp()),
+        }
+    except (OverflowError, OSError, ValueError):
+        # NaN, infinities, years outside 1-9999, integers beyond a float: shown as text, cut
+        # (a 400-digit number is not worth 400 columns).
+        shown = "NaN" if isinstance(value, float) and math.isnan(value) else str(value)
+        shown = shown if len(shown) <= 24 else shown[:10] + "..."
+        raise jose.TokenError(
+            f"malformed token: claim {name!r} ({shown}) is not a date "
+            "(a NumericDate between years 1 and 9999)"
+        ) from None
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Inspection:
     header: dict[str, Any]
@@ -184,8 +238,10 @@ def run_inspect(
     fmt: OutputFormat,
     output: Path | None = None,
     kind: str | None = None,
+    jwks_path: Path | None = None,
 ) -> int:
     """Decode and verify ``token`` (as a token of ``kind`` when given); print the result.
+    ``jwks_path`` adds public keys trusted for every issuer (``eval --jwks``).
     Returns 0 (verifies) or 1.
 
     Raises:
@@ -201,6 +257,7 @@ def run_inspect(
     check_ledger_option(ledger_path)
     if kind is not None and kind not in TOKEN_KINDS:
         raise UsageError(f"--kind {kind!r}: expected one of {', '.join(TOKEN_KINDS)}")
+    extra_keys = read_public_jwks(jwks_path) if jwks_path is not None else ()
     if token == "-":  # noqa: S105 - the stdin marker, not a secret
         if sys.stdin.isatty():
             # Waiting for a paste nobody knows is expected looks like a hang.
@@ -216,11 +273,7 @@ def run_inspect(
     now = parse_at(at)
     header, claims = jose.decode_unverified(token)
     times = {
-        name: {
-            "value": claims[name],
-            "time": jose.format_time(claims[name]),
-            "relative": _relative(float(claims[name]) - now.timestamp()),
-        }
+        name: _moment(name, claims[name], now=now)
         for name in _TIME_CLAIMS
         if isinstance(claims.get(name), (int, float)) and not isinstance(claims[name], bool)
     }
@@ -237,14 +290,35 @@ def run_inspect(
     result = (
         base
         if ledger is None
-        else _verify_with_ledger(token, ledger, now=now, base=base, kind=kind)
+        else _verify_with_ledger(
+            token,
+            ledger,
+            now=now,
+            base=base,
+            kind=kind,
+            extra=_ExtraKeys(keys=extra_keys, source=str(jwks_path)) if extra_keys else None,
+        )
     )
     _render(result, fmt, now=now, output=output)
     return 0 if result.verified else 1
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _ExtraKeys:
+    """The ``--jwks`` keys and the file they came from (named in the checks)."""
+
+    keys: tuple[dict[str, Any], ...]
+    source: str
+
+
 def _verify_with_ledger(
-    token: str, ledger: Ledger, *, now: datetime, base: _Inspection, kind: str | None
+    token: str,
+    ledger: Ledger,
+    *,
+    now: datetime,
+    base: _Inspection,
+    kind: str | None,
+    extra: _ExtraKeys | None = None,
 ) -> _Inspection:
     from ztauth_cli import jose
     from ztauth_cli.engine.tokens import ledger_key_sets, verify_with_ledger_issuers
@@ -254,14 +328,23 @@ def _verify_with_ledger(
     iss = base.claims.get("iss")
     try:
         verified = verify_with_ledger_issuers(
-            token, issuers=issuers, key_sets=ledger_key_sets(ledger), now=now, kind=kind
+            token,
+            issuers=issuers,
+            key_sets=ledger_key_sets(ledger),
+            now=now,
+            kind=kind,
+            extra_keys=extra.keys if extra is not None else (),
         )
     except jose.TokenError as exc:
         named = iss if isinstance(iss, str) and iss in issuers else None
         return replace(base, issuer=named, reason=exc.message)
     issuer = issuers[verified.issuer]
+    kid = base.header.get("kid")
+    from_extra = extra is not None and any(k.get("kid") == kid for k in extra.keys)
+    in_ledger = any(k.get("kid") == kid for k in ledger_key_sets(ledger).get(issuer.name, ()))
+    where = extra.source if extra is not None and from_extra and not in_ledger else issuer.jwks
     checks = [
-        f"signature by key {base.header.get('kid', '(no kid)')} of {issuer.jwks}",
+        f"signature by key {kid if kid is not None else '(no kid)'} of {where}",
         f"algorithm {base.header.get('alg')} allowed ({', '.join(issuer.algorithms)})",
         "exp/nbf/iat valid at " + jose.format_time(now),
     ]
@@ -354,12 +437,12 @@ def run_mint(
             f"cannot read the private key: {exc.strerror or exc}", span=Span(path=str(key_path))
         ) from exc
     try:
-        handle = jose.load_private_key_pem(pem)
+        handle = jose.load_private_key_pem(pem, passphrase=key_passphrase(pem, path=key_path))
     except jose.TokenError as exc:
         raise jose.TokenError(
             exc.message,
             span=Span(path=str(key_path)),
-            hint="generate one with 'ztauth keys generate' (EdDSA by default)",
+            hint=exc.hint or "generate one with 'ztauth keys generate' (EdDSA by default)",
         ) from exc
     alg = alg or jose.alg_for_private_key(handle)
     if kid is None:

@@ -126,11 +126,12 @@ def load_requests(path: Path) -> tuple[ReplayItem, ...]:
     """Read a ``.jsonl`` of AuthZEN requests or of ``eval --audit-log`` lines.
 
     An audit line carries the request under ``request`` (and its time under ``time``, used as
-    the replay clock). Blank lines and ``#`` comment lines are skipped.
+    the replay clock). Blank lines and ``#`` comment lines are skipped, and so are audit lines
+    of input that never became a request (``{"invalid": ...}``).
 
     Raises:
-        RequestError: an unreadable file, or a line that is not a JSON object holding a request
-            (with file:line:col).
+        RequestError: an unreadable file, a line that is not a JSON object holding a request,
+            or an audit line whose request was stored truncated (with file:line:col).
     """
     from ztauth_cli.ledger.load import parse_timestamp
 
@@ -161,6 +162,17 @@ def load_requests(path: Path) -> tuple[ReplayItem, ...]:
         request: Any = data
         if "request" in data and "subject" not in data:
             request = data["request"]
+            if "request_truncated" in data:
+                # The log kept only a bounded copy: replaying it would decide another request.
+                raise RequestError(
+                    "this audit entry holds a truncated copy of its request (larger than the "
+                    "audit log stores); it cannot be replayed",
+                    span=span,
+                )
+            if isinstance(request, dict) and set(request) == {"invalid"}:
+                # A stream line that never became a request: denied by every ledger alike,
+                # so it can show no difference.
+                continue
             for key in _TIME_KEYS:
                 if isinstance(data.get(key), str):
                     try:

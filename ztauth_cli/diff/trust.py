@@ -26,6 +26,7 @@ from ztauth_cli.model import (
     ActorRef,
     EntitySelector,
     Ledger,
+    RequestEntityRule,
     SecurityGroup,
     Span,
 )
@@ -739,7 +740,8 @@ def diff_trust(base: Ledger, target: Ledger) -> tuple[Change, ...]:
 
 
 def diff_manifest(base: Ledger, target: Ledger) -> tuple[Change, ...]:
-    """Manifest settings changes: txn token, signature quorum, chain depth, ZTID, signers."""
+    """Manifest settings changes: txn token, signature quorum, chain depth, request entities,
+    ZTID, signers."""
     old, new = base.manifest, target.manifest
     if old is None or new is None:
         return ()
@@ -760,10 +762,62 @@ def diff_manifest(base: Ledger, target: Ledger) -> tuple[Change, ...]:
             lambda m: m.settings.max_chain_depth,
             _ordered("max_chain_depth", raised_is=_W, area=area),
         ),
+        (
+            "settings.request_entities",
+            lambda m: m.settings.request_entities,
+            _request_entities(area=area),
+        ),
         ("ledger", attrgetter("ledger"), _neutral("ledger ZTID", area=area)),
         ("signers", attrgetter("signers"), _keys(base, target, "signer key", area=area)),
     )
     return tuple(_compare_rows(rows, old, new, "manifest"))
+
+
+def _allowed(rules: Sequence[RequestEntityRule], type_: str) -> set[str]:
+    """What a request may give an unknown entity of ``type_`` under ``rules``."""
+    by_type = {r.type: r for r in rules}
+    rule = by_type.get(type_, by_type.get("*"))
+    if rule is None:
+        return set()
+    return {n for n, on in (("attributes", rule.attributes), ("parents", rule.parents)) if on}
+
+
+def _request_entities(*, area: str) -> _Compare:
+    """What requests may describe, per entity type: more is widening, less narrowing."""
+
+    def compare(
+        subject: str,
+        field: str,
+        old: Sequence[RequestEntityRule],
+        new: Sequence[RequestEntityRule],
+        span: Span | None,
+    ) -> list[Change]:
+        if old == new:
+            return []
+        out: list[Change] = []
+        for type_ in sorted({r.type for r in (*old, *new)} | {"*"}):
+            before, after = _allowed(old, type_), _allowed(new, type_)
+            kind = "entities of other types" if type_ == "*" else f"{type_} entities"
+            for impact, names, verb in (
+                (_W, after - before, "may now"),
+                (_N, before - after, "may no longer"),
+            ):
+                if names:
+                    out.append(
+                        _one(
+                            subject,
+                            field,
+                            impact,
+                            f"requests {verb} give new {kind} {' and '.join(sorted(names))}",
+                            before=_fmt(sorted(before)),
+                            after=_fmt(sorted(after)),
+                            span=span,
+                            area=area,
+                        )
+                    )
+        return out
+
+    return compare
 
 
 # ------------------------------------------------------------------------- schema & entities

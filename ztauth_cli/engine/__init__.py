@@ -6,6 +6,18 @@ It never imports the ledger loader, the CLI, the reporters, typer or rich (STYLE
 from __future__ import annotations
 
 from ztauth_cli.engine.pipeline import USER_MESSAGES, Evaluator
-from ztauth_cli.engine.response import authzen_response, decision_json
+from ztauth_cli.engine.response import (
+    ContextLevel,
+    authzen_response,
+    decision_json,
+    request_id_of,
+)
 
-__all__ = ["USER_MESSAGES", "Evaluator", "authzen_response", "decision_json"]
+__all__ = [
+    "USER_MESSAGES",
+    "ContextLevel",
+    "Evaluator",
+    "authzen_response",
+    "decision_json",
+    "request_id_of",
+]

@@ -1,8 +1,9 @@
 """The Cedar bridge: the only module that imports cedarpy (STYLE.md rule 4).
 
 cedarpy reports parse errors without positions, so policy files are split statement by
-statement here (a small tokenizer aware of strings and ``//`` comments) and every statement is
-parsed on its own: an error then points at the policy's first line in its ``.cedar`` file.
+statement here (a small tokenizer aware of strings and ``//`` comments), a statement that runs
+two policies together (a missing ``;``) is cut between them, and every policy is parsed on its
+own: :mod:`ztauth_cli.engine.cedar_syntax` then points an error at the token Cedar rejected.
 
 The evaluator side (:class:`CedarEngine`) parses the policy set, the entities and the elevation
 conditions ONCE per ledger and reuses the handles. Policies are re-keyed by their ``@id``
@@ -13,13 +14,15 @@ annotation (``policies_to_json_str`` -> ``staticPolicies`` keyed by ``@id`` ->
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from ztauth_cli.engine.entities import referenced_uids
+from ztauth_cli.engine.request import is_action_type
 from ztauth_cli.errors import DocumentError
 from ztauth_cli.model.documents import PolicyFile
 from ztauth_cli.model.span import Span
@@ -51,6 +54,9 @@ class CedarPolicy:
     span: Span
     text: str
     file: str
+    # Cedar's JSON form of ``text`` as the parser returned it (None: not parsed yet), kept so
+    # that lint rules, diff and the engine never parse one statement twice.
+    cedar_json: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,6 +88,15 @@ def _split(text: str) -> list[_Statement]:
     start: int | None = None
     i = 0
     n = len(text)
+    # Lines are counted from the previous statement, not from the file start each time.
+    counted, line = 0, 1
+
+    def position(offset: int) -> tuple[int, int]:
+        nonlocal counted, line
+        line += text.count("\n", counted, offset)
+        counted = offset
+        return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
     while i < n:
         char = text[i]
         if char == "/" and text.startswith("//", i):
@@ -100,20 +115,24 @@ def _split(text: str) -> list[_Statement]:
             i += 1
             continue
         if char == ";":
-            line, column = _position(text, start)
+            at_line, column = position(start)
             statements.append(
-                _Statement(text=text[start : i + 1], offset=start, line=line, column=column)
+                _Statement(text=text[start : i + 1], offset=start, line=at_line, column=column)
             )
             start = None
         i += 1
     if start is not None:
-        line, column = _position(text, start)
-        statements.append(_Statement(text=text[start:], offset=start, line=line, column=column))
+        at_line, column = position(start)
+        statements.append(_Statement(text=text[start:], offset=start, line=at_line, column=column))
     return statements
 
 
 @functools.lru_cache(maxsize=4096)
 def _statement_json(text: str) -> str:
+    return _cedar_json(text)
+
+
+def _cedar_json(text: str) -> str:
     import cedarpy
 
     result: str = cedarpy.policies_to_json_str(text)
@@ -126,13 +145,55 @@ def _single_policy(text: str) -> tuple[str, dict[str, Any]]:
     Raises:
         ValueError: Cedar's parse error, or when the text holds no policy or several.
     """
-    data = json.loads(_statement_json(text))
+    return _one_policy(_statement_json(text))
+
+
+def _parsed_policy(policy: CedarPolicy) -> tuple[str, dict[str, Any]]:
+    """``(kind, est)`` of a policy, from the JSON kept when it was parsed if there is one.
+
+    Raises:
+        ValueError: as :func:`_single_policy`.
+    """
+    if policy.cedar_json is not None:
+        return _one_policy(policy.cedar_json)
+    return _single_policy(policy.text)
+
+
+def _one_policy(cedar_json: str) -> tuple[str, dict[str, Any]]:
+    data = json.loads(cedar_json)
     static = data.get("staticPolicies") or {}
     templates = data.get("templates") or {}
     items = [("static", p) for p in static.values()] + [("template", p) for p in templates.values()]
     if len(items) != 1:
         raise ValueError(f"expected exactly one policy, found {len(items)}")
     return items[0]
+
+
+def _file_forms(text: str, statements: int) -> list[str] | None:
+    """Each statement's Cedar JSON from ONE parse of the whole file (Cedar's cost is per call
+    as much as per policy), or None when the file does not parse as exactly ``statements``
+    policies: each statement is then parsed alone, so that an error names its statement.
+    """
+    if not statements:
+        return None
+    try:
+        data = json.loads(_cedar_json(text))  # not cached: a whole file, parsed once per load
+    except ValueError:
+        return None
+    # Cedar numbers the policies of a text policy0, policy1, ... in order, static policies and
+    # templates alike; a file that parses holds one policy per top-level ';'.
+    forms: list[str] = []
+    for number in range(statements):
+        key = f"policy{number}"
+        for section in ("staticPolicies", "templates"):
+            est = (data.get(section) or {}).get(key)
+            if est is not None:
+                forms.append(json.dumps({section: {key: est}}))
+                break
+        else:
+            return None
+    found = len(data.get("staticPolicies") or {}) + len(data.get("templates") or {})
+    return forms if found == statements else None
 
 
 def parse_policy_files(
@@ -146,20 +207,61 @@ def parse_policy_files(
     policies: list[CedarPolicy] = []
     errors: list[DocumentError] = []
     for policy_file in files:
-        path = policy_file.span.path
-        for statement in _split(policy_file.text):
-            span = Span(path=path, line=statement.line, column=statement.column)
-            if not statement.text.rstrip().endswith(";"):
-                errors.append(
-                    DocumentError(
-                        "Cedar syntax error: policy is not terminated by ';'",
-                        span=span,
-                    )
-                )
-                continue
+        found, problems = _parse_text(policy_file.text, policy_file.span.path)
+        policies.extend(found)
+        errors.extend(problems)
+    return tuple(policies), tuple(errors)
+
+
+def _parse_error(text: str) -> str | None:
+    """Cedar's message for ``text``, or None when it parses."""
+    try:
+        _statement_json(text)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _pieces(text: str) -> list[_Statement]:
+    """The statements of ``text``, each cut where a missing ``;`` ran two policies together."""
+    from ztauth_cli.engine.cedar_syntax import split_policies
+
+    pieces: list[_Statement] = []
+    for statement in _split(text):
+        bounds = [0, *split_policies(statement.text), len(statement.text)]
+        for start, end in itertools.pairwise(bounds):
+            offset = statement.offset + start
+            line, column = _position(text, offset)
+            piece = statement.text[start:end].rstrip()
+            pieces.append(_Statement(text=piece, offset=offset, line=line, column=column))
+    return pieces
+
+
+def _parse_text(text: str, path: str) -> tuple[list[CedarPolicy], list[DocumentError]]:
+    """The policies of one ``.cedar`` file and an error for each statement Cedar rejects."""
+    from ztauth_cli.engine.cedar_syntax import diagnose, tokenize
+
+    policies: list[CedarPolicy] = []
+    errors: list[DocumentError] = []
+    pieces = _pieces(text)
+    # Usually the whole file parses: one Cedar call for all its policies (Cedar's cost is per
+    # call as much as per policy). Otherwise each statement alone, so errors name their place.
+    whole = _file_forms(text, len(pieces))
+    for index, statement in enumerate(pieces):
+        terminated = statement.text.endswith(";")
+        cedar_json: str | None = whole[index] if whole is not None else None
+        message: str | None = None
+        if cedar_json is None:
+            source = statement.text if terminated else statement.text + ";"
             try:
-                _kind, est = _single_policy(statement.text)
+                cedar_json = _statement_json(source)
             except ValueError as exc:
+                message = str(exc)
+        if message is None and terminated and cedar_json is not None:
+            try:
+                _kind, est = _one_policy(cedar_json)
+            except ValueError as exc:  # parses, but is not exactly one policy
+                span = Span(path=path, line=statement.line, column=statement.column)
                 errors.append(DocumentError(f"Cedar syntax error: {exc}", span=span))
                 continue
             annotations = est.get("annotations") or {}
@@ -168,12 +270,39 @@ def parse_policy_files(
                 CedarPolicy(
                     id=raw_id if isinstance(raw_id, str) else None,
                     effect=str(est.get("effect", "")),
-                    span=span,
+                    span=Span(path=path, line=statement.line, column=statement.column),
                     text=statement.text,
                     file=path,
+                    cedar_json=cedar_json,
                 )
             )
-    return tuple(policies), tuple(errors)
+            continue
+        following = pieces[index + 1] if index + 1 < len(pieces) else None
+        before = f", before the policy at line {following.line}" if following else ""
+        hint: str | None
+        if message is None:
+            # It parses once ended: the ';' itself is missing, right after its last token.
+            last = tokenize(statement.text)[-1]
+            at, why, hint = (
+                last.end,
+                "missing ';' at the end of the policy",
+                f"add ';' here{before}",
+            )
+        else:
+            problem = diagnose(source, message, parse=_parse_error)
+            at, why, hint = min(problem.offset, len(statement.text)), problem.message, problem.hint
+            if not terminated:
+                also = f"end the policy with ';'{before}"
+                hint = f"{hint}; then {also}" if hint else also
+        line, column = _position(text, statement.offset + at)
+        errors.append(
+            DocumentError(
+                f"Cedar syntax error: {why}",
+                span=Span(path=path, line=line, column=column),
+                hint=hint,
+            )
+        )
+    return policies, errors
 
 
 def policy_json(policy: CedarPolicy) -> dict[str, Any]:
@@ -183,7 +312,7 @@ def policy_json(policy: CedarPolicy) -> dict[str, Any]:
         DocumentError: when the policy text does not parse (at the policy's span).
     """
     try:
-        _kind, est = _single_policy(policy.text)
+        _kind, est = _parsed_policy(policy)
     except ValueError as exc:
         raise DocumentError(f"Cedar syntax error: {exc}", span=policy.span) from exc
     return est
@@ -282,14 +411,9 @@ def format_cedar(text: str) -> str:
     try:
         result: str = cedarpy.format_policies(text)
     except ValueError as exc:
-        for statement in _split(text):
-            try:
-                _single_policy(statement.text)
-            except ValueError as inner:
-                raise DocumentError(
-                    f"Cedar syntax error: {inner}",
-                    span=Span(path="<policy>", line=statement.line, column=statement.column),
-                ) from exc
+        _, errors = _parse_text(text, "<policy>")
+        if errors:
+            raise errors[0] from exc
         raise DocumentError(f"Cedar syntax error: {exc}", span=Span(path="<policy>")) from exc
     return result
 
@@ -353,7 +477,7 @@ class CedarEngine:
 
         # The ledger's Cedar schema ``(text, path)``: when given, Cedar validates every request
         # (principal/resource types for the action, the context's shape) and the entities
-        # (those of the ledger once, a request's overrides with the request), and adds the
+        # (those of the ledger once, those a request describes with the request), and adds the
         # schema's action entities (action groups) to the entity store.
         self.schema: Any = None
         self.schema_text = ""
@@ -371,7 +495,7 @@ class CedarEngine:
         self._ztauth_scopes: list[Mapping[str, Any]] = []
         self.effects: dict[str, str] = {}
         for key, policy in policies_by_key(policies).items():
-            kind, est = _single_policy(policy.text)
+            kind, est = _parsed_policy(policy)
             (static if kind == "static" else templates)[key] = est
             self.effects[key] = policy.effect
             if "ztauth" in _WORD.findall(policy.text):
@@ -401,7 +525,9 @@ class CedarEngine:
             raise DocumentError(
                 f"Cedar rejected the ledger's entities{against}: {exc}", span=entities_span
             ) from exc
-        self._without: OrderedDict[frozenset[tuple[str, str]], Any] = OrderedDict()
+        # Uids the ledger defines or names (parents, entity-valued attributes): a request
+        # describing one of them would change the ledger's facts (see defines).
+        self._ledger_uids = referenced_uids(self.base_entities.values())
 
         self.conditions: dict[str, Any] = {}
         for name, (condition, span) in (conditions or {}).items():
@@ -413,52 +539,28 @@ class CedarEngine:
                     f"elevation condition is not a valid Cedar expression: {exc}", span=span
                 ) from exc
 
-    def _base_without(self, uids: frozenset[tuple[str, str]]) -> Any:
-        """The base entities minus ``uids`` (those a request replaces), cached (LRU)."""
-        import cedarpy
+    def defines(self, key: tuple[str, str]) -> bool:
+        """Whether the ledger defines, or references, the entity ``key``: then it is the
+        ledger's alone and no request may describe it. With a schema, every action is the
+        schema's (Cedar adds the schema's action entities to the store).
+        """
+        return key in self._ledger_uids or (self.schema is not None and is_action_type(key[0]))
 
-        if not uids:
-            return self.entities
-        cached = self._without.get(uids)
-        if cached is not None:
-            self._without.move_to_end(uids)
-            return cached
-        rest = [e for k, e in self.base_entities.items() if k not in uids]
-        handle = cedarpy.Entities.from_json_str(json.dumps(rest), schema=self.schema)
-        self._without[uids] = handle
-        # Each cached handle is a copy of (most of) the base entities: keep only a few.
-        if len(self._without) > 32:
-            self._without.popitem(last=False)
-        return handle
+    def entities_for(self, additions: Mapping[tuple[str, str], Mapping[str, Any]]) -> Any:
+        """The entities handle for one request: the ledger's, plus the entities the request
+        describes that the ledger does not define (Cedar JSON, built by
+        :func:`ztauth_cli.engine.entities.describe_entities`).
 
-    def entities_for(self, overrides: Mapping[tuple[str, str], Mapping[str, Any]]) -> Any:
-        """The entities handle for one request: the base plus the request's entity overrides.
-
-        An override replaces (never duplicates) the ledger's entity with the same uid; its
-        ``attrs`` are merged over the ledger's attributes and its parents added.
+        An addition for an entity the ledger defines is dropped here too (defence in depth):
+        the ledger's entities are never replaced, merged into or given parents by a request.
 
         Raises:
-            ValueError: when Cedar rejects the overrides.
+            ValueError: when Cedar rejects the additions (e.g. under the schema).
         """
-        if not overrides:
+        delta = [dict(e) for key, e in additions.items() if not self.defines(key)]
+        if not delta:
             return self.entities
-        replaced = frozenset(k for k in overrides if k in self.base_entities)
-        delta = []
-        for key, override in overrides.items():
-            base = self.base_entities.get(key, {})
-            attrs = dict(base.get("attrs") or {})
-            attrs.update(override.get("attrs") or {})
-            parents = list(base.get("parents") or [])
-            parents += [p for p in override.get("parents") or [] if p not in parents]
-            entity: dict[str, Any] = {
-                "uid": {"type": key[0], "id": key[1]},
-                "attrs": attrs,
-                "parents": parents,
-            }
-            if "tags" in base or "tags" in override:
-                entity["tags"] = {**(base.get("tags") or {}), **(override.get("tags") or {})}
-            delta.append(entity)
-        return self._base_without(replaced).with_added_json_str(json.dumps(delta), self.schema)
+        return self.entities.with_added_json_str(json.dumps(delta), self.schema)
 
     def _outcome(self, result: Any) -> CedarOutcome:
         errors = tuple(str(e) for e in result.diagnostics.errors)

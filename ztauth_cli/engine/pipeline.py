@@ -1,8 +1,9 @@
 """The ZTAuth* decision pipeline (DESIGN.md "The decision pipeline"): deny by default.
 
 Steps: ledger verified -> request well formed -> tokens verify -> actor trusted -> actor may
-act on behalf of the subject -> every earlier hop of the chain still trusted and narrowing ->
-Cedar business policy. The first failing step decides the reason code; every step is traced.
+act on behalf of the subject -> every party of the chain linked to the one before by a signed
+token, still trusted, and narrowing (:meth:`Evaluator._chain` states the rule) -> Cedar
+business policy. The first failing step decides the reason code; every step is traced.
 
 The engine is pure: the clock and the keys are passed in, nothing is read from files, the
 network, the environment or the wall clock. It never raises on a request: any exception while
@@ -11,7 +12,8 @@ evaluating one becomes a deny with ``evaluation_error`` (fail closed).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeGuard
@@ -19,6 +21,8 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 from ztauth_cli import jose
 from ztauth_cli.engine.cedar import CedarEngine, CedarOutcome, parse_policy_files
 from ztauth_cli.engine.delegation import Coverage, Grant, OnBehalfOf
+from ztauth_cli.engine.entities import EntityRules, cedar_record, describe_entities
+from ztauth_cli.engine.forms import normalize_model
 from ztauth_cli.engine.request import (
     Request,
     RequestProblem,
@@ -29,7 +33,7 @@ from ztauth_cli.engine.request import (
     parse_request,
     uid_text,
 )
-from ztauth_cli.engine.tokens import Keyring, VerifiedToken, act_of, scope_of
+from ztauth_cli.engine.tokens import Keyring, VerifiedToken, act_of, actor_chain, scope_of
 from ztauth_cli.engine.trust import TrustModel, TrustResult
 from ztauth_cli.errors import DocumentError
 from ztauth_cli.model.decision import Decision, ReasonCode, Step, TraceStep
@@ -132,6 +136,10 @@ class Evaluator:
         self.version = version
         self.require_txn_token = settings.require_txn_token if settings is not None else False
         self.max_chain_depth = settings.max_chain_depth if settings is not None else 4
+        # What a request may say about entities the ledger does not define.
+        self.entity_rules = (
+            EntityRules(settings.request_entities) if settings is not None else EntityRules()
+        )
         self.cedar = cedar
         self.keyring = keyring
         self.trust = trust
@@ -423,8 +431,10 @@ class Evaluator:
                 detail=f"{who} acts for itself; no grant needed",
             )
         )
-        cedar_context = dict(context)
-        cedar_context.pop("ztauth", None)  # the engine owns context.ztauth
+        notes: list[str] = []
+        cedar_context = _cedar_context(context, notes)
+        if notes:
+            trace[0] = replace(trace[0], children=_note_steps(notes))
         if fields is not None:
             full: dict[str, Any] = {
                 "actor": s_id,
@@ -461,7 +471,8 @@ class Evaluator:
 
         # Step 1: the request.
         try:
-            request = parse_request(raw)
+            # The ZTAuth* and Permguard forms of authorization_model, mapped onto ztauth's.
+            request = parse_request(normalize_model(raw, ztid=self.ztid))
             action = action_id(request.action)
             action_entity = action_uid(request.action)
         except RequestProblem as exc:
@@ -473,6 +484,11 @@ class Evaluator:
                 Step.REQUEST,
                 f"the request is for ledger {request.ledger}, this ledger is {self.ztid}",
             )
+        # What the request may describe to Cedar, and what it may not (ignored, noted).
+        additions, notes = describe_entities(
+            request, defined=self.cedar.defines, rules=self.entity_rules
+        )
+        context_base = _cedar_context(request.context, notes)
         actor = request.actor
         shape = f"{actor} acts for {request.subject}" if request.delegated else f"{request.subject}"
         self._pass(
@@ -480,6 +496,7 @@ class Evaluator:
             Step.REQUEST,
             f"{shape}: {action} on {request.resource}"
             + (f" through {len(request.chain)} earlier hop(s)" if request.chain else ""),
+            _note_steps(notes),
         )
 
         # Step 2: tokens.
@@ -490,7 +507,7 @@ class Evaluator:
 
         # Step 4: on behalf of (needs Cedar for elevation conditions: build the request now).
         try:
-            entities = self.cedar.entities_for(_overrides(request))
+            entities = self.cedar.entities_for(additions)
         except ValueError as exc:
             raise self._fail(
                 state,
@@ -498,7 +515,6 @@ class Evaluator:
                 Step.REQUEST,
                 f"Cedar rejected the request's entities: {exc}",
             ) from None
-        context_base = dict(request.context)
         cedar_request: dict[str, Any] = {
             "principal": cedar_uid(request.subject.type, request.subject.id),
             "action": action_entity,
@@ -518,9 +534,8 @@ class Evaluator:
         )
 
         # Step 5: the chain.
-        self._chain(request, grant, hop_tokens, state, now)
+        self._chain(request, action, grant, verified, hop_tokens, state, now)
 
-        context_base.pop("ztauth", None)  # the engine owns context.ztauth
         cedar_request["context"] = context_base
         fields = self._fields_for(cedar_request, request, trust, state.via, entities)
         if fields is not None:
@@ -588,8 +603,14 @@ class Evaluator:
         verified: dict[str, VerifiedToken] = {}
 
         subject = request.subject.id
+        # Who may have signed the request's own consent: the subject (consent to the actor,
+        # step 4), or in a chain the last hop (its link to the actor, step 5). A hop's consent
+        # is its link from the previous party, which step 5 checks with the rest of the chain.
+        delegators = {subject: "the subject"}
+        if request.chain:
+            delegators.setdefault(request.chain[-1].principal.id, "the last hop")
 
-        def check(kind: str, token: str, where: str) -> VerifiedToken:
+        def check(kind: str, token: str, where: str, *, top: bool) -> VerifiedToken:
             code = ReasonCode.INVALID_CONSENT if kind == "consent" else ReasonCode.INVALID_TOKEN
             try:
                 result = self.keyring.verify(kind, token, now=now)
@@ -600,11 +621,10 @@ class Evaluator:
                 raise self._fail(
                     state, code, Step.TOKENS, f"{where} is not valid: {exc.message}", children
                 ) from None
-            if kind == "consent" and result.claims.get("sub") != subject:
-                # Only the subject can consent to acting in its context, at any hop.
+            if top and kind == "consent" and result.claims.get("sub") not in delegators:
+                allowed = " or ".join(f"{who!r} ({what})" for who, what in delegators.items())
                 detail = (
-                    f"{where}: consent was given by {result.claims.get('sub')!r}, "
-                    f"not by {subject!r} (the subject)"
+                    f"{where}: consent was given by {result.claims.get('sub')!r}, not by {allowed}"
                 )
                 children.append(TraceStep(step=Step.TOKENS, passed=False, detail=detail))
                 raise self._fail(state, code, Step.TOKENS, detail, children)
@@ -623,14 +643,14 @@ class Evaluator:
 
         for kind in _STEP2_KINDS:
             if kind in request.tokens:
-                verified[kind] = check(kind, request.tokens[kind], f"{kind} token")
+                verified[kind] = check(kind, request.tokens[kind], f"{kind} token", top=True)
         hop_tokens: dict[int, dict[str, VerifiedToken]] = {}
         for hop in request.chain:
             for kind in _STEP2_KINDS:
                 if kind in hop.tokens:
                     where = f"chain[{hop.index}] {kind} token"
                     hop_tokens.setdefault(hop.index, {})[kind] = check(
-                        kind, hop.tokens[kind], where
+                        kind, hop.tokens[kind], where, top=False
                     )
 
         txn = verified.get("txn")
@@ -748,21 +768,24 @@ class Evaluator:
             return outcome.allowed, "holds" if outcome.allowed else "is false for this request"
 
         actor = request.actor.id
+        # The request's consent is the actor's own only when the subject gave it; in a chain
+        # one signed by the last hop is that hop's link to the actor (step 5), never consent.
+        own_consent = verified.get("consent")
+        if own_consent is not None and own_consent.claims.get("sub") != request.subject.id:
+            own_consent = None
         coverage = self.on_behalf_of.cover(
             subject=request.subject,
             actor=actor,
             trust=trust,
             action=action,
             resource=request.resource,
-            consent=verified.get("consent"),
+            consent=own_consent,
             condition=condition,
             now=now,
         )
         state.touched.update(coverage.touched)
         if coverage.grant is None and request.chain:
-            origin = self._origin_coverage(
-                request, action, verified, hop_tokens, state, now, condition
-            )
+            origin = self._origin_coverage(request, action, hop_tokens, state, now, condition)
             if origin is not None and (origin.grant is not None or origin.stage > coverage.stage):
                 coverage = origin
         if coverage.grant is None:
@@ -778,16 +801,20 @@ class Evaluator:
         self,
         request: Request,
         action: str,
-        verified: Mapping[str, VerifiedToken],
         hop_tokens: Mapping[int, Mapping[str, VerifiedToken]],
         state: _State,
         now: datetime,
         condition: Any,
     ) -> Coverage | None:
-        """In a chain, the subject's grant may be held by the origin hop and re-delegated."""
+        """In a chain, the subject's grant may be held by the origin hop and re-delegated.
+
+        Only the origin hop's own tokens speak for it (its attestation, the subject's consent
+        to it): a token the request presents elsewhere is never borrowed. Step 5 then checks
+        that every later party holds a signed link from the one before (:meth:`_chain`).
+        """
         origin = request.chain[0]
-        if origin.principal.key == request.subject.key:
-            return None
+        if origin.principal.id == request.subject.id:
+            return None  # a loop (step 5 says so); the subject holds no grant from itself
         # Every hop token was verified in step 2 (a bad one has already denied).
         origin_tokens = hop_tokens.get(origin.index, {})
         trust = self.trust.assess(
@@ -801,7 +828,7 @@ class Evaluator:
             trust=trust,
             action=action,
             resource=request.resource,
-            consent=origin_tokens.get("consent", verified.get("consent")),
+            consent=origin_tokens.get("consent"),
             condition=condition,
             now=now,
         )
@@ -819,90 +846,272 @@ class Evaluator:
     def _chain(
         self,
         request: Request,
+        action: str,
         grant: Grant | None,
+        verified: Mapping[str, VerifiedToken],
         hop_tokens: Mapping[int, Mapping[str, VerifiedToken]],
         state: _State,
         now: datetime,
     ) -> None:
+        """Step 5: every party of the chain holds a signed link from the party before it.
+
+        The parties are P0 = the subject, P1 … Pn = ``chain[0]`` … ``chain[n-1]`` (hops 1 … n)
+        and Pn+1 = the actor; party i presents its tokens in ``chain[i-1].tokens`` (the actor:
+        in ``authorization_model.tokens``). The chain holds when all of these hold, checked in
+        this order (each failure is ``chain_broken`` unless said otherwise):
+
+        1. depth n + 1 <= ``settings.max_chain_depth``;
+        2. P0 … Pn+1 are distinct workload ids, the id trust is judged on (the entity type
+           plays no part): a party seen twice is a loop or a replayed hop;
+        3. no token is presented twice (same issuer and claims): a token proves one hop only;
+        4. for each party i = 1 … n+1:
+
+           a. (hops) it is trusted by the current trust model: member of a group, revoked in
+              none, proving that group's level with its own tokens (attestation);
+           b. an attestation it presents has ``sub`` = Pi, whether or not its level needs one;
+           c. link: a consent with ``sub`` = Pi-1 and ``act`` = Pi, or a txn token (``sub`` =
+              the subject, checked in step 2) whose ``act`` is Pi with the nested prior actor
+              ``act.act.sub`` = Pi-1 (RFC 8693 §4.1; for i = 1 no prior actor: Pi-1 is the
+              subject, its ``sub``). Deeper nested actors must continue the path backwards.
+              A consent at the actor signed by the subject is the actor's own (step 4), not a
+              link; any other consent or txn that names the wrong parties breaks the chain;
+           d. every link token has a ``scope``; party i's scope Si is the scope it claims
+              (hop ``scope``), which the intersection of its link tokens' scopes (and of a
+              txn token's it presents that is not a link) must contain, or that
+              intersection when it claims none;
+           e. Si ⊆ Si-1 (S0: the actions of a grant re-delegated from the origin hop; none
+              otherwise): scopes only narrow hop by hop;
+
+        5. the action is in Sn+1 (``insufficient_scope`` otherwise), hence in every Si;
+        6. a grant re-delegated from the origin hop allows at least n further hops
+           (its ``max_depth``).
+
+        Without a chain, a txn token naming a prior actor breaks it: the request hides the
+        hops that token says the call came through.
+        """
+        txn = verified.get("txn")
         if not request.chain:
+            actors = actor_chain(txn.claims) if txn is not None else ()
+            if actors is None or len(actors) > 1:
+                named = "a malformed act claim" if actors is None else repr(actors[1])
+                raise self._fail(
+                    state,
+                    ReasonCode.CHAIN_BROKEN,
+                    Step.CHAIN,
+                    f"the txn token names {named} as the prior actor, "
+                    "but the request lists no such hop (authorization_model.chain)",
+                )
             return
         children: list[TraceStep] = []
 
-        def broken(detail: str) -> _Denied:
-            return self._fail(state, ReasonCode.CHAIN_BROKEN, Step.CHAIN, detail, children)
+        def broken(detail: str, code: ReasonCode = ReasonCode.CHAIN_BROKEN) -> _Denied:
+            children.append(TraceStep(step=Step.CHAIN, passed=False, detail=detail))
+            return self._fail(state, code, Step.CHAIN, detail, children)
 
-        depth = len(request.chain) + 1
+        n = len(request.chain)
+        subject = request.subject.id
+        parties = [subject, *(h.principal.id for h in request.chain), request.actor.id]
+
+        def name(i: int) -> str:
+            if i == 0:
+                return f"the subject ({subject})"
+            return f"hop {i} ({parties[i]})" if i <= n else f"the actor ({parties[i]})"
+
+        def tokens_at(i: int) -> Mapping[str, VerifiedToken]:
+            return hop_tokens.get(i - 1, {}) if i <= n else verified
+
+        def label(i: int, kind: str) -> str:
+            return f"chain[{i - 1}] {kind} token" if i <= n else f"{kind} token"
+
+        depth = n + 1
         if depth > self.max_chain_depth:
             raise broken(
                 f"chain depth {depth} exceeds settings.max_chain_depth {self.max_chain_depth}"
             )
-        # A workload appearing twice on one path is a loop (or a replayed hop): never valid.
-        seen: dict[tuple[str, str], int] = {}
-        for position, entity in enumerate([*(h.principal for h in request.chain), request.actor]):
-            if entity.key in seen:
+        # Trust is judged on the workload id alone, so identity is the id: a party that
+        # reappears under another entity type is still a loop (or a replayed hop).
+        seen: dict[str, int] = {}
+        for i, party in enumerate(parties):
+            if party in seen:
                 raise broken(
-                    f"{entity} appears at hop {seen[entity.key] + 1} and again at hop "
-                    f"{position + 1}; a chain may not loop"
+                    f"{party!r} appears as {name(seen[party])} and again as {name(i)}; "
+                    "a chain may not loop"
                 )
-            seen[entity.key] = position
-        previous_scope: set[str] | None = (
-            set(grant.actions) if grant is not None and grant.origin else None
+            seen[party] = i
+        # A token proves one position: the same token (same issuer and claims, however it is
+        # encoded or re-signed) presented twice is a copy, whatever the positions' bindings.
+        presented: dict[str, str] = {}
+        for i in range(1, n + 2):
+            for kind, token in tokens_at(i).items():
+                identity = _token_identity(token)
+                if identity in presented:
+                    raise broken(
+                        f"{label(i, kind)} is the {presented[identity]} again; "
+                        "a token proves one hop only"
+                    )
+                presented[identity] = label(i, kind)
+
+        received: frozenset[str] | None = (
+            frozenset(grant.actions) if grant is not None and grant.origin else None
         )
-        for hop in request.chain:
-            where = f"hop {hop.index + 1} ({hop.principal.id})"
-            if hop.principal.key != request.subject.key:
+        for i in range(1, n + 2):
+            hop = request.chain[i - 1] if i <= n else None
+            party, previous, where = parties[i], parties[i - 1], name(i)
+            tokens = tokens_at(i)
+            trusted = ""
+            if hop is not None:
                 # Re-check against the CURRENT trust model: a hop revoked or demoted since the
-                # call started breaks the whole chain.
-                result = self.trust.assess(
-                    hop.principal.id,
-                    attestation=hop_tokens.get(hop.index, {}).get("attestation"),
-                    now=now,
-                )
+                # call started breaks the whole chain. Only the hop's own tokens prove it.
+                result = self.trust.assess(party, attestation=tokens.get("attestation"), now=now)
                 state.touched.update(f"group/{g}" for g in result.member_of)
                 if not result.trusted:
                     children.append(
                         TraceStep(step=Step.CHAIN, passed=False, detail=f"{where}: {result.detail}")
                     )
-                    raise broken(f"{where} is no longer trusted: {result.detail}")
+                    raise self._fail(
+                        state,
+                        ReasonCode.CHAIN_BROKEN,
+                        Step.CHAIN,
+                        f"{where} is no longer trusted: {result.detail}",
+                        children,
+                    )
                 if result.level is not None:
                     state.touched.add(f"trust_level/{result.level.name}")
-            if hop.scope is not None:
-                wider = (
-                    sorted(set(hop.scope) - previous_scope) if previous_scope is not None else []
+                    trusted = f"trusted at {result.level.name!r}, "
+            attestation = tokens.get("attestation")
+            if attestation is not None and attestation.claims.get("sub") != party:
+                raise broken(
+                    f"{where} presents an attestation about {attestation.claims.get('sub')!r}; "
+                    "an attestation proves only its own workload"
                 )
-                if wider:
-                    children.append(
-                        TraceStep(
-                            step=Step.CHAIN,
-                            passed=False,
-                            detail=f"{where} widens the scope with {', '.join(wider)}",
-                        )
+            links, bounds = self._links(i, parties, tokens, where=where, broken=broken)
+            if not links:
+                if i == 1:
+                    needed = f"no consent or txn token from {previous!r} whose act is {party!r}"
+                else:
+                    needed = (
+                        f"neither a consent with sub {previous!r} and act {party!r} nor a txn "
+                        f"token whose act names {previous!r} as the prior actor of {party!r}"
                     )
+                raise broken(
+                    f"{where} is not linked to {name(i - 1)}: it presents {needed}; "
+                    "without a signed link a hop carries no authority"
+                )
+            granted: frozenset[str] | None = None
+            for kind, token in bounds:
+                scope = scope_of(token.claims)
+                if scope is None:
+                    if (kind, token) in links:
+                        raise broken(f"{where}: its {kind} token has no 'scope' claim")
+                    continue
+                granted = scope if granted is None else granted & scope
+            assert granted is not None  # noqa: S101 - every link token has a scope (above)
+            kinds = " and ".join(sorted({kind for kind, _ in bounds}))
+            if hop is not None and hop.scope is not None:
+                beyond = sorted(set(hop.scope) - granted)
+                if beyond:
+                    raise broken(
+                        f"{where} claims {', '.join(beyond)}, which its {kinds} token does not "
+                        f"grant ({', '.join(sorted(granted)) or 'nothing'}); "
+                        "a claimed scope needs a signed token"
+                    )
+                scope = frozenset(hop.scope)
+            else:
+                scope = granted
+            if received is not None:
+                wider = sorted(scope - received)
+                if wider:
                     raise broken(
                         f"{where} widens the scope it received with {', '.join(wider)}; "
                         "scopes may only narrow hop by hop"
                     )
-                previous_scope = set(hop.scope)
-            scope_text = ", ".join(hop.scope) if hop.scope is not None else "inherited"
+            received = scope
             children.append(
                 TraceStep(
-                    step=Step.CHAIN, passed=True, detail=f"{where}: trusted, scope {scope_text}"
+                    step=Step.CHAIN,
+                    passed=True,
+                    detail=(
+                        f"{where}: {trusted}linked from {name(i - 1)} by "
+                        f"{' and '.join(k for k, _ in links)}, scope "
+                        f"{', '.join(sorted(scope)) or 'empty'}"
+                    ),
                 )
             )
-        if grant is not None and grant.origin:
-            further = len(request.chain)
-            if further > grant.max_depth:
-                raise broken(
-                    f"{grant.via} allows {grant.max_depth} further hop(s) after its delegate; "
-                    f"this chain has {further}"
-                )
+        assert received is not None  # noqa: S101 - the loop ran at least once (n >= 1)
+        if action not in received:
+            raise broken(
+                f"{action!r} is outside the scope {name(n)} passed on to {name(n + 1)} "
+                f"({', '.join(sorted(received)) or 'empty'})",
+                ReasonCode.INSUFFICIENT_SCOPE,
+            )
+        if grant is not None and grant.origin and n > grant.max_depth:
+            raise broken(
+                f"{grant.via} allows {grant.max_depth} further hop(s) after its delegate; "
+                f"this chain has {n}"
+            )
         self._pass(
             state,
             Step.CHAIN,
-            f"{len(request.chain)} earlier hop(s) re-checked; depth {depth} "
-            f"<= {self.max_chain_depth}",
+            f"{n} earlier hop(s) re-checked, every party linked by a signed token; "
+            f"depth {depth} <= {self.max_chain_depth}",
             children,
         )
+
+    @staticmethod
+    def _links(
+        i: int,
+        parties: Sequence[str],
+        tokens: Mapping[str, VerifiedToken],
+        *,
+        where: str,
+        broken: Callable[[str], _Denied],
+    ) -> tuple[list[tuple[str, VerifiedToken]], list[tuple[str, VerifiedToken]]]:
+        """Party ``i``'s link tokens from party ``i - 1`` (rule 4c of :meth:`_chain`), and the
+        tokens whose scope bounds it (its links, and a txn token that names no prior actor).
+
+        Raises:
+            _Denied: (through ``broken``) a consent or txn token that names other parties.
+        """
+        party, previous = parties[i], parties[i - 1]
+        actor = i == len(parties) - 1
+        links: list[tuple[str, VerifiedToken]] = []
+        bounds: list[tuple[str, VerifiedToken]] = []
+        consent = tokens.get("consent")
+        if consent is not None and not (actor and consent.claims.get("sub") == parties[0]):
+            delegator, delegate = consent.claims.get("sub"), act_of(consent.claims)
+            if delegator != previous:
+                raise broken(
+                    f"{where}: its consent was given by {delegator!r}, not by {previous!r} "
+                    "(the party before it)"
+                )
+            if delegate != party:
+                raise broken(f"{where}: its consent from {previous!r} was given to {delegate!r}")
+            links.append(("consent", consent))
+            bounds.append(("consent", consent))
+        txn = tokens.get("txn")
+        if txn is not None:
+            actors = actor_chain(txn.claims)
+            if actors is None:
+                raise broken(f"{where}: its txn token's act claim is malformed")
+            # The path backwards from this party: Pi, Pi-1, …, P1 (the subject is ``sub``).
+            path = [parties[j] for j in range(i, 0, -1)]
+            if actors and actors[0] != party:
+                raise broken(f"{where}: its txn token names actor {actors[0]!r}")
+            for j, named in enumerate(actors[1:], start=1):
+                if j >= len(path):
+                    raise broken(
+                        f"{where}: its txn token names {named!r} as a prior actor, "
+                        "but the request lists no such hop"
+                    )
+                if named != path[j]:
+                    back = "the prior actor" if j == 1 else f"the actor {j} hops back"
+                    raise broken(
+                        f"{where}: its txn token names {named!r} as {back}, not {path[j]!r}"
+                    )
+            if actors and (len(actors) >= 2 or i == 1):
+                links.append(("txn", txn))
+            bounds.append(("txn", txn))
+        return links, bounds
 
     # ------------------------------------------------------------------------- step 6
 
@@ -944,19 +1153,27 @@ def _text(value: Any) -> TypeGuard[str]:
     return type(value) is str and bool(value)
 
 
-def _overrides(request: Request) -> dict[tuple[str, str], dict[str, Any]]:
-    overrides: dict[tuple[str, str], dict[str, Any]] = {}
-    for entity in request.entities:
-        uid = entity["uid"]
-        overrides[(str(uid["type"]), str(uid["id"]))] = {
-            "attrs": dict(entity.get("attrs") or {}),
-            "parents": list(entity.get("parents") or []),
-        }
-    for item in (request.subject, request.resource, request.principal):
-        if item is not None and item.properties:
-            current = overrides.setdefault(item.key, {"attrs": {}, "parents": []})
-            current["attrs"].update(item.properties)
-    return overrides
+def _token_identity(token: VerifiedToken) -> str:
+    """What makes two presented tokens the same token: issuer and claims, not the compact
+    string (an ECDSA signature can be re-encoded, a JWS re-serialised, with the same claims).
+    """
+    return json.dumps([token.issuer, token.claims], sort_keys=True, default=str)
+
+
+def _cedar_context(context: Mapping[str, Any], notes: list[str]) -> dict[str, Any]:
+    """The request's context as Cedar's: plain JSON values only (see engine/entities.py),
+    without ``ztauth``, which the engine owns.
+    """
+    if "ztauth" in context:
+        notes.append(
+            "context.ztauth is the engine's (the ZTAuth* facts); the request's value is ignored"
+        )
+        context = {k: v for k, v in context.items() if k != "ztauth"}
+    return cedar_record(context, "context", notes)
+
+
+def _note_steps(notes: Sequence[str]) -> tuple[TraceStep, ...]:
+    return tuple(TraceStep(step=Step.REQUEST, passed=True, detail=n) for n in sorted(notes))
 
 
 def _ztauth_context(

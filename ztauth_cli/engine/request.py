@@ -23,6 +23,7 @@ __all__ = [
     "action_uid",
     "cedar_uid",
     "expand_evaluations",
+    "is_action_type",
     "parse_request",
     "uid_text",
 ]
@@ -58,10 +59,16 @@ class Entity:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Hop:
-    """An earlier hop of a delegation chain: its workload, scope and tokens."""
+    """An earlier hop of a delegation chain: its workload, scope and tokens.
+
+    Everything here is the caller's claim. The hop carries authority only through its own
+    tokens: its link from the party before it, whose scope must contain ``scope`` (step 5,
+    ``Evaluator._chain``). Its identity on the path is ``principal.id`` alone.
+    """
 
     index: int
     principal: Entity
+    # The actions the hop claims to pass on; None: whatever its link token grants.
     scope: tuple[str, ...] | None
     tokens: Mapping[str, str]
 
@@ -180,31 +187,52 @@ def _chain(raw: Any) -> tuple[Hop, ...]:
     return tuple(hops)
 
 
-def _is_action_type(type_: str) -> bool:
+def is_action_type(type_: str) -> bool:
+    """Whether ``type_`` is an action type (``Action`` or ``Namespace::Action``)."""
     return type_ == "Action" or type_.endswith("::Action")
 
 
+def _uid(value: Any) -> bool:
+    return (
+        isinstance(value, Mapping)
+        and isinstance(value.get("type"), str)
+        and isinstance(value.get("id"), str)
+    )
+
+
 def _model_entities(raw: Any) -> tuple[Mapping[str, Any], ...]:
-    if not isinstance(raw, list):
-        raise RequestProblem("authorization_model.entities must be an array of Cedar entities")
-    for index, item in enumerate(raw):
-        uid = item.get("uid") if isinstance(item, Mapping) else None
-        if not (
-            isinstance(uid, Mapping)
-            and isinstance(uid.get("type"), str)
-            and isinstance(uid.get("id"), str)
-        ):
+    where = "authorization_model.entities"
+    if isinstance(raw, Mapping):
+        # Permguard's shape: {"schema": "cedar", "items": [...]}.
+        unknown = sorted(set(raw) - {"schema", "items"})
+        if unknown or raw.get("schema", "cedar") != "cedar":
             raise RequestProblem(
-                f"authorization_model.entities[{index}] must be a Cedar entity "
-                "with uid: {type, id}"
+                f"{where} must be an array of Cedar entities or {{schema: cedar, items: [...]}}"
             )
-        if _is_action_type(uid["type"]):
+        raw, where = raw.get("items", []), f"{where}.items"
+    if not isinstance(raw, list):
+        raise RequestProblem(f"{where} must be an array of Cedar entities")
+    for index, item in enumerate(raw):
+        at = f"{where}[{index}]"
+        uid = item.get("uid") if isinstance(item, Mapping) else None
+        if not _uid(uid):
+            raise RequestProblem(f"{at} must be a Cedar entity with uid: {{type, id}}")
+        assert isinstance(uid, Mapping)  # noqa: S101 - checked by _uid, for the type checker
+        if is_action_type(uid["type"]):
             # Actions and their groups belong to the ledger (schema, entities): a request
             # that could make Action::"delete" a member of Action::"read" would widen policies.
             raise RequestProblem(
-                f"authorization_model.entities[{index}]: a request may not define action "
-                f"entities ({uid['type']}::{json.dumps(uid['id'])})"
+                f"{at}: a request may not define action entities "
+                f"({uid['type']}::{json.dumps(uid['id'])})"
             )
+        for name in ("attrs", "tags"):
+            if item.get(name) is not None:
+                _object(item[name], f"{at}.{name}")
+        parents = item.get("parents")
+        if parents is not None and not (
+            isinstance(parents, list) and all(_uid(p) for p in parents)
+        ):
+            raise RequestProblem(f"{at}.parents must be an array of uids {{type, id}}")
     return tuple(raw)
 
 
@@ -253,7 +281,7 @@ def parse_request(raw: Any) -> Request:
         )
     entities = _model_entities(model.get("entities", []))
     for where, item in (("subject", subject), ("resource", resource), ("principal", principal)):
-        if item is not None and item.properties and _is_action_type(item.type):
+        if item is not None and item.properties and is_action_type(item.type):
             raise RequestProblem(f"{where}.properties: a request may not change an action entity")
     return Request(
         subject=subject,

@@ -5,16 +5,42 @@ One evaluation: ``{"decision": bool, "context": {...}}``; a batch:
 ``reason_admin`` and ``reason_user`` (``{code, message}``) and a ``ztauth`` object with the
 ledger, revision and version evaluated, the determining policies (by ``@id``), ``via`` and the
 trace.
+
+Wire fidelity (ZTAuth*, Permguard): a decision may carry an id (``context.id``, the same id
+its audit line records) and a response echoes the request's ``request_id``. How much context
+a response carries is a :class:`ContextLevel`: AuthZEN clients that compare bare decisions
+(the interop harnesses compare ``{"decision": true}`` exactly) ask for none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import enum
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ztauth_cli.model.decision import Decision, TraceStep
 
-__all__ = ["authzen_response", "decision_json", "trace_json"]
+__all__ = ["ContextLevel", "authzen_response", "decision_json", "request_id_of", "trace_json"]
+
+
+@enum.unique
+class ContextLevel(str, enum.Enum):
+    """How much of a decision's ``context`` a response carries; each value is its option text."""
+
+    NONE = "none"  # {"decision": bool} only: what AuthZEN clients compare
+    REASONS = "reasons"  # + id, reason_admin, reason_user, ztauth (ledger, revision, policies)
+    TRACE = "trace"  # + ztauth.trace: everything
+
+
+def request_id_of(request: Any) -> str | int | None:
+    """The request's own ``request_id`` (ZTAuth*, Permguard), to be echoed; None when absent or
+    not a string or an integer (anything else is not an identifier worth echoing)."""
+    if not isinstance(request, Mapping):
+        return None
+    value = request.get("request_id")
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    return value
 
 
 def trace_json(steps: Sequence[TraceStep]) -> list[dict[str, Any]]:
@@ -32,33 +58,56 @@ def trace_json(steps: Sequence[TraceStep]) -> list[dict[str, Any]]:
     return out
 
 
-def decision_json(decision: Decision) -> dict[str, Any]:
-    """One AuthZEN evaluation response for ``decision``."""
-    return {
-        "decision": decision.allowed,
-        "context": {
-            "reason_admin": {"code": decision.code.value, "message": decision.message},
-            "reason_user": {"code": decision.code.value, "message": decision.user_message},
-            "ztauth": {
-                "ledger": decision.ledger,
-                "revision": decision.revision,
-                "version": decision.version,
-                "policies": list(decision.policies),
-                "via": decision.via,
-                "trace": trace_json(decision.trace),
-            },
-        },
+def decision_json(
+    decision: Decision,
+    *,
+    decision_id: str | None = None,
+    level: ContextLevel = ContextLevel.TRACE,
+) -> dict[str, Any]:
+    """One AuthZEN evaluation response for ``decision``; ``context.id`` when ``decision_id``
+    is given, and only as much context as ``level`` asks for."""
+    if level is ContextLevel.NONE:
+        return {"decision": decision.allowed}
+    ztauth: dict[str, Any] = {
+        "ledger": decision.ledger,
+        "revision": decision.revision,
+        "version": decision.version,
+        "policies": list(decision.policies),
+        "via": decision.via,
     }
+    if level is ContextLevel.TRACE:
+        ztauth["trace"] = trace_json(decision.trace)
+    context: dict[str, Any] = {} if decision_id is None else {"id": decision_id}
+    context["reason_admin"] = {"code": decision.code.value, "message": decision.message}
+    context["reason_user"] = {"code": decision.code.value, "message": decision.user_message}
+    context["ztauth"] = ztauth
+    return {"decision": decision.allowed, "context": context}
 
 
-def authzen_response(decisions: Sequence[Decision], *, batch: bool) -> dict[str, Any]:
+def authzen_response(
+    decisions: Sequence[Decision],
+    *,
+    batch: bool,
+    ids: Sequence[str] | None = None,
+    request_id: str | int | None = None,
+    level: ContextLevel = ContextLevel.TRACE,
+) -> dict[str, Any]:
     """The AuthZEN response: one decision, or ``{"evaluations": [...]}`` for a batch.
 
+    ``ids`` are the decisions' ids (``context.id``), in order; ``request_id`` is echoed first.
+
     Raises:
-        ValueError: a non-batch response needs exactly one decision.
+        ValueError: a non-batch response needs exactly one decision; ``ids`` must match.
     """
+    if ids is not None and len(ids) != len(decisions):
+        raise ValueError(f"{len(ids)} decision id(s) for {len(decisions)} decision(s)")
+    head: dict[str, Any] = {} if request_id is None else {"request_id": request_id}
+    items = [
+        decision_json(d, decision_id=ids[i] if ids is not None else None, level=level)
+        for i, d in enumerate(decisions)
+    ]
     if batch:
-        return {"evaluations": [decision_json(d) for d in decisions]}
+        return {**head, "evaluations": items}
     if len(decisions) != 1:
         raise ValueError(f"a single AuthZEN response needs one decision, got {len(decisions)}")
-    return decision_json(decisions[0])
+    return {**head, **items[0]}

@@ -9,6 +9,8 @@ one of the issuer's algorithms (``none`` and HMAC are always refused by ``jose.v
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,10 +24,14 @@ __all__ = [
     "Keyring",
     "VerifiedToken",
     "act_of",
+    "actor_chain",
     "ledger_key_sets",
     "scope_of",
     "verify_with_ledger_issuers",
 ]
+
+# Distinct tokens remembered per keyring (least recently used dropped first).
+_VERIFIED_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,14 +57,30 @@ class Keyring:
         self.keys = {name: tuple(k) for name, k in keys.items()}
         # Ad-hoc keys given with ``--jwks``: the user vouches for them for every issuer.
         self.extra_keys = tuple(extra_keys)
+        self._verified: OrderedDict[tuple[str, str, datetime], VerifiedToken] = OrderedDict()
+        self._lock = threading.Lock()  # a server shares one keyring between threads
 
     def verify(self, kind: str, token: str, *, now: datetime) -> VerifiedToken:
         """Verify a token of ``kind`` (txn, consent, attestation, subject).
 
+        A stream often carries the same token on many lines: a token this keyring verified
+        as ``kind`` at the same ``now`` is not verified again.
+
         Raises:
             jose.TokenError: saying exactly which check failed.
         """
-        return verify_with_ledger_issuers(
+        # The key is everything the outcome depends on besides the keyring, which is fixed:
+        # the whole token text (a token differing in any byte, tampered payload or signature
+        # under the same header, is another key and is verified in full), the kind, and the
+        # clock (a different instant re-verifies exp/nbf/iat). Only successes are stored, so
+        # nothing the keyring did not verify is ever served from here.
+        key = (kind, token, now)
+        with self._lock:
+            cached = self._verified.get(key)
+            if cached is not None:
+                self._verified.move_to_end(key)
+                return cached
+        verified = verify_with_ledger_issuers(
             token,
             issuers=self.issuers,
             key_sets=self.keys,
@@ -66,6 +88,11 @@ class Keyring:
             kind=kind,
             extra_keys=self.extra_keys,
         )
+        with self._lock:
+            self._verified[key] = verified
+            if len(self._verified) > _VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)  # bounded: memory stays flat on streams
+        return verified
 
 
 def ledger_key_sets(ledger: Ledger) -> dict[str, tuple[Mapping[str, Any], ...]]:
@@ -146,6 +173,28 @@ def act_of(claims: Mapping[str, Any]) -> str | None:
     if isinstance(act, Mapping) and isinstance(act.get("sub"), str):
         return str(act["sub"])
     return None
+
+
+def actor_chain(claims: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The actors an ``act`` claim names, current actor first, then each prior actor of its
+    nested ``act`` (RFC 8693 §4.1: "a chain of delegation can be expressed by nesting one act
+    claim within another"); ``()`` without ``act``.
+
+    ``None`` when any level is malformed (neither a string nor an object with a string
+    ``sub``, or a nested ``act`` of another type): a chain that cannot be read is no proof,
+    never a shorter one.
+    """
+    actors: list[str] = []
+    act = claims.get("act")
+    while act is not None:
+        if isinstance(act, str):
+            actors.append(act)
+            break
+        if not isinstance(act, Mapping) or not isinstance(act.get("sub"), str):
+            return None
+        actors.append(str(act["sub"]))
+        act = act.get("act")
+    return tuple(actors)
 
 
 def scope_of(claims: Mapping[str, Any]) -> frozenset[str] | None:

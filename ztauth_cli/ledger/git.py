@@ -6,7 +6,7 @@ No ``git`` binary is needed. Reading a revision never touches the working tree.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,8 +130,34 @@ class RevisionTree:
     symlinks: tuple[str, ...]
 
 
-def read_tree(repo: Any, commit_sha: bytes, subdir: str) -> RevisionTree:
+def merge_base(repo: Any, left: str, right: str) -> str:
+    """The best common ancestor of revisions ``left`` and ``right`` (``git merge-base``).
+
+    Raises:
+        GitError: a revision does not resolve, or the two share no history.
+    """
+    from dulwich.graph import find_merge_base
+    from dulwich.objects import ObjectID
+
+    a, b = resolve_revision(repo, left), resolve_revision(repo, right)
+    found = find_merge_base(repo, [ObjectID(a), ObjectID(b)])
+    if not found:
+        raise GitError(f"{left!r} and {right!r} have no common ancestor")
+    return bytes(found[0]).decode()
+
+
+def read_tree(
+    repo: Any,
+    commit_sha: bytes,
+    subdir: str,
+    *,
+    keep: Callable[[str], bool] | None = None,
+    blobs: dict[bytes, bytes] | None = None,
+) -> RevisionTree:
     """Read every blob under ``subdir`` ('' for the root) at ``commit_sha``.
+
+    With ``keep``, only the blobs of the paths it accepts are read. ``blobs`` is a cache by
+    blob id shared across calls: reading many revisions, each distinct blob is read once.
 
     Raises:
         GitError: when ``subdir`` does not exist at that commit.
@@ -156,7 +182,14 @@ def read_tree(repo: Any, commit_sha: bytes, subdir: str) -> RevisionTree:
             continue
         if entry.mode == 0o160000:  # a submodule (gitlink): not part of this ledger
             continue
-        files[path] = repo[entry.sha].data
+        if keep is not None and not keep(path):
+            continue
+        data = blobs.get(entry.sha) if blobs is not None else None
+        if data is None:
+            data = repo[entry.sha].data
+            if blobs is not None:
+                blobs[entry.sha] = data
+        files[path] = data
     return RevisionTree(commit=commit_sha.decode(), files=files, symlinks=tuple(sorted(symlinks)))
 
 

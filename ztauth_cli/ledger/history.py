@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ztauth_cli.errors import GitError, LedgerNotFound, ZtauthError
 from ztauth_cli.ledger import git
-from ztauth_cli.ledger.load import load
+from ztauth_cli.ledger.load import MANIFEST, build_ledger, load, read_commit_files
 from ztauth_cli.ledger.signing.verify import State, signature_state
 from ztauth_cli.ledger.versions import VersionTag, rfc3339, to_version_tags
 
@@ -43,6 +43,9 @@ class VersionRow:
     signature_reason: str | None
 
 
+_NO_LEDGER: tuple[State, str | None] = ("unsigned", "no ledger (ztauth.yaml) at this revision")
+
+
 def revision_signature_state(
     root: Path, rev: str, *, now: datetime | None = None
 ) -> tuple[State, str | None]:
@@ -53,10 +56,37 @@ def revision_signature_state(
         ledger = load(root, rev=rev, tolerant=True)
     except LedgerNotFound:
         # Nothing to sign yet (the ledger was added later, or removed): not a failure.
-        return "unsigned", "no ledger (ztauth.yaml) at this revision"
+        return _NO_LEDGER
     except ZtauthError as exc:
         return "invalid", exc.message
     return signature_state(ledger, now=now)
+
+
+class _Revisions:
+    """Signature states of many revisions of one ledger, read from one open repository.
+
+    Signature verification reads only the manifest, the key sets, the signatures and the
+    files' bytes, so a revision is built without its documents (``documents=False``), and
+    each distinct blob is read once across all revisions (most files are shared).
+    """
+
+    def __init__(self, root: Path, repo: object, subdir: str, now: datetime | None) -> None:
+        self.root, self.repo, self.subdir, self.now = root, repo, subdir, now
+        self.blobs: dict[bytes, bytes] = {}
+
+    def state(self, sha: str) -> tuple[State, str | None]:
+        try:
+            files, problems = read_commit_files(
+                self.repo, sha.encode("ascii"), self.subdir, blobs=self.blobs
+            )
+        except GitError:
+            return _NO_LEDGER  # the ledger folder does not exist at that commit
+        if MANIFEST not in files:
+            return _NO_LEDGER
+        ledger = build_ledger(
+            files, root=str(self.root), revision=sha, problems=problems, documents=False
+        )
+        return signature_state(ledger, now=self.now)
 
 
 def _repo(root: Path) -> tuple[Path, str]:
@@ -85,6 +115,7 @@ def ledger_log(
     repo_root, subdir = _repo(root)
     repo = git.open_repo(repo_root)
     picked: list[tuple[git.CommitInfo, str | None]] = []
+    entries = []
     try:
         head = (
             git.resolve_revision(repo, rev).decode("ascii")
@@ -103,30 +134,26 @@ def ledger_log(
             before = git.subtree_id(repo, parents[0], subdir) if parents else None
             if mine != before:
                 picked.append((info, mine))
+        revisions = _Revisions(root, repo, subdir, now)
+        states: dict[str | None, tuple[State, str | None]] = {}
+        for info, tree in picked:
+            if tree not in states:
+                # The state depends only on the ledger's content: one verification per tree.
+                states[tree] = revisions.state(info.sha) if tree is not None else _NO_LEDGER
+            state, reason = states[tree]
+            entries.append(
+                LogEntry(
+                    sha=info.sha,
+                    author=info.author,
+                    date=rfc3339(info.author_time, info.author_tz),
+                    subject=info.subject,
+                    tags=tuple(by_commit.get(info.sha, ())),
+                    signature=state,
+                    signature_reason=reason,
+                )
+            )
     finally:
         repo.close()
-    states: dict[str | None, tuple[State, str | None]] = {}
-    entries = []
-    for info, tree in picked:
-        if tree not in states:
-            # The state depends only on the ledger's content: one verification per tree.
-            states[tree] = (
-                revision_signature_state(root, info.sha, now=now)
-                if tree is not None
-                else ("unsigned", "no ledger (ztauth.yaml) at this revision")
-            )
-        state, reason = states[tree]
-        entries.append(
-            LogEntry(
-                sha=info.sha,
-                author=info.author,
-                date=rfc3339(info.author_time, info.author_tz),
-                subject=info.subject,
-                tags=tuple(by_commit.get(info.sha, ())),
-                signature=state,
-                signature_reason=reason,
-            )
-        )
     return tuple(entries)
 
 
@@ -137,14 +164,14 @@ def version_rows(root: Path, *, now: datetime | None = None) -> tuple[VersionRow
     Raises:
         GitError: not a repository.
     """
-    repo_root, _ = _repo(root)
+    repo_root, subdir = _repo(root)
     repo = git.open_repo(repo_root)
+    rows = []
     try:
-        tags = to_version_tags(git.list_tags(repo))
+        revisions = _Revisions(root, repo, subdir, now)
+        for tag in to_version_tags(git.list_tags(repo)):
+            state, reason = revisions.state(tag.commit)
+            rows.append(VersionRow(tag=tag, signature=state, signature_reason=reason))
     finally:
         repo.close()
-    rows = []
-    for tag in tags:
-        state, reason = revision_signature_state(root, tag.commit, now=now)
-        rows.append(VersionRow(tag=tag, signature=state, signature_reason=reason))
     return tuple(rows)

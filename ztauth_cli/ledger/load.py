@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from ztauth_cli.errors import DocumentError, LedgerNotFound
+from ztauth_cli.fileio import NotRegularFileError, read_limited
 from ztauth_cli.ledger.schemas import KIND_SCHEMAS, schema_errors
 from ztauth_cli.ledger.yaml import SourceDocument, parse_documents
 from ztauth_cli.model import (
+    AccessSnapshot,
     ActorRef,
     AttestationRequirement,
     Delegation,
@@ -31,8 +33,10 @@ from ztauth_cli.model import (
     KeySet,
     Ledger,
     LedgerFile,
+    LintConfig,
     Manifest,
     PolicyFile,
+    RequestEntityRule,
     SecurityGroup,
     Settings,
     Span,
@@ -43,6 +47,7 @@ from ztauth_cli.model import (
     TrustLevel,
     Ztid,
 )
+from ztauth_cli.model.documents import DEFAULT_REQUEST_ENTITIES
 from ztauth_cli.model.ids import parse_ztid
 
 __all__ = [
@@ -55,6 +60,7 @@ __all__ = [
     "load",
     "parse_duration",
     "parse_timestamp",
+    "read_commit_files",
     "read_revision_files",
     "read_worktree_files",
 ]
@@ -113,7 +119,8 @@ class _FileSet:
 
 
 def read_worktree_files(root: Path) -> tuple[dict[str, bytes], list[DocumentError]]:
-    """Read every ledger file under ``root``, enforcing the size and symlink limits."""
+    """Read every ledger file under ``root``, enforcing the size and symlink limits; a FIFO,
+    device or socket where a ledger file belongs is a problem, never opened for reading."""
     result = _FileSet()
     real_root = root.resolve()
     for folder, dirs, names in os.walk(root):
@@ -133,18 +140,34 @@ def read_worktree_files(root: Path) -> tuple[dict[str, bytes], list[DocumentErro
                         )
                     )
                     continue
-            size = full.stat().st_size
-            if size > MAX_FILE_BYTES:
-                result.problems.append(_too_large(rel, size))
+            try:
+                # Regular files only, opened without blocking: a FIFO planted in a ledger
+                # would otherwise hang every command that reads it.
+                data = read_limited(full, limit=MAX_FILE_BYTES, regular_only=True)
+            except NotRegularFileError as exc:
+                result.problems.append(DocumentError(str(exc.strerror), span=Span(path=rel)))
                 continue
-            result.files[rel] = full.read_bytes()
+            except OSError as exc:
+                result.problems.append(
+                    DocumentError(
+                        f"cannot read the file: {exc.strerror or exc}", span=Span(path=rel)
+                    )
+                )
+                continue
+            if len(data) > MAX_FILE_BYTES:
+                result.problems.append(_too_large(rel, full.stat().st_size))
+                continue
+            result.files[rel] = data
     return result.files, result.problems
 
 
-def read_revision_files(root: Path, rev: str) -> tuple[dict[str, bytes], list[DocumentError], str]:
+def read_revision_files(
+    root: Path, rev: str, *, absent_ok: bool = False
+) -> tuple[dict[str, bytes], list[DocumentError], str]:
     """Read every ledger file under ``root`` as it was at Git revision ``rev``.
 
     Returns the files, the problems met, and the full commit sha. The working tree is not read.
+    With ``absent_ok``, a folder that does not exist at ``rev`` holds no files.
 
     Raises:
         GitError: when ``root`` is not in a repository or ``rev`` does not resolve.
@@ -158,9 +181,27 @@ def read_revision_files(root: Path, rev: str) -> tuple[dict[str, bytes], list[Do
     repo = git.open_repo(repo_root)
     try:
         sha = git.resolve_revision(repo, rev)
-        tree = git.read_tree(repo, sha, git.relpath_in_repo(repo_root, root))
+        subdir = git.relpath_in_repo(repo_root, root)
+        if absent_ok and subdir and git.subtree_id(repo, sha.decode(), subdir) is None:
+            return {}, [], sha.decode()
+        files, problems = read_commit_files(repo, sha, subdir)
     finally:
         repo.close()
+    return files, problems, sha.decode()
+
+
+def read_commit_files(
+    repo: Any, sha: bytes, subdir: str, *, blobs: dict[bytes, bytes] | None = None
+) -> tuple[dict[str, bytes], list[DocumentError]]:
+    """The ledger files under ``subdir`` at commit ``sha`` of an open repository, with the
+    size and symlink limits; ``blobs`` caches blob contents across calls (see git.read_tree).
+
+    Raises:
+        GitError: when ``subdir`` does not exist at that commit.
+    """
+    from ztauth_cli.ledger import git
+
+    tree = git.read_tree(repo, sha, subdir, keep=is_ledger_file, blobs=blobs)
     files: dict[str, bytes] = {}
     problems: list[DocumentError] = [
         DocumentError("symlinks are not allowed in a ledger revision", span=Span(path=path))
@@ -168,13 +209,11 @@ def read_revision_files(root: Path, rev: str) -> tuple[dict[str, bytes], list[Do
         if is_ledger_file(path)
     ]
     for path, data in sorted(tree.files.items()):
-        if not is_ledger_file(path):
-            continue
         if len(data) > MAX_FILE_BYTES:
             problems.append(_too_large(path, len(data)))
             continue
         files[path] = data
-    return files, problems, tree.commit
+    return files, problems
 
 
 def _too_large(path: str, size: int) -> DocumentError:
@@ -184,12 +223,20 @@ def _too_large(path: str, size: int) -> DocumentError:
     )
 
 
-def load(root: Path | None = None, rev: str | None = None, *, tolerant: bool = False) -> Ledger:
+def load(
+    root: Path | None = None,
+    rev: str | None = None,
+    *,
+    tolerant: bool = False,
+    absent_ok: bool = False,
+) -> Ledger:
     """Load the ledger at ``root`` (default: the nearest one above the current folder).
 
     With ``rev``, the ledger is read as it was at that Git revision or tag.
     With ``tolerant``, document errors are collected in ``Ledger.problems`` (for lint);
-    otherwise the first error outside ``tests/`` is raised.
+    otherwise the first error outside ``tests/`` is raised. With ``absent_ok`` (and ``rev``),
+    a revision from before the ledger existed is an empty ledger (no manifest, no files):
+    what ``policy diff`` compares the commit adding a ledger with.
 
     Raises:
         LedgerNotFound, GitError, DocumentError.
@@ -200,7 +247,9 @@ def load(root: Path | None = None, rev: str | None = None, *, tolerant: bool = F
             base = find_ledger_root(start)
         except LedgerNotFound:
             base = start.resolve()  # the ledger may exist only at that revision
-        files, problems, commit = read_revision_files(base, rev)
+        files, problems, commit = read_revision_files(base, rev, absent_ok=absent_ok)
+        if MANIFEST not in files and absent_ok:
+            return build_ledger({}, root=str(base), revision=commit, problems=())
         if MANIFEST not in files:
             raise LedgerNotFound(f"no {MANIFEST} in {base} at revision {rev}")
     else:
@@ -228,14 +277,25 @@ def raise_problems(ledger: Ledger, *, include_suites: bool = False) -> None:
 # ----------------------------------------------------------------------------- building
 
 
+# The folders whose every file a full build reads for the evaluator (see build_ledger).
+_EVALUATED_FOLDERS = ("policies/", "entities/", "trust/")
+
+
 class _Builder:
     def __init__(self, files: Mapping[str, bytes], problems: Iterable[DocumentError]) -> None:
         self.files = files
         self.problems: list[DocumentError] = list(problems)
         self.texts: dict[str, str] = {}
         self.suppressions: list[Suppression] = []
+        # Every file whose content reaches the evaluator, recorded where it is read: the
+        # signed set is derived from this (signing/hash.py), so that what is signed and what
+        # is loaded can never disagree (a schema under tests/ once escaped the signature).
+        self.evaluated: set[str] = set()
 
-    def text(self, path: str) -> str | None:
+    def text(self, path: str, *, evaluated: bool = True) -> str | None:
+        """The decoded text of ``path``; ``evaluated=False`` only for suites and signatures."""
+        if evaluated:
+            self.evaluated.add(path)
         if path in self.texts:
             return self.texts[path]
         data = self.files[path]
@@ -275,8 +335,8 @@ class _Builder:
                     )
                 )
 
-    def documents(self, path: str) -> list[SourceDocument]:
-        text = self.text(path)
+    def documents(self, path: str, *, evaluated: bool = True) -> list[SourceDocument]:
+        text = self.text(path, evaluated=evaluated)
         if text is None:
             return []
         try:
@@ -315,8 +375,14 @@ def build_ledger(
     root: str,
     revision: str | None,
     problems: Iterable[DocumentError] = (),
+    documents: bool = True,
 ) -> Ledger:
     """Build a :class:`Ledger` from its files (ledger-relative POSIX path -> bytes).
+
+    With ``documents=False`` only what signature verification reads is built: the manifest,
+    the key sets, the signatures and every file's bytes (no policies, entities, trust
+    documents or suites, and no problems of theirs). History and version listings verify
+    many revisions this way.
 
     Never raises for bad content: every problem is collected in ``Ledger.problems``.
     """
@@ -329,7 +395,7 @@ def build_ledger(
     if schema_path is None and DEFAULT_SCHEMA in files:
         schema_path = DEFAULT_SCHEMA
     schema_text = None
-    if schema_path is not None:
+    if schema_path is not None and documents:
         if schema_path in files:
             schema_text = b.text(schema_path)
         else:
@@ -340,16 +406,27 @@ def build_ledger(
             )
 
     paths = sorted(files)
+    content = paths if documents else []
+    if not documents:
+        # Nothing is parsed, but the signed set (hash.signed_paths) must be exactly the one a
+        # full build records: a verification of this revision may not skip a file.
+        b.evaluated.update(p for p in paths if p.startswith(_EVALUATED_FOLDERS))
+        if schema_path is not None and schema_path in files:
+            b.evaluated.add(schema_path)
     policy_files = tuple(
         PolicyFile(span=Span(path=p), text=t)
-        for p in paths
-        if p.startswith("policies/") and (t := b.text(p)) is not None
+        for p in content
+        if p.startswith(_EVALUATED_FOLDERS[0]) and (t := b.text(p)) is not None
     )
-    entity_files = tuple(e for p in paths if p.startswith("entities/") for e in _entity_file(b, p))
+    entity_files = tuple(
+        e for p in content if p.startswith(_EVALUATED_FOLDERS[1]) for e in _entity_file(b, p)
+    )
     key_sets = tuple(k for p in paths if p.startswith("keys/") for k in _key_set(b, p))
 
-    trust: dict[str, list[Any]] = {k: [] for k in KIND_SCHEMAS if k not in {"Ledger", "TestSuite"}}
-    for path in (p for p in paths if p.startswith("trust/")):
+    trust: dict[str, list[Any]] = {
+        k: [] for k in KIND_SCHEMAS if k not in {"Ledger", "TestSuite", "AccessSnapshot"}
+    }
+    for path in (p for p in content if p.startswith(_EVALUATED_FOLDERS[2])):
         for doc in b.documents(path):
             kind = _kind_of(doc)
             if kind not in trust:
@@ -364,8 +441,12 @@ def build_ledger(
             if b.valid(doc, kind):
                 trust[kind].append(_TRUST_BUILDERS[kind](b, doc))
 
-    suites = tuple(s for p in paths if p.startswith("tests/") for s in _suites(b, p))
-    signatures_text = b.text(SIGNATURES) if SIGNATURES in files else None
+    snapshots: list[AccessSnapshot] = []
+    suites = tuple(
+        s for p in content if p.startswith("tests/") for s in _suites(b, p, snapshots=snapshots)
+    )
+    # A signature cannot cover itself.
+    signatures_text = b.text(SIGNATURES, evaluated=False) if SIGNATURES in files else None
 
     _check_unique(b, trust["TrustLevel"], "name", "trust level")
     _check_unique(b, trust["SecurityGroup"], "name", "security group")
@@ -373,6 +454,7 @@ def build_ledger(
     _check_unique(b, trust["Delegation"], "id", "delegation")
     _check_unique(b, trust["Issuer"], "name", "issuer")
     _check_unique(b, list(suites), "name", "test suite")
+    _check_unique(b, snapshots, "name", "access snapshot")
 
     return Ledger(
         root=root,
@@ -391,7 +473,9 @@ def build_ledger(
         suites=suites,
         signatures_text=signatures_text,
         files=tuple(LedgerFile(path=p, data=files[p]) for p in paths),
+        evaluated_paths=frozenset(b.evaluated),
         suppressions=tuple(b.suppressions),
+        snapshots=tuple(snapshots),
         problems=tuple(
             sorted(
                 b.problems,
@@ -402,18 +486,23 @@ def build_ledger(
 
 
 def _check_unique(b: _Builder, docs: list[Any], attr: str, what: str) -> None:
-    seen: dict[str, Span] = {}
+    def where(doc: Any) -> Span:
+        span: Span = doc.fields.first(attr, default=doc.span)
+        return span
+
+    seen: dict[str, Any] = {}
     for doc in docs:
         key = getattr(doc, attr)
-        where = doc.fields.first(attr, default=doc.span)  # the line of its name:/id: key
         if key in seen:
+            # The line of each name:/id: key, looked up only for a duplicate.
+            first = where(seen[key])
             b.problems.append(
                 DocumentError(
-                    f"duplicate {what} {key!r} (first defined at {seen[key]})", span=where
+                    f"duplicate {what} {key!r} (first defined at {first})", span=where(doc)
                 )
             )
         else:
-            seen[key] = where
+            seen[key] = doc
 
 
 def _manifest(b: _Builder) -> Manifest | None:
@@ -447,6 +536,7 @@ def _manifest(b: _Builder) -> Manifest | None:
     meta = data["metadata"]
     runtime = data.get("runtime", {})
     settings = data.get("settings", {})
+    lint_config = data.get("lint", {})
     schema = data.get("schema")
     signers = data.get("signers")
     return Manifest(
@@ -465,8 +555,45 @@ def _manifest(b: _Builder) -> Manifest | None:
             require_txn_token=settings.get("require_txn_token", False),
             require_signatures=settings.get("require_signatures", 0),
             max_chain_depth=settings.get("max_chain_depth", 4),
+            request_entities=_request_entity_rules(b, doc, settings.get("request_entities")),
+        ),
+        lint=LintConfig(
+            disable=tuple(lint_config.get("disable", ())),
+            # YAML 1.1 reads a bare `off` as false: both mean the rule is off.
+            severity=tuple(
+                (str(rule), "off" if level is False else str(level))
+                for rule, level in lint_config.get("severity", {}).items()
+            ),
         ),
     )
+
+
+def _request_entity_rules(
+    b: _Builder, doc: SourceDocument, raw: Any
+) -> tuple[RequestEntityRule, ...]:
+    """``settings.request_entities`` (already schema-valid) as rules sorted by type."""
+    if raw is None:
+        return DEFAULT_REQUEST_ENTITIES
+    rules = []
+    for type_, what in sorted(raw.items()):
+        allowed = {what} if isinstance(what, str) else set(what)
+        if "parents" in allowed and (type_ == "Action" or type_.endswith("::Action")):
+            # A request that could put Action::"delete" in Action::"read" would widen every
+            # policy written for read: action groups are the ledger's alone.
+            b.problems.append(
+                DocumentError(
+                    f"settings.request_entities.{type_}: a request may never give actions "
+                    "parents (action groups belong to the schema and the ledger's entities)",
+                    span=doc.span_at(("settings", "request_entities", type_)),
+                )
+            )
+            allowed.discard("parents")
+        rules.append(
+            RequestEntityRule(
+                type=type_, attributes="attributes" in allowed, parents="parents" in allowed
+            )
+        )
+    return tuple(rules)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -663,14 +790,21 @@ def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[st
     return merged
 
 
-def _suites(b: _Builder, path: str) -> list[TestSuite]:
+def _suites(b: _Builder, path: str, *, snapshots: list[AccessSnapshot]) -> list[TestSuite]:
     suites = []
-    for doc in b.documents(path):
+    # Suites say what to ask and what to expect; they never change an answer: not signed.
+    for doc in b.documents(path, evaluated=False):
         kind = _kind_of(doc)
+        if kind == "AccessSnapshot":
+            if b.valid(doc, kind):
+                snapshot = build_snapshot(doc, b.problems)
+                if snapshot is not None:
+                    snapshots.append(snapshot)
+            continue
         if kind != "TestSuite":
             b.problems.append(
                 DocumentError(
-                    f"unknown kind {kind!r} in tests/; expected TestSuite",
+                    f"unknown kind {kind!r} in tests/; expected TestSuite or AccessSnapshot",
                     span=doc.span_at(("kind",)),
                 )
             )
@@ -681,6 +815,29 @@ def _suites(b: _Builder, path: str) -> list[TestSuite]:
         if suite is not None:
             suites.append(suite)
     return suites
+
+
+def build_snapshot(doc: SourceDocument, problems: list[DocumentError]) -> AccessSnapshot | None:
+    """Build a schema-valid ``AccessSnapshot``; problems are appended to ``problems``."""
+    data = doc.data
+    try:
+        at = parse_timestamp(data["at"])
+    except ValueError as exc:
+        problems.append(DocumentError(str(exc), span=doc.span_at(("at",))))
+        return None
+    return AccessSnapshot(
+        span=doc.span,
+        fields=doc.field_spans(),
+        name=data["name"],
+        description=data.get("description"),
+        at=at,
+        context=dict(data.get("context") or {}),
+        subjects=tuple(data["subjects"]),
+        resources=tuple(data["resources"]),
+        actions=tuple(data.get("actions") or ()),
+        access=tuple(data["access"]),
+        acting=tuple(data["acting"]),
+    )
 
 
 def build_suite(doc: SourceDocument, problems: list[DocumentError]) -> TestSuite | None:

@@ -6,8 +6,11 @@ The schemas live in the top-level ``schemas/`` folder and ship in the wheel as t
 
 from __future__ import annotations
 
+import enum
 import functools
 import json
+import re
+from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +31,7 @@ KIND_SCHEMAS: dict[str, str] = {
     "Delegation": "delegation",
     "Issuer": "issuer",
     "TestSuite": "testsuite",
+    "AccessSnapshot": "accesssnapshot",
 }
 
 
@@ -81,6 +85,8 @@ def _span_of(document: SourceDocument, error: Any) -> Span:
 
 def schema_errors(document: SourceDocument, stem: str) -> list[DocumentError]:
     """Validate ``document`` against ``schemas/<stem>.schema.json``; errors sorted by position."""
+    if _check(load_schema(stem), document.data) is _Verdict.VALID:
+        return []
     validator = _validator(stem)
     errors = []
     for error in validator.iter_errors(document.data):
@@ -101,5 +107,185 @@ KIND_OF = {stem: kind for kind, stem in KIND_SCHEMAS.items()} | {"request": "req
 
 def validate_request(data: Any, *, document: SourceDocument | None = None) -> list[str]:
     """Validate a raw AuthZEN request against ``schemas/request.schema.json``; messages only."""
+    if _check(load_schema("request"), data) is _Verdict.VALID:
+        return []
     validator = _validator("request")
     return sorted(_describe(e) for e in validator.iter_errors(data))
+
+
+# ----------------------------------------------------------------------------- quick check
+#
+# Importing jsonschema and building a validator costs more than a whole plain evaluation, yet
+# almost every document a ledger holds is valid. _check decides validity itself for the
+# keywords our schemas use, with jsonschema's draft 2020-12 semantics, and answers VALID only
+# when it is certain; wherever its answer could differ from jsonschema's (a keyword, format or
+# comparison it does not model) it answers UNSURE. Anything but VALID goes to jsonschema, which
+# then decides and words every error as before: the quick check can skip jsonschema, never
+# overrule it.
+
+
+@enum.unique
+class _Verdict(enum.Enum):
+    VALID = "valid"
+    INVALID = "invalid"
+    UNSURE = "unsure"
+
+
+_ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "examples"})
+_TYPES: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    # draft 2020-12: a float with no fractional part is an integer.
+    "integer": lambda v: (
+        (isinstance(v, int) and not isinstance(v, bool))
+        or (isinstance(v, float) and v.is_integer())
+    ),
+}
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _equal(a: Any, b: Any) -> _Verdict:
+    """jsonschema's ``equal`` for scalars (booleans are not numbers); UNSURE for containers."""
+    if isinstance(a, dict | list) or isinstance(b, dict | list):
+        return _Verdict.UNSURE
+    if isinstance(a, bool) or isinstance(b, bool):
+        same = isinstance(a, bool) and isinstance(b, bool) and a == b
+    elif _number(a) or _number(b):
+        same = _number(a) and _number(b) and a == b
+    else:
+        same = type(a) is type(b) and a == b
+    return _Verdict.VALID if same else _Verdict.INVALID
+
+
+def _all(verdicts: Iterable[_Verdict]) -> _Verdict:
+    """VALID when all are; INVALID as soon as one certainly is; else UNSURE."""
+    result = _Verdict.VALID
+    for verdict in verdicts:
+        if verdict is _Verdict.INVALID:
+            return verdict
+        if verdict is _Verdict.UNSURE:
+            result = verdict
+    return result
+
+
+@functools.cache
+def _rfc3339_checked() -> bool:
+    # jsonschema asserts format "date-time" only when rfc3339-validator is installed.
+    import importlib.util
+
+    return importlib.util.find_spec("rfc3339_validator") is not None
+
+
+def _check(schema: Any, value: Any) -> _Verdict:
+    if schema is True:
+        return _Verdict.VALID
+    if schema is False:
+        return _Verdict.INVALID
+    if not isinstance(schema, dict):
+        return _Verdict.UNSURE
+    verdicts: list[_Verdict] = []
+    for keyword, argument in schema.items():
+        verdict = _keyword(keyword, argument, schema, value)
+        if verdict is _Verdict.INVALID:
+            return verdict
+        verdicts.append(verdict)
+    return _all(verdicts)
+
+
+def _keyword(keyword: str, argument: Any, schema: Mapping[str, Any], value: Any) -> _Verdict:
+    valid, invalid, unsure = _Verdict.VALID, _Verdict.INVALID, _Verdict.UNSURE
+    if keyword in _ANNOTATIONS:
+        return valid
+    if keyword == "type":
+        names = [argument] if isinstance(argument, str) else argument
+        if not isinstance(names, list) or not all(n in _TYPES for n in names):
+            return unsure
+        return valid if any(_TYPES[n](value) for n in names) else invalid
+    if keyword == "const":
+        return _equal(value, argument)
+    if keyword == "enum":
+        if not isinstance(argument, list):
+            return unsure
+        verdicts = [_equal(value, candidate) for candidate in argument]
+        if valid in verdicts:
+            return valid
+        return unsure if unsure in verdicts else invalid
+    if keyword == "oneOf":
+        if not isinstance(argument, list):
+            return unsure
+        verdicts = [_check(sub, value) for sub in argument]
+        if unsure in verdicts:
+            return unsure
+        return valid if verdicts.count(valid) == 1 else invalid
+    if keyword in {"minLength", "pattern", "format"}:
+        return _string_keyword(keyword, argument, value) if isinstance(value, str) else valid
+    if keyword in {"minimum", "maximum"}:
+        if not _number(value):
+            return valid
+        if not _number(argument):
+            return unsure
+        return (
+            valid if (value >= argument if keyword == "minimum" else value <= argument) else invalid
+        )
+    if keyword in {"items", "minItems", "uniqueItems"}:
+        return _array_keyword(keyword, argument, value) if isinstance(value, list) else valid
+    if keyword in {"properties", "required", "additionalProperties"}:
+        return (
+            _object_keyword(keyword, argument, schema, value) if isinstance(value, dict) else valid
+        )
+    return unsure  # a keyword not modelled here: jsonschema decides
+
+
+def _string_keyword(keyword: str, argument: Any, value: str) -> _Verdict:
+    if keyword == "minLength":
+        if not isinstance(argument, int):
+            return _Verdict.UNSURE
+        return _Verdict.VALID if len(value) >= argument else _Verdict.INVALID
+    if keyword == "pattern":
+        if not isinstance(argument, str):
+            return _Verdict.UNSURE
+        return _Verdict.VALID if re.search(argument, value) else _Verdict.INVALID
+    # format: only date-time is modelled, and only while jsonschema does not assert it.
+    return _Verdict.VALID if argument == "date-time" and not _rfc3339_checked() else _Verdict.UNSURE
+
+
+def _array_keyword(keyword: str, argument: Any, value: list[Any]) -> _Verdict:
+    if keyword == "items":
+        if not isinstance(argument, dict | bool):
+            return _Verdict.UNSURE
+        return _all(_check(argument, item) for item in value)
+    if keyword == "minItems":
+        if not isinstance(argument, int):
+            return _Verdict.UNSURE
+        return _Verdict.VALID if len(value) >= argument else _Verdict.INVALID
+    if argument is not True or len(value) < 2:
+        return _Verdict.VALID if argument in {True, False} else _Verdict.UNSURE
+    if not all(isinstance(item, str) for item in value):
+        return _Verdict.UNSURE
+    return _Verdict.VALID if len(set(value)) == len(value) else _Verdict.INVALID
+
+
+def _object_keyword(
+    keyword: str, argument: Any, schema: Mapping[str, Any], value: dict[str, Any]
+) -> _Verdict:
+    if keyword == "required":
+        if not isinstance(argument, list):
+            return _Verdict.UNSURE
+        return _Verdict.VALID if all(name in value for name in argument) else _Verdict.INVALID
+    if keyword == "properties":
+        if not isinstance(argument, dict):
+            return _Verdict.UNSURE
+        return _all(_check(argument[name], value[name]) for name in argument if name in value)
+    # additionalProperties: the members no "properties" names (patternProperties: not modelled).
+    if "patternProperties" in schema:
+        return _Verdict.UNSURE
+    named = schema.get("properties", {})
+    extra = [name for name in value if name not in named]
+    return _all(_check(argument, value[name]) for name in extra)

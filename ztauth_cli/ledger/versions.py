@@ -15,11 +15,14 @@ from datetime import datetime, timedelta, timezone
 from enum import Enum, unique
 from functools import total_ordering
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ztauth_cli.errors import GitError, UsageError, ZtauthError
 from ztauth_cli.ledger import git
 from ztauth_cli.ledger.load import find_ledger_root, read_revision_files, read_worktree_files
+
+if TYPE_CHECKING:
+    from ztauth_cli.model import Ledger
 
 __all__ = [
     "BumpPart",
@@ -32,8 +35,10 @@ __all__ = [
     "create_version_tag",
     "current_version",
     "describe_version",
+    "evaluated_version",
     "is_dirty",
     "parse_version_tag",
+    "previous_version_tag",
     "rfc3339",
     "to_version_tags",
     "version_tags",
@@ -193,6 +198,24 @@ def to_version_tags(tags: tuple[git.TagInfo, ...]) -> tuple[VersionTag, ...]:
     return tuple(sorted(result, key=lambda v: (v.version, v.name)))
 
 
+def previous_version_tag(root: Path, commit: str) -> str | None:
+    """The newest version tag (by semver) reachable from ``commit`` and not naming it; None
+    when there is none. ``policy verify --rev`` compares the signature gate with it.
+
+    Raises:
+        GitError: when ``root`` is not inside a readable repository.
+    """
+    repo_root, _ = _repo_for(root)
+    repo = git.open_repo(repo_root)
+    try:
+        history = git.ancestors(repo, commit)
+        tags = to_version_tags(git.list_tags(repo))
+    finally:
+        repo.close()
+    earlier = [t for t in tags if t.commit in history and t.commit != commit]
+    return max(earlier, key=lambda t: t.version).name if earlier else None
+
+
 def is_dirty(root: Path) -> bool:
     """True when the ledger's files in the working tree differ from HEAD, byte for byte.
 
@@ -274,6 +297,21 @@ def describe_version(root: Path) -> str | None:
         # A version is decoration in responses: never fail an evaluation for it.
         return None
     return current.version if current is not None else None
+
+
+def evaluated_version(ledger: Ledger, *, rev: str | None) -> str | None:
+    """The version a response names for ``ledger`` read at ``rev``: :func:`describe_version`
+    for the working tree (``rev`` None), else the newest version tag naming the revision (None
+    when there is none). A version is decoration: never raises.
+    """
+    root = Path(ledger.root)
+    if rev is None:
+        return describe_version(root)
+    try:
+        names = [t.name for t in version_tags(root) if t.commit == ledger.revision]
+    except ZtauthError:
+        return None
+    return names[-1] if names else None
 
 
 def create_version_tag(

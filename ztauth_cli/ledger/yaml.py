@@ -10,11 +10,19 @@ plain safe loader would accept but a ledger must not contain:
 * non-string mapping keys, and nesting deeper than ``MAX_DEPTH``.
 
 Timestamps stay strings, so that schemas and models parse them explicitly.
+
+:func:`parse_json` reads a JSON document as JSON (RFC 8259), not as YAML 1.1 (which reads
+``1e5`` and ``Infinity`` as strings and refuses surrogate-pair escapes), with the same refusals:
+duplicate keys, nesting deeper than ``MAX_DEPTH``, and values JSON cannot carry (``NaN``,
+``Infinity``, numbers out of range), each with its line and column.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,15 +31,62 @@ import yaml
 from ztauth_cli.errors import DocumentError
 from ztauth_cli.model.span import FieldSpans, Span
 
-__all__ = ["MAX_DEPTH", "Position", "SourceDocument", "dump_yaml", "parse_documents"]
+__all__ = [
+    "MAX_DEPTH",
+    "Position",
+    "SourceDocument",
+    "dump_yaml",
+    "looks_like_json",
+    "parse_documents",
+    "parse_json",
+]
 
 MAX_DEPTH = 64
 Position = tuple[int, int]
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _MERGE = "tag:yaml.org,2002:merge"
+_STR = "tag:yaml.org,2002:str"
 # libyaml's parser (when PyYAML was built with it) is several times faster and keeps the same
 # marks; the pure-Python safe loader is the fallback. Both construct with safe constructors only.
 _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Positions:
+    """The positions of one document's nodes, recorded now or, for a JSON file read by the fast
+    path, on first use by re-reading the text with the position-recording reader."""
+
+    __slots__ = ("_key_nodes", "_nodes", "_path", "_text")
+
+    def __init__(
+        self,
+        nodes: dict[tuple[str | int, ...], Position] | None = None,
+        key_nodes: dict[tuple[str | int, ...], Position] | None = None,
+        *,
+        text: str | None = None,
+        path: str = "",
+    ) -> None:
+        self._nodes = nodes
+        self._key_nodes = key_nodes
+        self._text = text
+        self._path = path
+
+    def _fill(self) -> None:
+        documents = [] if self._text is None else _parse_with_positions(self._text, self._path)
+        first = documents[0].index if documents else _Positions({}, {})
+        self._nodes, self._key_nodes = first.nodes(), first.key_nodes()
+        self._text = None
+
+    def nodes(self) -> dict[tuple[str | int, ...], Position]:
+        if self._nodes is None:
+            self._fill()
+        assert self._nodes is not None  # noqa: S101 - _fill sets it
+        return self._nodes
+
+    def key_nodes(self) -> dict[tuple[str | int, ...], Position]:
+        if self._key_nodes is None:
+            self._fill()
+        assert self._key_nodes is not None  # noqa: S101 - _fill sets it
+        return self._key_nodes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,9 +95,17 @@ class SourceDocument:
 
     data: Any
     span: Span
-    positions: dict[tuple[str | int, ...], Position] = field(default_factory=dict)
-    # The position of the KEY of each mapping entry, by the full path of its value.
-    key_positions: dict[tuple[str | int, ...], Position] = field(default_factory=dict)
+    index: _Positions = field(default_factory=_Positions, repr=False, compare=False)
+
+    @property
+    def positions(self) -> dict[tuple[str | int, ...], Position]:
+        """The position of every node, by its JSON path."""
+        return self.index.nodes()
+
+    @property
+    def key_positions(self) -> dict[tuple[str | int, ...], Position]:
+        """The position of the KEY of each mapping entry, by the full path of its value."""
+        return self.index.key_nodes()
 
     def key_span(self, path: tuple[str | int, ...] | list[str | int]) -> Span:
         """The span of the key of the mapping entry at ``path`` (else as :meth:`span_at`)."""
@@ -53,7 +116,11 @@ class SourceDocument:
         return self.span_at(key)
 
     def field_spans(self) -> FieldSpans:
-        """Every node's span by dotted path; a mapping entry's is the span of its key."""
+        """Every node's span by dotted path; a mapping entry's is the span of its key
+        (computed when first looked at)."""
+        return FieldSpans.lazy(self._field_spans)
+
+    def _field_spans(self) -> dict[str, Span]:
         spans: dict[str, Span] = {}
         for key, (line, column) in self.positions.items():
             if key:
@@ -61,7 +128,7 @@ class SourceDocument:
                 spans[".".join(str(k) for k in key)] = Span(
                     path=self.span.path, line=line, column=column
                 )
-        return FieldSpans(spans)
+        return spans
 
     def span_at(self, path: tuple[str | int, ...] | list[str | int]) -> Span:
         """The span of the node at ``path``, or of its nearest ancestor that has one."""
@@ -96,20 +163,12 @@ class _Builder:
             raise DocumentError(f"nesting deeper than {MAX_DEPTH} levels", span=self._span(node))
         mark = node.start_mark
         self.positions[key] = (mark.line + 1, mark.column + 1)
+        if isinstance(node, yaml.ScalarNode):
+            return self._scalar(node)
         if isinstance(node, yaml.MappingNode):
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:
-                if key_node.tag == _MERGE:
-                    raise DocumentError(
-                        "YAML merge keys (<<) are not allowed in a ledger",
-                        span=self._span(key_node),
-                    )
-                name = self.build(key_node, (*key, "\0key"))
-                self.positions.pop((*key, "\0key"), None)
-                if not isinstance(name, str):
-                    raise DocumentError(
-                        f"mapping keys must be strings, found {name!r}", span=self._span(key_node)
-                    )
+                name = self._key(key_node, depth=len(key) + 1)
                 if name in result:
                     raise DocumentError(f"duplicate key {name!r}", span=self._span(key_node))
                 key_mark = key_node.start_mark
@@ -118,9 +177,146 @@ class _Builder:
             return result
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*key, index)) for index, item in enumerate(node.value)]
-        if node.tag == _TIMESTAMP:
+        return self.loader.construct_object(node, deep=True)  # pragma: no cover - no other kind
+
+    def _key(self, node: yaml.Node, *, depth: int) -> str:
+        """A mapping key: a string scalar, never an alias, a merge key or a collection."""
+        if node.tag == _MERGE:
+            raise DocumentError(
+                "YAML merge keys (<<) are not allowed in a ledger", span=self._span(node)
+            )
+        if id(node) in self.seen:
+            raise DocumentError(
+                "YAML aliases (*name) are not allowed in a ledger", span=self._span(node)
+            )
+        self.seen.add(id(node))
+        if depth > MAX_DEPTH:
+            raise DocumentError(f"nesting deeper than {MAX_DEPTH} levels", span=self._span(node))
+        name = self._scalar(node) if isinstance(node, yaml.ScalarNode) else None
+        if not isinstance(name, str):
+            if name is None and not isinstance(node, yaml.ScalarNode):
+                # A collection as a key: build it (and refuse what is inside it) to name it.
+                name = self.build(node, ("\0key",))
+            raise DocumentError(
+                f"mapping keys must be strings, found {name!r}", span=self._span(node)
+            )
+        return name
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        tag = node.tag
+        if tag == _STR:
+            return node.value  # what construct_yaml_str returns, without its bookkeeping
+        if tag == _TIMESTAMP:
             return str(node.value)
-        return self.loader.construct_object(node, deep=True)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except ValueError as exc:
+            # int() refuses more than sys.get_int_max_str_digits() digits (CVE-2020-10735).
+            raise DocumentError(_number_problem(str(node.value)), span=self._span(node)) from exc
+
+
+# ----------------------------------------------------------------------------- fast JSON
+#
+# A JSON file is read by json.loads (C) rather than through the position-recording YAML reader
+# (pure Python per node: 100x slower on a large entities file). The fast path must give the
+# data the reader gives, and must never accept what the reader refuses; whenever it cannot be
+# sure of both, it steps aside and the reader decides (and reports the error and position it
+# always did). It steps aside for:
+# * any JSON error, duplicate key or nesting deeper than MAX_DEPTH: the reader reports it;
+# * characters the YAML reader refuses or reads as line breaks, tabs and lone CRs
+#   (_READER_DIFFERS): the reader refuses or reads them its own way;
+# * a float the YAML 1.1 resolver would not read as that float (``1e5`` stays a string there),
+#   NaN/Infinity, and surrogate-pair escapes (the reader refuses them);
+# * a key the YAML scanner cannot take as a simple key: over 1024 characters from its quote to
+#   its colon, or on another line than its colon.
+# Positions are recorded lazily: the reader runs only when a span inside the file is needed.
+# What the YAML reader refuses or reads as a line break (\x85, U+2028/9), tabs and lone CRs.
+_READER_DIFFERS = re.compile(
+    "[^\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|\r(?!\n)"
+)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB]")
+_COLON_ON_NEW_LINE = re.compile(r"\n[ \r]*:")
+# Over 1024 characters from a key's quote to its colon: the key's text is at most 6 characters
+# (\uXXXX) per character it holds, so 160 characters and 32 spaces before the colon stay under.
+_KEY_CHARS = 160
+_FAR_COLON = " " * 32 + ":"
+_JSON_SPACE = " \r\n"
+
+
+class _StepAside(Exception):
+    """The fast JSON path cannot vouch for this input: let the position reader decide."""
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs) or max(map(len, result), default=0) > _KEY_CHARS:
+        raise _StepAside
+    return result
+
+
+def _yaml_float(text: str) -> float:
+    # YAML 1.1 floats need a dot, and a signed exponent if any.
+    mantissa, e, exponent = text.lower().partition("e")
+    if "." not in mantissa or (e and exponent[:1] not in {"+", "-"}):
+        raise _StepAside
+    return float(text)
+
+
+def _constant(name: str) -> Any:
+    raise _StepAside
+
+
+def _too_deep(data: Any) -> bool:
+    """True when a node lies deeper than MAX_DEPTH (the position reader's limit)."""
+    level = [data] if isinstance(data, dict | list) else []
+    for _ in range(MAX_DEPTH):
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return False
+    return any(level)
+
+
+def _reader_may_differ(text: str) -> bool:
+    if text.isascii():
+        # json.loads refuses every other control character, inside strings and out.
+        differs = (
+            "\t" in text or "\x7f" in text or ("\r" in text and "\r" in text.replace("\r\n", ""))
+        )
+    else:
+        differs = _READER_DIFFERS.search(text) is not None
+    return (
+        differs
+        or ("\\u" in text and _SURROGATE_ESCAPE.search(text) is not None)
+        or _FAR_COLON in text
+        or _COLON_ON_NEW_LINE.search(text) is not None
+    )
+
+
+def _parse_json_fast(text: str, path: str) -> SourceDocument | None:
+    """The document of a JSON file, or None when the position reader must decide."""
+    if _reader_may_differ(text):
+        return None
+    try:
+        data = json.loads(
+            text, object_pairs_hook=_pairs, parse_float=_yaml_float, parse_constant=_constant
+        )
+    except (_StepAside, ValueError, RecursionError):
+        return None
+    if _too_deep(data):
+        return None
+    start = len(text) - len(text.lstrip(_JSON_SPACE))
+    line = text.count("\n", 0, start) + 1
+    column = start - (text.rfind("\n", 0, start) + 1) + 1
+    return SourceDocument(
+        data=data,
+        span=Span(path=path, line=line, column=column),
+        index=_Positions(text=text, path=path),
+    )
 
 
 def parse_documents(text: str, path: str) -> list[SourceDocument]:
@@ -129,6 +325,14 @@ def parse_documents(text: str, path: str) -> list[SourceDocument]:
     Raises:
         DocumentError: malformed YAML/JSON, aliases, merge keys, duplicate keys, too deep.
     """
+    if path.endswith(".json"):
+        fast = _parse_json_fast(text, path)
+        if fast is not None:
+            return [fast]
+    return _parse_with_positions(text, path)
+
+
+def _parse_with_positions(text: str, path: str) -> list[SourceDocument]:
     if path.endswith(".json"):
         try:
             json.loads(text)
@@ -155,8 +359,7 @@ def parse_documents(text: str, path: str) -> list[SourceDocument]:
                 SourceDocument(
                     data=data,
                     span=Span(path=path, line=mark.line + 1, column=mark.column + 1),
-                    positions=builder.positions,
-                    key_positions=builder.key_positions,
+                    index=_Positions(builder.positions, builder.key_positions),
                 )
             )
     except yaml.reader.ReaderError as exc:
@@ -184,6 +387,197 @@ def parse_documents(text: str, path: str) -> list[SourceDocument]:
         if loader is not None:
             loader.dispose()
     return documents
+
+
+# --------------------------------------------------------------------------------------------
+# JSON
+
+
+class _Refused(ValueError):
+    """A value JSON cannot carry, met by the fast parser: the locator says where."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _Refused(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Refused(text)
+    return value
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise _Refused("duplicate key")
+    return result
+
+
+def _number_problem(text: str) -> str:
+    digits = len(text.lstrip("+-"))
+    limit = sys.get_int_max_str_digits()
+    if text.lstrip("+-").isdigit() and limit and digits > limit:
+        return f"integer too large ({digits} digits; at most {limit})"
+    return f"number {text} is out of range"
+
+
+def looks_like_json(text: str) -> bool:
+    """True when ``text`` starts (after whitespace and a BOM) with ``{`` or ``[``."""
+    return text.lstrip("\ufeff \t\r\n")[:1] in {"{", "["}
+
+
+def parse_json(text: str, path: str) -> Any:
+    """Parse one JSON document (RFC 8259) as JSON: ``1e5`` is a number, surrogate pairs are
+    characters, as in every JSON parser.
+
+    Raises:
+        DocumentError: invalid JSON, a duplicate key, ``NaN``/``Infinity``, a number out of
+            range, or nesting deeper than ``MAX_DEPTH``; with the line and column.
+    """
+    text = text.removeprefix("\ufeff")
+    try:
+        value = json.loads(
+            text,
+            object_pairs_hook=_unique_pairs,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+        )
+    except json.JSONDecodeError as exc:
+        raise DocumentError(
+            f"invalid JSON: {exc.msg}", span=Span(path=path, line=exc.lineno, column=exc.colno)
+        ) from None
+    except (ValueError, RecursionError):
+        pass  # a refused value, a huge integer, or far too deep: located below
+    else:
+        if _depth(value) <= MAX_DEPTH:
+            return value
+    # The fast parser found a problem but not where: find it again, slowly, with positions.
+    offset, message = _JsonLocator(text).problem()
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    raise DocumentError(message, span=Span(path=path, line=line, column=column))
+
+
+def _depth(value: Any) -> int:
+    """The depth of the deepest node (the document itself is at depth 0), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_DEPTH:
+            break
+        if isinstance(node, dict):
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
+    return deepest
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+_CONSTANTS = {"true": True, "false": False, "null": None}
+
+
+class _Problem(Exception):
+    def __init__(self, offset: int, message: str) -> None:
+        super().__init__(message)
+        self.offset = offset
+        self.message = message
+
+
+class _JsonLocator:
+    """A small JSON reader that knows where it is; used only to place an error the fast
+    parser reported without a position (duplicate key, NaN, number out of range, too deep)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def problem(self) -> tuple[int, str]:
+        try:
+            end = self._value(self._skip(0), 0)
+            end = self._skip(end)
+            if end != len(self.text):
+                return end, "invalid JSON: Extra data"
+        except _Problem as found:
+            return found.offset, found.message
+        return 0, "invalid JSON"  # pragma: no cover - the fast parser refused it
+
+    def _skip(self, index: int) -> int:
+        match = _WHITESPACE.match(self.text, index)
+        return match.end() if match is not None else index
+
+    def _value(self, index: int, depth: int) -> int:
+        text = self.text
+        if depth > MAX_DEPTH:
+            raise _Problem(index, f"nesting deeper than {MAX_DEPTH} levels")
+        char = text[index : index + 1]
+        if char == "{":
+            return self._object(index, depth)
+        if char == "[":
+            return self._array(index, depth)
+        if char == '"':
+            return self._string(index)[1]
+        for name in _CONSTANTS:
+            if text.startswith(name, index):
+                return index + len(name)
+        for name in ("NaN", "Infinity", "-Infinity"):
+            if text.startswith(name, index):
+                raise _Problem(index, "NaN and Infinity are not JSON")
+        match = _NUMBER.match(text, index)
+        if match is None:
+            raise _Problem(index, "invalid JSON: Expecting value")
+        number = match.group()
+        if match.group(1) or match.group(2):
+            if not math.isfinite(float(number)):
+                raise _Problem(index, _number_problem(number))
+        elif len(number.lstrip("-")) > sys.get_int_max_str_digits() > 0:
+            raise _Problem(index, _number_problem(number))
+        return match.end()
+
+    def _string(self, index: int) -> tuple[str, int]:
+        try:
+            return json.decoder.scanstring(self.text, index + 1)  # type: ignore[attr-defined,no-any-return]
+        except json.JSONDecodeError as exc:
+            raise _Problem(exc.pos, f"invalid JSON: {exc.msg}") from None
+
+    def _object(self, index: int, depth: int) -> int:
+        text = self.text
+        seen: set[str] = set()
+        index = self._skip(index + 1)
+        if text.startswith("}", index):
+            return index + 1
+        while True:
+            if not text.startswith('"', index):
+                raise _Problem(index, "invalid JSON: Expecting property name")
+            key, end = self._string(index)
+            if key in seen:
+                raise _Problem(index, f"duplicate key {key!r}")
+            seen.add(key)
+            index = self._skip(end)
+            if not text.startswith(":", index):
+                raise _Problem(index, "invalid JSON: Expecting ':' delimiter")
+            index = self._skip(self._value(self._skip(index + 1), depth + 1))
+            if text.startswith("}", index):
+                return index + 1
+            if not text.startswith(",", index):
+                raise _Problem(index, "invalid JSON: Expecting ',' delimiter")
+            index = self._skip(index + 1)
+
+    def _array(self, index: int, depth: int) -> int:
+        text = self.text
+        index = self._skip(index + 1)
+        if text.startswith("]", index):
+            return index + 1
+        while True:
+            index = self._skip(self._value(index, depth + 1))
+            if text.startswith("]", index):
+                return index + 1
+            if not text.startswith(",", index):
+                raise _Problem(index, "invalid JSON: Expecting ',' delimiter")
+            index = self._skip(index + 1)
 
 
 def dump_yaml(data: Any) -> str:

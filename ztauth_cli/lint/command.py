@@ -77,8 +77,12 @@ def run_lint(
     strict: bool,
     output: Path | None,
     now: datetime | None = None,
+    disable: tuple[str, ...] = (),
+    enable: tuple[str, ...] = (),
 ) -> int:
     """Lint one ledger (or the ledgers holding ``paths``); render; return the exit code.
+
+    ``disable`` / ``enable`` (``--disable`` / ``--enable``) apply after the manifest's ``lint:``.
 
     ``now`` is the clock of the time-based rules, parsed by the CLI from ``--at`` (default:
     the wall clock, read once here).
@@ -87,7 +91,7 @@ def run_lint(
         UsageError, LedgerNotFound, GitError: exit 2 (bad options, no ledger, bad revision).
     """
     from ztauth_cli.ledger import load
-    from ztauth_cli.lint.run import lint_ledger, rule_docs, with_checks
+    from ztauth_cli.lint.run import lint_ledger, rule_docs, select_rules, with_checks
     from ztauth_cli.report import render, require_format
     from ztauth_cli.report.output import render_to_text, write_result
     from ztauth_cli.report.text import summary
@@ -98,11 +102,20 @@ def run_lint(
     if ledger is not None and not ledger.exists() and rev is None:
         raise UsageError(f"--ledger {ledger}: no such folder")
     groups = _group_paths(paths, ledger)
+    if not groups:
+        # "0 errors" here would read as a clean ledger; say that nothing was read instead.
+        count = f"{len(paths)} path{'s' if len(paths) != 1 else ''}"
+        sys.stderr.write(
+            f"ztauth policy lint: nothing linted: none of the {count} given is a ledger file "
+            "(ztauth.yaml, schema, policies/, entities/, trust/, tests/, keys/ of a ledger)\n"
+        )
+        return 0
     findings: list[Finding] = []
     files: list[str] = []
     for root, only in sorted(groups.items()):
         loaded = load(root, rev, tolerant=True)
-        result = lint_ledger(loaded, now=now, strict=strict, only_paths=only)
+        selection = select_rules(loaded, disable=disable, enable=enable)
+        result = lint_ledger(loaded, now=now, strict=strict, only_paths=only, selection=selection)
         prefix = _display_prefix(root)
         findings.extend(_rebase(f, prefix) for f in result.report.findings)
         files.extend(prefix + f for f in result.files)
@@ -180,8 +193,9 @@ def run_list_rules(*, fmt: OutputFormat) -> int:
     return 0
 
 
-def run_fmt(paths: list[Path], *, ledger: Path | None, check: bool) -> int:
-    """Format ``.cedar`` files (all of the ledger's, or ``paths``); ``check`` changes nothing.
+def run_fmt(paths: list[Path], *, ledger: Path | None, check: bool, diff: bool = False) -> int:
+    """Format ``.cedar`` files (all of the ledger's, or ``paths``); ``check`` changes nothing;
+    ``diff`` (with ``check``) prints a unified diff of each change instead of its name.
 
     Returns 1 when ``check`` finds files that would change or when a file cannot be formatted
     (syntax error, or comments Cedar's formatter would drop), else 0.
@@ -189,7 +203,8 @@ def run_fmt(paths: list[Path], *, ledger: Path | None, check: bool) -> int:
     Raises:
         LedgerNotFound, UsageError: exit 2.
     """
-    from ztauth_cli.ledger.load import find_ledger_root
+    from ztauth_cli.fileio import read_limited
+    from ztauth_cli.ledger.load import MAX_FILE_BYTES, find_ledger_root
     from ztauth_cli.lint.fmt import format_file_text
     from ztauth_cli.report.output import atomic_write
 
@@ -198,6 +213,8 @@ def run_fmt(paths: list[Path], *, ledger: Path | None, check: bool) -> int:
         for path in paths:
             if path.suffix != ".cedar":
                 continue
+            if path.exists() and not path.is_file():
+                raise UsageError(f"{path}: not a regular file; refusing to read it")
             if not path.is_file():
                 raise UsageError(f"{path}: no such file")
             targets.append((path, path.as_posix()))
@@ -209,15 +226,19 @@ def run_fmt(paths: list[Path], *, ledger: Path | None, check: bool) -> int:
             targets = [
                 (file, prefix + file.relative_to(root).as_posix())
                 for file in sorted(policies.rglob("*.cedar"))
-                if file.is_file()
+                if not file.is_dir()  # a FIFO or socket is reported below, never skipped
             ]
     status = 0
     changed: list[str] = []
     for file, shown in targets:
         try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            sys.stderr.write(f"error: {shown}: cannot read ({exc})\n")
+            data = read_limited(file, limit=MAX_FILE_BYTES, regular_only=True)
+            if len(data) > MAX_FILE_BYTES:
+                raise ValueError(f"larger than {MAX_FILE_BYTES} bytes")
+            text = data.decode("utf-8")
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            sys.stderr.write(f"error: {shown}: cannot read ({reason})\n")
             status = 1
             continue
         outcome = format_file_text(shown, text)
@@ -228,10 +249,21 @@ def run_fmt(paths: list[Path], *, ledger: Path | None, check: bool) -> int:
         if not outcome.changed or outcome.text is None:
             continue
         changed.append(shown)
+        if diff:
+            import difflib
+
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    text.splitlines(keepends=True),
+                    outcome.text.splitlines(keepends=True),
+                    fromfile=f"a/{shown}",
+                    tofile=f"b/{shown}",
+                )
+            )
         if not check:
             atomic_write(file, outcome.text)
     verb = "would be reformatted" if check else "reformatted"
-    for shown in changed:
+    for shown in changed if not diff else ():
         sys.stdout.write(f"{verb}: {shown}\n")
     unchanged = len(targets) - len(changed)
     sys.stderr.write(

@@ -62,9 +62,15 @@ def format_policies(text: str, *, path: str) -> str:
         try:
             pieces.append(format_cedar(body).rstrip("\n"))
         except DocumentError as exc:
-            inner = exc.span.line if exc.span is not None else 1
-            where = Span(path=path, line=line + inner - 1, column=column if inner == 1 else 1)
-            raise DocumentError(exc.message, span=where) from exc
+            inner = exc.span.line if exc.span is not None and exc.span.line else 1
+            inner_column = exc.span.column if exc.span is not None and exc.span.column else 1
+            # A position inside the statement, moved to where the statement sits in the file.
+            where = Span(
+                path=path,
+                line=line + inner - 1,
+                column=column + inner_column - 1 if inner == 1 else inner_column,
+            )
+            raise DocumentError(exc.message, span=where, hint=exc.hint) from exc
         position = start + len(body)
     pieces.append(text[position:])
     return "".join(pieces).rstrip("\n") + "\n" if "".join(pieces).strip() else ""

@@ -93,8 +93,13 @@ def declare(rule_id: str, name: str, severity: Severity, *, summary: str, help: 
 
 
 def get_rule(rule_id: str) -> Rule | None:
-    """The rule ``rule_id`` (case-insensitive), or ``None``."""
-    return RULES.get(rule_id.strip().upper())
+    """The rule named by ``rule_id``: its id (``ZT201``) or its name (``cedar-syntax``),
+    case-insensitive; ``None`` when no rule has it."""
+    wanted = rule_id.strip()
+    found = RULES.get(wanted.upper())
+    if found is not None:
+        return found
+    return next((r for r in RULES.values() if r.name == wanted.lower()), None)
 
 
 def repeats(items: Iterable[_T], key: Callable[[_T], Hashable | None]) -> Iterator[tuple[_T, _T]]:

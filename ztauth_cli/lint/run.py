@@ -7,8 +7,8 @@ a reporter renders.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from ztauth_cli.lint import rules as _rules  # noqa: F401  (registers every rule)
@@ -18,7 +18,16 @@ from ztauth_cli.model.findings import CheckReport, CheckResult, Finding, Severit
 from ztauth_cli.model.ledger import Ledger
 from ztauth_cli.model.span import Span
 
-__all__ = ["LintResult", "exit_code", "lint_ledger", "rule_docs", "with_checks"]
+__all__ = [
+    "LintResult",
+    "RuleSelection",
+    "exit_code",
+    "lint_ledger",
+    "resolve_rule",
+    "rule_docs",
+    "select_rules",
+    "with_checks",
+]
 
 TOOL = "ztauth policy lint"
 MANIFEST = "ztauth.yaml"
@@ -102,23 +111,89 @@ class _Suppressor:
         return block is not None and block[0] == span.line
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleSelection:
+    """Which rules run and at what severity: the manifest's ``lint:`` then the command line."""
+
+    disabled: frozenset[str] = frozenset()
+    severity: Mapping[str, Severity] = field(default_factory=dict)
+    # Rule references in the manifest that name no rule (reported as ZT003 findings).
+    unknown: tuple[str, ...] = ()
+
+
+def resolve_rule(reference: str) -> str | None:
+    """The id of the rule ``reference`` names (an id or a name, any case), or None."""
+    from ztauth_cli.lint.registry import get_rule
+
+    found = get_rule(reference)
+    return found.id if found is not None else None
+
+
+def select_rules(
+    ledger: Ledger, *, disable: Collection[str] = (), enable: Collection[str] = ()
+) -> RuleSelection:
+    """The manifest's ``lint: {disable, severity}``, then ``--disable`` and ``--enable``
+    (``--enable`` wins: it turns back on a rule the manifest disables or sets to ``off``).
+
+    Raises:
+        UsageError: ``disable`` or ``enable`` names no rule (a typo must not lint less).
+    """
+    from ztauth_cli.errors import UsageError
+
+    config = ledger.manifest.lint if ledger.manifest is not None else None
+    disabled: set[str] = set()
+    severity: dict[str, Severity] = {}
+    unknown: list[str] = []
+    for reference in config.disable if config is not None else ():
+        rule_id = resolve_rule(reference)
+        if rule_id is None:
+            unknown.append(reference)
+        else:
+            disabled.add(rule_id)
+    for reference, level in config.severity if config is not None else ():
+        rule_id = resolve_rule(reference)
+        if rule_id is None:
+            unknown.append(reference)
+        elif level == "off":
+            disabled.add(rule_id)
+        else:
+            severity[rule_id] = Severity(level)
+    for option, references in (("--disable", disable), ("--enable", enable)):
+        for reference in references:
+            rule_id = resolve_rule(reference)
+            if rule_id is None:
+                raise UsageError(
+                    f"{option} {reference!r}: no such rule",
+                    hint="'ztauth policy lint --list-rules' lists ids and names",
+                )
+            if option == "--disable":
+                disabled.add(rule_id)
+            else:
+                disabled.discard(rule_id)
+    return RuleSelection(disabled=frozenset(disabled), severity=severity, unknown=tuple(unknown))
+
+
 def lint_ledger(
     ledger: Ledger,
     *,
     now: datetime,
     strict: bool = False,
     only_paths: Collection[str] | None = None,
+    selection: RuleSelection | None = None,
 ) -> LintResult:
     """Lint ``ledger``; with ``only_paths`` (ledger-relative), report only on those files.
 
     Cross-references are still resolved against the whole ledger. Under ``strict`` every
-    warning is reported as an error.
+    warning is reported as an error. ``selection`` (default: the manifest's ``lint:``) says
+    which rules run and at what severity.
     """
+    if selection is None:
+        selection = select_rules(ledger)
     ctx = LintContext(ledger, now=now)
     raw = [
         Finding(
             rule_id=entry.id,
-            severity=entry.severity,
+            severity=selection.severity.get(entry.id, entry.severity),
             message=hit.message,
             # A finding about no file in particular is about the ledger: its manifest. Every
             # SARIF result needs a location (GitHub code scanning rejects one without).
@@ -126,8 +201,18 @@ def lint_ledger(
             hint=hit.hint,
         )
         for entry in rule_docs()
-        if entry.check is not None
+        if entry.check is not None and entry.id not in selection.disabled
         for hit in entry.check(ctx)
+    ]
+    raw += [
+        Finding(
+            rule_id="ZT003",
+            severity=RULES["ZT003"].severity,
+            message=f"lint configuration names unknown rule {reference!r}",
+            span=_lint_config_span(ledger),
+            hint="'ztauth policy lint --list-rules' lists ids and names",
+        )
+        for reference in selection.unknown
     ]
     suppressor = _Suppressor(ledger)
     findings = [replace(f, suppressed=suppressor.reason_for(f.rule_id, f.span)) for f in raw]
@@ -148,6 +233,12 @@ def lint_ledger(
         rules=tuple(r.doc for r in rule_docs()),
     )
     return LintResult(report=report, strict=strict, files=files)
+
+
+def _lint_config_span(ledger: Ledger) -> Span:
+    manifest = ledger.manifest
+    fallback = Span(path=MANIFEST)
+    return manifest.fields.first("lint", default=fallback) if manifest is not None else fallback
 
 
 def _suppression_findings(ledger: Ledger, suppressor: _Suppressor) -> Iterable[Finding]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ztauth_cli.model.decision import Decision, ReasonCode, Step, TraceStep
 from ztauth_cli.model.documents import (
+    AccessSnapshot,
     ActorRef,
     AttestationRequirement,
     Delegation,
@@ -13,8 +14,10 @@ from ztauth_cli.model.documents import (
     Expectation,
     Issuer,
     KeySet,
+    LintConfig,
     Manifest,
     PolicyFile,
+    RequestEntityRule,
     SecurityGroup,
     Settings,
     Suppression,
@@ -28,6 +31,7 @@ from ztauth_cli.model.ledger import Ledger, LedgerFile
 from ztauth_cli.model.span import Span
 
 __all__ = [
+    "AccessSnapshot",
     "ActorRef",
     "AttestationRequirement",
     "Decision",
@@ -41,10 +45,12 @@ __all__ = [
     "Kid",
     "Ledger",
     "LedgerFile",
+    "LintConfig",
     "Manifest",
     "PolicyFile",
     "PolicyId",
     "ReasonCode",
+    "RequestEntityRule",
     "RuleId",
     "SecurityGroup",
     "Settings",

@@ -14,6 +14,8 @@ from ztauth_cli.model.ids import Ztid
 from ztauth_cli.model.span import FieldSpans, Span
 
 __all__ = [
+    "DEFAULT_REQUEST_ENTITIES",
+    "AccessSnapshot",
     "ActorRef",
     "AttestationRequirement",
     "Delegation",
@@ -23,8 +25,10 @@ __all__ = [
     "Expectation",
     "Issuer",
     "KeySet",
+    "LintConfig",
     "Manifest",
     "PolicyFile",
+    "RequestEntityRule",
     "SecurityGroup",
     "Settings",
     "Suppression",
@@ -36,12 +40,41 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RequestEntityRule:
+    """What a request may say about entities of one Cedar type that the ledger does not define
+    (``settings.request_entities``): their attributes, their parents. ``type`` ``*`` is every
+    type without a rule of its own. Entities the ledger defines are never the request's to
+    change, whatever a rule says (DESIGN.md "Request data and the ledger").
+    """
+
+    type: str
+    attributes: bool
+    parents: bool
+
+
+# Without ``settings.request_entities``: AuthZEN ``properties`` describe entities the ledger
+# does not know (attributes), and no request ever gives an entity parents (role membership).
+DEFAULT_REQUEST_ENTITIES = (RequestEntityRule(type="*", attributes=True, parents=False),)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Settings:
     """``settings:`` of the manifest."""
 
     require_txn_token: bool = False
     require_signatures: int = 0
     max_chain_depth: int = 4
+    # Sorted by type; see RequestEntityRule.
+    request_entities: tuple[RequestEntityRule, ...] = DEFAULT_REQUEST_ENTITIES
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LintConfig:
+    """``lint:`` of the manifest: rule references (ids or names) as written, resolved by lint."""
+
+    disable: tuple[str, ...] = ()
+    # (rule reference, "error" | "warning" | "note" | "off"), in file order.
+    severity: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,6 +94,7 @@ class Manifest:
     schema: str | None
     signers: str | None
     settings: Settings
+    lint: LintConfig = field(default_factory=LintConfig)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -253,3 +287,27 @@ class Suppression:
     reason: str
     # The line the suppression applies to (its own line, or the next one when alone on a line).
     target_line: int = field(default=0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccessSnapshot:
+    """``kind: AccessSnapshot`` (under ``tests/``): the access the ledger grants, locked in.
+
+    ``access`` lists who may do what (``User::"alice" read Document::"q3"``); ``acting`` who may
+    act for whom (``<workload or glob> acts for User::"alice": read Document::"q3" via
+    delegation/x``); both sorted. ``actions`` empty means every action the ledger names.
+    """
+
+    span: Span
+    # Where each field is (dotted path -> span of its key); not part of the value.
+    fields: FieldSpans = field(default_factory=FieldSpans, compare=False, repr=False)
+    name: str
+    description: str | None
+    at: datetime
+    # The AuthZEN context of every probe: raw JSON, as a request carries it.
+    context: dict[str, Any]
+    subjects: tuple[str, ...]
+    resources: tuple[str, ...]
+    actions: tuple[str, ...]
+    access: tuple[str, ...]
+    acting: tuple[str, ...]

@@ -50,6 +50,8 @@ class CheckResult:
     span: Span | None
     message: str | None = None
     details: str | None = None
+    # Seconds the check took, when measured (JUnit's time attribute).
+    duration: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

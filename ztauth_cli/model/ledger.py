@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ztauth_cli.errors import DocumentError
 from ztauth_cli.model.documents import (
+    AccessSnapshot,
     Delegation,
     Elevation,
     EntityFile,
@@ -36,6 +37,9 @@ class Ledger:
 
     ``problems`` holds the document errors met while loading in tolerant mode (what
     ``policy lint`` reports); a strict load raises the first one instead.
+    ``evaluated_paths`` are the files whose content the loader turned into what the evaluator
+    sees (manifest, schema, policies, entities, trust documents, key sets), wherever they sit:
+    exactly the files a signature covers. Test suites and ``.signatures.json`` are not in it.
     """
 
     root: str
@@ -54,8 +58,11 @@ class Ledger:
     suites: tuple[TestSuite, ...]
     signatures_text: str | None
     files: tuple[LedgerFile, ...]
+    evaluated_paths: frozenset[str]
     suppressions: tuple[Suppression, ...]
     problems: tuple[DocumentError, ...]
+    # Access snapshots under tests/ (kind: AccessSnapshot), checked by ``ztauth test``.
+    snapshots: tuple[AccessSnapshot, ...] = ()
 
     @property
     def ztid(self) -> str | None:

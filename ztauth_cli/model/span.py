@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 __all__ = ["FieldSpans", "Span"]
@@ -32,10 +32,26 @@ class FieldSpans(Mapping[str, Span]):
     points at its KEY (the line of ``trust_level:``), a sequence item at the item itself.
     """
 
-    __slots__ = ("_spans",)
+    __slots__ = ("_build", "_built")
 
     def __init__(self, spans: Mapping[str, Span] | None = None) -> None:
-        self._spans: dict[str, Span] = dict(spans or {})
+        self._built: dict[str, Span] | None = dict(spans or {})
+        self._build: Callable[[], Mapping[str, Span]] | None = None
+
+    @classmethod
+    def lazy(cls, build: Callable[[], Mapping[str, Span]]) -> FieldSpans:
+        """Spans computed by ``build`` on first use: a large document (a suite of thousands
+        of cases) has one span per node, and most are never looked at."""
+        spans = cls()
+        spans._built, spans._build = None, build
+        return spans
+
+    @property
+    def _spans(self) -> dict[str, Span]:
+        if self._built is None:
+            assert self._build is not None  # noqa: S101 - set together by lazy()
+            self._built, self._build = dict(self._build()), None
+        return self._built
 
     def __getitem__(self, path: str) -> Span:
         return self._spans[path]

@@ -9,10 +9,13 @@ in ``<details>`` with a count, so a 50-flip change stays readable.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TextIO
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, TextIO
 
 from ztauth_cli.diff.model import Change, DecisionSide, DiffReport, Impact, PolicyChange
+
+if TYPE_CHECKING:
+    from ztauth_cli.graph import EdgeChange, Node
 
 __all__ = ["MAX_ROWS", "render"]
 
@@ -176,12 +179,22 @@ def _danger_order(report: DiffReport) -> list[Change | PolicyChange]:
     )
 
 
-def render(report: DiffReport, out: TextIO) -> None:
-    """Write the Markdown comment."""
+def render(
+    report: DiffReport,
+    out: TextIO,
+    *,
+    trust_edges: Sequence[EdgeChange] = (),
+    trust_nodes: Mapping[str, Node] | None = None,
+) -> None:
+    """Write the Markdown comment; ``trust_edges`` (from ``graph.diff_graphs``) are drawn as
+    a Mermaid graph above the tables."""
+    from ztauth_cli.report.graph_text import render_trust_changes_markdown
+
     w = out.write
     w(f"### ztauth policy diff: {_label(report, 'base')} → {_label(report, 'target')}\n\n")
     w(f"{_verdict(report)}\n\n")
     w(f"{_totals(report)}\n")
+    render_trust_changes_markdown(trust_edges, trust_nodes or {}, out)
     ordered = _danger_order(report)
     if ordered:
         rows: list[tuple[str, ...]] = [

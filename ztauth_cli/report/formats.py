@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from ztauth_cli.errors import UsageError
 
-__all__ = ["CHECK_REPORT_FORMATS", "OutputFormat", "require_format"]
+__all__ = ["CHECK_REPORT_FORMATS", "GraphFormat", "OutputFormat", "require_format"]
 
 
 @enum.unique
@@ -44,3 +44,12 @@ def require_format(fmt: OutputFormat, allowed: Iterable[OutputFormat], *, comman
     if fmt not in accepted:
         names = ", ".join(sorted(f.value for f in accepted))
         raise UsageError(f"{command} does not support --format {fmt.value}; use one of: {names}")
+
+
+@enum.unique
+class GraphFormat(str, enum.Enum):
+    """Formats of ``ztauth policy graph``; each value is the string given to ``--format``."""
+
+    MERMAID = "mermaid"
+    DOT = "dot"
+    JSON = "json"

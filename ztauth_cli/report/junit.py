@@ -11,8 +11,15 @@ from ztauth_cli.report._common import sorted_checks
 __all__ = ["render"]
 
 
+def _seconds(checks: list[CheckResult]) -> str:
+    """JUnit's ``time``: the measured seconds, 0 for checks nobody timed (lint findings)."""
+    return f"{sum(c.duration or 0.0 for c in checks):.6f}".rstrip("0").rstrip(".") or "0"
+
+
 def _case(suite: ET.Element, check: CheckResult) -> None:
-    case = ET.SubElement(suite, "testcase", classname=check.group, name=check.name, time="0")
+    case = ET.SubElement(
+        suite, "testcase", classname=check.group, name=check.name, time=_seconds([check])
+    )
     if check.span is not None:
         case.set("file", check.span.path)
         case.set("line", str(check.span.line))
@@ -35,7 +42,7 @@ def render(report: CheckReport, out: TextIO) -> None:
         tests=str(len(checks)),
         failures=str(sum(1 for c in checks if not c.passed)),
         errors="0",
-        time="0",
+        time=_seconds(checks),
     )
     groups: dict[str, list[CheckResult]] = {}
     for check in checks:
@@ -49,7 +56,7 @@ def render(report: CheckReport, out: TextIO) -> None:
             failures=str(sum(1 for c in rows if not c.passed)),
             errors="0",
             skipped="0",
-            time="0",
+            time=_seconds(rows),
         )
         for check in rows:
             _case(suite, check)

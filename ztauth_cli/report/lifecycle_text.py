@@ -19,12 +19,20 @@ __all__ = ["aligned_table", "render_log", "render_verify", "version_table"]
 
 
 def render_verify(
-    console: Console, loaded: Ledger, result: VerificationResult, *, rev: str | None
+    console: Console,
+    loaded: Ledger,
+    result: VerificationResult,
+    *,
+    rev: str | None,
+    base: str | None = None,
 ) -> None:
-    """The signature verdict: ledger and revision, keys, one line per signature, problems not
-    tied to one signature, the summary, and how to sign an unsigned ledger."""
+    """The signature verdict: ledger and revision, keys, the base revision the gate was
+    compared with, one line per signature, problems not tied to one signature (gate findings
+    included), the summary, and how to sign an unsigned ledger."""
     where = f"revision {rev} ({(loaded.revision or '')[:12]})" if rev else "working tree"
     console.print(f"ledger {loaded.ztid} ({where})", markup=False)
+    if base is not None:
+        console.print(f"gate compared with: {base}", markup=False)
     console.print(
         f"signer keys: {result.keys_source or '(none)'}; {len(result.files)} signed files",
         markup=False,

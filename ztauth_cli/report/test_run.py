@@ -234,6 +234,7 @@ def to_check_report(
             span=span(r),
             message=None if r.passed else "; ".join(r.mismatches),
             details=None if r.passed else _details(r),
+            duration=r.duration,
         )
         for r in run.results
     ]
@@ -276,9 +277,12 @@ def to_check_report(
     )
 
 
-def render_text(run: TestRun, out: TextIO, *, coverage: Coverage | None) -> None:
+def render_text(
+    run: TestRun, out: TextIO, *, coverage: Coverage | None, verbose: bool = False
+) -> None:
     """Human report: one line per suite, every failing case in full (file:line, expected versus
     actual, trace), the coverage table, and last, alone on its line, ``N passed, N failed``.
+    ``verbose`` (``-v``) shows every passing case in full too, before the failures.
     """
     from rich.markup import escape
 
@@ -295,6 +299,11 @@ def render_text(run: TestRun, out: TextIO, *, coverage: Coverage | None) -> None
             )
         else:
             console.print(f"[green]PASS[/] {escape(name)} ({count} {noun})")
+    for result in (r for r in run.results if r.passed and verbose):
+        console.print()
+        console.print(f"[green]PASSED[/] [bold]{escape(result.id)}[/] ({result.case.span})")
+        for line in _details(result).splitlines():
+            console.print(f"  {escape(line)}", style="dim" if line.startswith("  ") else None)
     for result in (r for r in run.results if not r.passed):
         console.print()
         console.print(f"[bold red]FAILED[/] [bold]{escape(result.id)}[/] ({result.case.span})")

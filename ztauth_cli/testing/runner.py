@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,8 +20,8 @@ __all__ = ["CaseResult", "Evaluates", "TestRun", "expectation_mismatches", "run_
 class Evaluates(Protocol):
     """What the runner needs of an evaluator (``ztauth_cli.engine.Evaluator``)."""
 
-    def evaluate(self, request: Mapping[str, Any], *, now: datetime) -> Decision:
-        """One AuthZEN evaluation; never raises."""
+    def evaluate_many(self, requests: Iterable[Any], *, now: datetime) -> list[Decision]:
+        """Independent AuthZEN evaluations, one decision each, in order; never raises."""
         ...
 
 
@@ -33,6 +34,8 @@ class CaseResult:
     at: datetime
     decision: Decision
     mismatches: tuple[str, ...]
+    # Seconds the evaluation took (JUnit's time); not part of the result's value or its JSON.
+    duration: float = field(default=0.0, compare=False)
 
     @property
     def passed(self) -> bool:
@@ -107,8 +110,12 @@ def run_suites(
     now: datetime,
     select: str | None = None,
     progress: Callable[[CaseResult], None] | None = None,
+    timer: Callable[[], float] = time.perf_counter,
 ) -> TestRun:
     """Run every (selected) case of ``suites`` against ``evaluator``.
+
+    ``timer`` measures how long each suite's batch of evaluations takes (a monotonic counter,
+    never the clock decisions use); each case gets an equal share of it.
 
     Each case is evaluated at its suite's ``at`` (``now`` when the suite has none), with its
     ``{$token: name}`` references replaced by ``tokens`` (see :func:`mint_suite_tokens`). Pass the
@@ -120,22 +127,27 @@ def run_suites(
     """
     chosen, deselected = select_cases(suites, select)
     plan = [
-        (suite, case, resolve_request(case, tokens.for_suite(suite.name)))
+        (suite, [resolve_request(case, tokens.for_suite(suite.name)) for case in suite.cases])
         for suite in chosen
-        for case in suite.cases
     ]
     results: list[CaseResult] = []
-    for suite, case, request in plan:
+    for suite, requests in plan:
         at = suite.at or now
-        decision = evaluator.evaluate(request, now=at)
-        result = CaseResult(
-            suite=suite.name,
-            case=case,
-            at=at,
-            decision=decision,
-            mismatches=expectation_mismatches(case.expect, decision),
-        )
-        results.append(result)
-        if progress is not None:
-            progress(result)
+        # A suite's cases share one clock: evaluated together, their Cedar calls are batched.
+        # Each case is given an equal share of the batch's measured time (JUnit's time=).
+        started = timer()
+        decisions = evaluator.evaluate_many(requests, now=at)
+        share = max(0.0, timer() - started) / max(1, len(requests))
+        for case, decision in zip(suite.cases, decisions, strict=True):
+            result = CaseResult(
+                suite=suite.name,
+                case=case,
+                at=at,
+                decision=decision,
+                mismatches=expectation_mismatches(case.expect, decision),
+                duration=share,
+            )
+            results.append(result)
+            if progress is not None:
+                progress(result)
     return TestRun(results=tuple(results), deselected=deselected)

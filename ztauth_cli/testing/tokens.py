@@ -92,8 +92,11 @@ class IssuerKeys:
         keys: dict[str, IssuerKey] = {}
         for name in sorted(set(issuers)):
             alg = _algorithm_for(name, ledger)
-            pair = jose.generate_key(alg)
-            twin = jose.generate_key(alg, kid=pair.kid)
+            # A fixed kid, not the fresh key's thumbprint: reports that name the key (a forged
+            # token's "signature does not verify with key ...") stay the same from run to run.
+            kid = f"ztauth-test:{name}"
+            pair = jose.generate_key(alg, kid=kid)
+            twin = jose.generate_key(alg, kid=kid)
             keys[name] = IssuerKey(
                 issuer=name,
                 alg=alg,

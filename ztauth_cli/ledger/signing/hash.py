@@ -1,11 +1,12 @@
 """The hashing rule of ledger signatures, decided here and nowhere else (STYLE.md rule 5).
 
-Every file the evaluator loads is hashed as the **raw bytes** read from the working tree or
-the Git blob, with SHA-256. We deliberately do *not* canonicalise YAML or JSON first (OPA
-hashes structured bundle files with sorted keys): a reviewer approves the bytes shown in a
-pull request, comments and key order included, and a signature must cover exactly what was
-reviewed. Canonicalising would also make the signature depend on our YAML parser's view of a
-document, so two parsers could disagree about what was signed. Raw bytes have one meaning.
+Every file the evaluator loads (as the loader records it, see :func:`signed_paths`) is
+hashed as the **raw bytes** read from the working tree or the Git blob, with SHA-256. We
+deliberately do *not* canonicalise YAML or JSON first (OPA hashes structured bundle files with
+sorted keys): a reviewer approves the bytes shown in a pull request, comments and key order
+included, and a signature must cover exactly what was reviewed. Canonicalising would also make
+the signature depend on our YAML parser's view of a document, so two parsers could disagree
+about what was signed. Raw bytes have one meaning.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ztauth_cli.ledger.load import SIGNATURES, is_ledger_file
+from ztauth_cli.ledger.load import build_ledger, is_ledger_file
 from ztauth_cli.model import Ledger
 
-__all__ = ["HASH_ALGORITHM", "FileDigest", "digest", "file_digests", "is_signed_file"]
+__all__ = ["HASH_ALGORITHM", "FileDigest", "digest", "file_digests", "signed_paths"]
 
 HASH_ALGORITHM = "SHA-256"
 
@@ -35,13 +36,16 @@ class FileDigest:
         return {"name": self.name, "hash": self.hash, "algorithm": self.algorithm}
 
 
-def is_signed_file(path: str) -> bool:
-    """True for the ledger files a signature covers (ledger-relative POSIX ``path``).
+def signed_paths(ledger: Ledger) -> frozenset[str]:
+    """The ledger-relative paths a signature covers: every file the evaluator loads.
 
-    Everything the evaluator loads is covered; test suites are not (they do not change a
-    decision) and ``.signatures.json`` cannot cover itself.
+    Not a list of folders: the loader records each file whose content it turned into what the
+    evaluator sees (``Ledger.evaluated_paths``), wherever it sits, so a manifest ``schema:``
+    under ``tests/`` is covered like one at the top. Test suites are not (they never change a
+    decision), ``.signatures.json`` cannot cover itself, and a file nothing reads (a stray
+    ``*.cedarschema`` the manifest does not name) changes no decision and is not covered.
     """
-    return is_ledger_file(path) and path != SIGNATURES and not path.startswith("tests/")
+    return ledger.evaluated_paths
 
 
 def digest(data: bytes) -> str:
@@ -54,22 +58,23 @@ def file_digests(
 ) -> tuple[FileDigest, ...]:
     """The digests of every signed file, sorted by name.
 
-    ``files`` is a loaded :class:`Ledger` (its ``files`` as read, byte for byte), a mapping of
-    ledger-relative path to bytes, or ``(path, bytes)`` pairs.
+    ``files`` is a loaded :class:`Ledger` (its ``files`` as read, byte for byte), or the raw
+    files of one (a mapping of ledger-relative path to bytes, or ``(path, bytes)`` pairs),
+    which are built with the one loader first so that the same files are signed either way.
     """
-    pairs: Iterable[tuple[str, bytes]]
-    if isinstance(files, Mapping):
-        pairs = files.items()
-    elif isinstance(files, Ledger):
-        pairs = ((f.path, f.data) for f in files.files)
+    if isinstance(files, Ledger):
+        ledger = files
     else:
-        pairs = files
+        pairs = files.items() if isinstance(files, Mapping) else files
+        raw = {path: data for path, data in pairs if is_ledger_file(path)}
+        ledger = build_ledger(raw, root="", revision=None)
+    covered = signed_paths(ledger)
     return tuple(
         sorted(
             (
-                FileDigest(name=path, hash=digest(data))
-                for path, data in pairs
-                if is_signed_file(path)
+                FileDigest(name=f.path, hash=digest(f.data))
+                for f in ledger.files
+                if f.path in covered
             ),
             key=lambda d: d.name,
         )

@@ -1,8 +1,9 @@
 """Keys for ledger signatures: the signer's private key and the trusted signers' JWKS.
 
 Only asymmetric keys sign a ledger. The verifier holds public keys from the ledger itself
-(the manifest's ``signers`` JWKS) or from ``--jwks``; an HMAC secret would have to be shared
-with every verifier, so anyone able to verify could also forge (RFC 8725 §2.1): refused.
+(the manifest's ``signers`` JWKS) or pinned from outside it (``--signers-jwks``, see
+:class:`SignerPin`); an HMAC secret would have to be shared with every verifier, so anyone
+able to verify could also forge (RFC 8725 §2.1): refused.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from ztauth_cli.errors import DocumentError, UsageError
 from ztauth_cli.model import Ledger, Span
 
 __all__ = [
+    "NO_PIN",
     "SIGNING_ALGORITHMS",
     "SignerKeys",
+    "SignerPin",
     "SigningKey",
     "load_jwks_file",
+    "load_pinned_signers",
     "load_signing_key",
     "signer_keys",
 ]
@@ -47,8 +51,9 @@ def load_signing_key(
     kid: str | None = None,
     alg: str | None = None,
     known: Sequence[Mapping[str, Any]] = (),
+    passphrase: bytes | None = None,
 ) -> SigningKey:
-    """Load an unencrypted PEM private key for signing a ledger.
+    """Load a PEM private key for signing a ledger (an encrypted one with ``passphrase``).
 
     The algorithm follows from the key type (Ed25519 -> EdDSA, P-256 -> ES256, RSA -> RS256;
     ``alg="PS256"`` picks RSASSA-PSS for an RSA key). ``kid`` and ``alg`` default to those of
@@ -69,10 +74,10 @@ def load_signing_key(
             hint="generate one with 'ztauth keys generate' (EdDSA by default)",
         )
     try:
-        handle = jose.load_private_key_pem(data)
+        handle = jose.load_private_key_pem(data, passphrase=passphrase)
         natural = jose.alg_for_private_key(handle)
     except jose.TokenError as exc:
-        raise DocumentError(exc.message, span=where) from exc
+        raise DocumentError(exc.message, span=where, hint=exc.hint) from exc
     # The signers JWKS may pin an algorithm for this key (an RSA key listed as PS256): follow it.
     match = _matching_key(handle, natural, known)
     if alg is None and match is not None and isinstance(match.get("alg"), str):
@@ -129,16 +134,81 @@ def load_jwks_file(path: Path) -> tuple[dict[str, Any], ...]:
         reason = getattr(exc, "strerror", None) or exc
         raise DocumentError(f"cannot read the JWKS: {reason}", span=where) from exc
     try:
-        data = json.loads(text)
+        # A key set given on the command line is a trust anchor: a member named twice would be
+        # read one way here and another way by other tools, so it is refused.
+        data = json.loads(text, object_pairs_hook=jose.unique_object)
     except json.JSONDecodeError as exc:
         raise DocumentError(
             f"invalid JSON: {exc.msg}",
             span=Span(path=str(path), line=exc.lineno, column=exc.colno),
         ) from exc
+    except jose.DuplicateKeyError as exc:
+        raise DocumentError(f"duplicate key {exc.args[0]!r}", span=where) from None
+    except RecursionError:
+        raise DocumentError("JSON nested too deeply", span=where) from None
     keys = data.get("keys") if isinstance(data, dict) else None
     if not isinstance(keys, list) or not all(isinstance(k, dict) for k in keys):
         raise DocumentError('a JWKS file must be {"keys": [<JWK>, ...]}', span=where)
     return tuple(keys)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignerPin:
+    """The signature gate pinned from outside the ledger (DESIGN.md, threat model).
+
+    A ledger's manifest names its own signers and its own ``require_signatures``, so whoever
+    edits the ledger could switch the gate off or vouch for themselves. A pin comes from the
+    command line or the CI environment instead and the manifest can only tighten it:
+
+    * ``keys`` (``--signers-jwks``): when given, the ONLY keys trusted to sign; the manifest's
+      ``signers`` JWKS is ignored.
+    * ``required`` (``--require-signatures``): a floor; the requirement is
+      ``max(required, settings.require_signatures)``. Pinned keys with no count mean at least 1.
+    """
+
+    keys: tuple[dict[str, Any], ...] | None = None
+    source: str | None = None
+    required: int | None = None
+
+    @property
+    def pinned(self) -> bool:
+        """True when anything is pinned (keys or a count)."""
+        return self.keys is not None or self.required is not None
+
+    @property
+    def floor(self) -> int:
+        """The pinned minimum number of signers: the count, else 1 with pinned keys, else 0."""
+        if self.required is not None:
+            return self.required
+        return 1 if self.keys is not None else 0
+
+    def requirement(self, ledger: Ledger) -> int:
+        """The effective requirement: ``max(pinned floor, settings.require_signatures)``."""
+        manifest = ledger.manifest.settings.require_signatures if ledger.manifest else 0
+        return max(self.floor, manifest)
+
+
+NO_PIN = SignerPin()
+
+
+def load_pinned_signers(path: Path) -> tuple[dict[str, Any], ...]:
+    """The public keys of a pinned signers JWKS file (``--signers-jwks``).
+
+    A pin is the trust anchor of every signature check, so a bad one is a usage error (exit
+    2), never a quietly smaller key set.
+
+    Raises:
+        DocumentError: unreadable file, invalid JSON, or not a JWKS.
+        UsageError: a key holds private material, is symmetric, or has no ``kid``.
+    """
+    keys = load_jwks_file(path)
+    for index, jwk in enumerate(keys):
+        problem = jose.validate_public_jwk(jwk)
+        if problem is None and not isinstance(jwk.get("kid"), str):
+            problem = "it has no 'kid' (signatures name their key by kid)"
+        if problem is not None:
+            raise UsageError(f"keys[{index}]: {problem}", span=Span(path=str(path)))
+    return keys
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -3,15 +3,16 @@
 Verification fails closed. A ledger is verified only when ``.signatures.json`` exists, every
 signature in it verifies (a good key, an allowed algorithm, this ledger's ZTID, and the exact
 files present now), and the signatures come from at least ``required`` DISTINCT signer keys
-(``settings.require_signatures``, at least 1). Everything found wrong is named, sorted: files
-added, removed or changed since signing (path, expected, actual), unknown keys, refused
-algorithms, signatures made for another ledger.
+(``settings.require_signatures``, raised by a pinned ``require``, at least 1). Everything
+found wrong is named, sorted: files added, removed or changed since signing (path, expected,
+actual), unknown keys, refused algorithms, signatures made for another ledger.
+:func:`gate_findings` compares the gate itself with a base revision (``policy verify --base``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -28,8 +29,10 @@ __all__ = [
     "SignatureCheck",
     "VerificationResult",
     "compare_files",
+    "gate_findings",
     "signature_state",
     "verify_ledger",
+    "with_findings",
 ]
 
 State = Literal["verified", "unsigned", "invalid"]
@@ -266,18 +269,33 @@ def verify_ledger(
     *,
     jwks: Sequence[Mapping[str, Any]] | None = None,
     jwks_source: str = "--jwks",
+    require: int = 0,
     now: datetime | None = None,
 ) -> VerificationResult:
     """Verify the signatures of ``ledger`` (as loaded: working tree or any revision).
 
-    ``jwks`` replaces the manifest's ``signers`` JWKS. ``now`` (default: the wall clock) only
-    guards against signatures issued in the future. Never raises for bad signatures: every
-    problem is a value in the result; ``ok`` is False unless everything verifies.
+    ``jwks`` replaces the manifest's ``signers`` JWKS (a pin: the only keys trusted).
+    ``require`` is a floor on the number of distinct signers that the manifest can raise but
+    not lower. ``now`` (default: the wall clock) only guards against signatures issued in the
+    future. Never raises for bad signatures: every problem is a value in the result; ``ok`` is
+    False unless everything verifies.
     """
     moment = now if now is not None else datetime.now(timezone.utc)
     settings = ledger.manifest.settings if ledger.manifest is not None else None
+    configured = settings.require_signatures if settings is not None else 0
     # Verifying explicitly with nobody required would be meaningless: at least one signer.
-    required = max(1, settings.require_signatures if settings is not None else 1)
+    required = max(1, configured, require)
+    # Name the rule that sets the bar: a pinned count, the manifest's setting, or verify's own
+    # floor of one when nothing asks for more (and then eval and test do not verify at all).
+    if require > configured and require >= 1:
+        bar = f"{required} required by the pinned --require-signatures"
+    elif configured >= 1:
+        bar = f"{required} required by settings.require_signatures"
+    else:
+        bar = (
+            "1 required to call it verified (settings.require_signatures is 0: "
+            "eval and test do not check signatures)"
+        )
     actual = file_digests(ledger)
     signers = signer_keys(ledger, jwks=jwks, jwks_source=jwks_source)
     problems: list[str] = list(signers.problems)
@@ -325,15 +343,12 @@ def verify_ledger(
             distinct.setdefault(check.signer, check.kid)
     valid_signers = tuple(sorted(distinct.values()))
     if len(valid_signers) < required:
-        problems.append(
-            f"{len(valid_signers)} valid distinct signer(s), {required} required "
-            "(settings.require_signatures)"
-        )
+        problems.append(f"{len(valid_signers)} valid distinct signer(s), {bar}")
     ok = not problems and len(valid_signers) >= required
     if ok:
         summary = (
             f"verified: {len(valid_signers)} distinct signer(s) "
-            f"({', '.join(valid_signers)}), {required} required; {len(actual)} files"
+            f"({', '.join(valid_signers)}), {bar}; {len(actual)} files"
         )
     else:
         summary = f"not verified: {problems[0]}" + (
@@ -381,3 +396,87 @@ def signature_state(ledger: Ledger, *, now: datetime | None = None) -> tuple[Sta
     if result.state == "invalid":
         return result.state, result.problems[0] if result.problems else result.summary
     return result.state, None
+
+
+def with_findings(result: VerificationResult, findings: Sequence[str]) -> VerificationResult:
+    """``result`` with ``findings`` (see :func:`gate_findings`) added: not verified if any."""
+    if not findings:
+        return result
+    problems = (*result.problems, *findings)
+    summary = f"not verified: {problems[0]}" + (
+        f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+    )
+    return replace(
+        result,
+        ok=False,
+        state="invalid" if result.state == "verified" else result.state,
+        summary=summary,
+        problems=problems,
+    )
+
+
+def _signer_set(ledger: Ledger) -> tuple[str | None, dict[tuple[str, str], str]]:
+    """The manifest's signers path and its usable keys: ``(kid, thumbprint) -> kid``."""
+    manifest = ledger.manifest
+    if manifest is None or manifest.signers is None:
+        return None, {}
+    keys = signer_keys(ledger).keys
+    return manifest.signers, {(str(k["kid"]), jose.jwk_thumbprint(k)): str(k["kid"]) for k in keys}
+
+
+def _describe_change(
+    before: tuple[str | None, dict[tuple[str, str], str]],
+    after: tuple[str | None, dict[tuple[str, str], str]],
+) -> str | None:
+    parts = []
+    if before[0] != after[0]:
+        parts.append(f"{before[0] or 'none'} -> {after[0] or 'none'}")
+    added = sorted(after[1][k] for k in after[1].keys() - before[1].keys())
+    removed = sorted(before[1][k] for k in before[1].keys() - after[1].keys())
+    if added:
+        parts.append(f"added: {', '.join(added)}")
+    if removed:
+        parts.append(f"removed: {', '.join(removed)}")
+    return "; ".join(parts) or None
+
+
+def gate_findings(
+    ledger: Ledger, base: Ledger, *, base_label: str, floor: int = 0, now: datetime | None = None
+) -> tuple[str, ...]:
+    """How ``ledger`` weakened the signature gate of ``base`` (an earlier revision), sorted.
+
+    A finding is a manifest that lowered ``settings.require_signatures``, or a signers JWKS
+    that changed (another path, a key added, removed or replaced): the ledger's own files
+    would decide who may sign them. A change is approved, and not a finding, when the ledger
+    carries valid signatures of its current content by as many distinct keys of the BASE's
+    signers as the base required (at least 1): the quorum in force approved its successor, as
+    TUF rotates root keys. Where the base required no signature and ``floor`` (the pinned
+    requirement) is 0 there was no gate, and a signers change weakens nothing.
+    """
+    base_required = base.manifest.settings.require_signatures if base.manifest else 0
+    required_now = ledger.manifest.settings.require_signatures if ledger.manifest else 0
+    before, after = _signer_set(base), _signer_set(ledger)
+    issues = []
+    if required_now < base_required:
+        issues.append(
+            f"settings.require_signatures lowered from {base_required} (at {base_label}) "
+            f"to {required_now}"
+        )
+    change = _describe_change(before, after)
+    # Where the base required no signature and nothing is pinned there was no gate to weaken
+    # (first signers set up on a ledger that never required any): not a finding.
+    if change is not None and max(floor, base_required) > 0:
+        issues.append(f"signers JWKS {after[0] or before[0]} changed since {base_label} ({change})")
+    if not issues:
+        return ()
+    quorum = max(1, base_required)
+    base_keys = signer_keys(base).keys if before[0] is not None else ()
+    approval = verify_ledger(ledger, jwks=base_keys, jwks_source=base_label, now=now)
+    approvers = approval.valid_signers
+    if len(approvers) >= quorum:
+        return ()
+    found = f"{len(approvers)} found" + (f": {', '.join(approvers)}" if approvers else "")
+    return tuple(
+        f"{issue}, without the signatures of {quorum} signer(s) trusted at {base_label} ({found})"
+        for issue in sorted(issues)
+    )

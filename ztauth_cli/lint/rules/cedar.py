@@ -26,7 +26,10 @@ __all__ = [
     summary="A Cedar policy does not parse.",
     help=(
         "Every statement of a policies/**/*.cedar file must be a Cedar policy ending with ';'. "
-        "The finding points at the first line of the statement Cedar rejected."
+        "The finding points at the token Cedar rejected (a missing ';' where it belongs, an "
+        "unclosed bracket or string at its opening, '=' for '==', 'and' for '&&'), with a hint "
+        "for the common mistakes; a policy that runs into the next one for want of ';' does "
+        "not hide the next one."
     ),
 )
 def cedar_syntax(ctx: LintContext) -> Iterator[Hit]:

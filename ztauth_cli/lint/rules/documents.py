@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from ztauth_cli.lint.context import LintContext
-from ztauth_cli.lint.registry import Hit, declare, rule
+from ztauth_cli.lint.registry import Hit, declare, field_span, rule
 from ztauth_cli.model.findings import Severity
 
-__all__ = ["document_invalid"]
+__all__ = ["document_invalid", "manifest_metadata_incomplete"]
+
+# The manifest metadata the ZTAuth* protocol names for a ledger (its "manifest" document).
+_METADATA_FIELDS = ("name", "description", "author", "license")
 
 
 def _is_identifier_problem(message: str) -> bool:
@@ -59,3 +62,36 @@ declare(
         "the finding points at. A suppression that suppresses nothing is stale: remove it."
     ),
 )
+
+
+@rule(
+    "ZT004",
+    "manifest-metadata-incomplete",
+    Severity.WARNING,
+    summary="The manifest's metadata lacks one of name, description, author, license.",
+    help=(
+        "The ZTAuth* protocol describes a ledger by four metadata fields: name, description, "
+        "author and license. A ledger is shared and reviewed like any other code; say what it "
+        "governs, who maintains it and under which terms, in ztauth.yaml: metadata: {name: "
+        'payments, description: "...", author: "...", license: Apache-2.0}. Only name is '
+        "required to load the ledger."
+    ),
+)
+def manifest_metadata_incomplete(ctx: LintContext) -> Iterator[Hit]:
+    """One finding naming every absent (or empty) metadata field of the manifest."""
+    manifest = ctx.ledger.manifest
+    if manifest is None:
+        return  # no manifest: ZT001 reports that
+    values = {
+        "name": manifest.name,
+        "description": manifest.description,
+        "author": manifest.author,
+        "license": manifest.license,
+    }
+    missing = [name for name in _METADATA_FIELDS if not (values[name] or "").strip()]
+    if missing:
+        yield Hit(
+            message=f"the manifest's metadata has no {', '.join(missing)}",
+            span=field_span(manifest, "metadata"),
+            hint="add " + ", ".join(f"{name}: ..." for name in missing) + " under metadata:",
+        )

@@ -1,8 +1,10 @@
-"""ZT112, ZT207, ZT208: what the ledger's trust model and Cedar schema mean for evaluation.
+"""ZT112, ZT207-ZT209: what the ledger's trust model, Cedar schema and settings mean for
+evaluation.
 
 * ZT112: an issuer trusted for consent tokens that no delegation or elevation accepts;
 * ZT207: policies without a Cedar schema (requests are not validated);
-* ZT208: a schema declaring ``context.ztauth`` in a shape the engine cannot fill.
+* ZT208: a schema declaring ``context.ztauth`` in a shape the engine cannot fill;
+* ZT209: ``settings.request_entities`` naming an entity type the ledger never uses.
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ from ztauth_cli.model.span import Span
 if TYPE_CHECKING:
     from ztauth_cli.engine.cedar import CedarPolicy
 
-__all__ = ["consent_issuer_unused", "schema_missing", "schema_ztauth_unfillable"]
+__all__ = [
+    "consent_issuer_unused",
+    "request_entities_unknown_type",
+    "schema_missing",
+    "schema_ztauth_unfillable",
+]
 
 MANIFEST = "ztauth.yaml"
 
@@ -191,4 +198,58 @@ def schema_ztauth_unfillable(ctx: LintContext) -> Iterator[Hit]:
             f"{_PROBES[name][1]} (what ztauth sends), or context.ztauth as no record; every "
             "request for an action with that context is invalid_request",
             span=where,
+        )
+
+
+@rule(
+    "ZT209",
+    "request-entities-unknown-type",
+    Severity.WARNING,
+    summary="settings.request_entities names an entity type the ledger does not know.",
+    help=(
+        "settings.request_entities says what a request may describe of entities the ledger "
+        "does not define, per Cedar entity type. A type the Cedar schema does not declare (or, "
+        "without a schema, that no policy and no entity file names) is most likely a typo: "
+        "its entry applies to nothing, while the real type falls under '*' or, without '*', "
+        "may be described by no request at all. Spell the type as the schema declares it, "
+        "namespace included (Ns::Document)."
+    ),
+)
+def request_entities_unknown_type(ctx: LintContext) -> Iterator[Hit]:
+    """Types in ``settings.request_entities`` that the schema (or the ledger) never names."""
+    from ztauth_cli.engine.cedar import validate_against_schema
+
+    ledger = ctx.ledger
+    manifest = ledger.manifest
+    if manifest is None:
+        return
+    types = [r.type for r in manifest.settings.request_entities if r.type != "*"]
+    if not types:
+        return
+    text, path = ledger.schema_text, ledger.schema_path
+    if text is not None and path is not None:
+        if ctx.schema_problem:
+            return
+        probes = [_probe_policy(type_, f"resource is {type_}") for type_ in types]
+        errors = validate_against_schema(probes, text, schema_path=path)
+        unknown = {
+            e.span.path
+            for e in errors
+            if e.span is not None and "unrecognized entity type" in e.message
+        }
+        where = "the Cedar schema declares no such entity type"
+    else:
+        named = {str(e["uid"]["type"]) for f in ledger.entity_files for e in f.entities}
+        words = "\n".join(p.text for p in ctx.policies)
+        unknown = {
+            t
+            for t in types
+            if t not in named and not re.search(rf"(?<![\w:]){re.escape(t)}(?!\w)", words)
+        }
+        where = "no policy and no entity file names this type"
+    for type_ in sorted(unknown):
+        yield Hit(
+            message=f"settings.request_entities names {type_!r}, but {where}",
+            span=field_span(manifest, f"settings.request_entities.{type_}", "settings"),
+            hint="spell the type as the schema declares it (with its namespace), or remove it",
         )

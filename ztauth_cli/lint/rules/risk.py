@@ -18,6 +18,7 @@ __all__ = [
     "member_and_revoked",
     "permit_unconstrained",
     "policy_shadowed",
+    "request_entities_parents",
     "trust_level_unused",
 ]
 
@@ -246,3 +247,34 @@ def policy_shadowed(ctx: LintContext) -> Iterator[Hit]:
                     span=policy.span,
                 )
                 break
+
+
+@rule(
+    "ZT309",
+    "request-entities-parents",
+    Severity.WARNING,
+    summary="settings.request_entities lets requests give entities parents (role membership).",
+    help=(
+        "With parents in settings.request_entities, a request may place a new entity of that "
+        'type (one the ledger does not define) in any group or role, Role::"admin" '
+        "included: whoever shapes the request then decides that membership, not the ledger. "
+        "Entities the ledger defines or names stay the ledger's whatever the setting says. "
+        "Keep it for types whose membership the PEP is the authority for (documents in "
+        "folders it owns), and suppress the finding with the reason; otherwise list only "
+        "attributes."
+    ),
+)
+def request_entities_parents(ctx: LintContext) -> Iterator[Hit]:
+    """Entity types a request may give parents (``settings.request_entities``)."""
+    manifest = ctx.ledger.manifest
+    if manifest is None:
+        return
+    for entry in manifest.settings.request_entities:
+        if entry.parents:
+            kind = "entities of every type" if entry.type == "*" else f"{entry.type} entities"
+            yield Hit(
+                message=f"requests may give new {kind} parents (settings.request_entities): "
+                "the request, not the ledger, then decides their groups and roles",
+                span=field_span(manifest, f"settings.request_entities.{entry.type}", "settings"),
+                hint="list only attributes, or suppress this finding with the reason",
+            )
