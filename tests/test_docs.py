@@ -1,7 +1,7 @@
 """The README's promises, checked: the quick start is what CI runs, every documented command
 exists, and the examples of the intro and the sample-ledger sections print what they show.
 
-The README is assembled from ``docs/readme/*.md``; these tests read those sections.
+The pages are ``docs/readme/*.md`` (the README is the intro, built by docs/build_readme.py).
 """
 
 from __future__ import annotations
@@ -417,7 +417,6 @@ def test_documented_hooks_exist_and_run_real_commands() -> None:
 
 
 _HEADING = re.compile(r"^(#{1,6}) (.+?)\s*$", re.MULTILINE)
-_LINK = re.compile(r"\]\(#([^)\s]+)\)")
 
 
 def _headings() -> list[tuple[str, int, str]]:
@@ -435,33 +434,42 @@ def _anchor(title: str) -> str:
     return "".join(c for c in text if c.isalnum() or c in " -_").replace(" ", "-")
 
 
-def test_one_title_and_a_level_two_heading_per_section() -> None:
-    headings = _headings()
-    assert [h for h in headings if h[1] == 1] == [("00-intro.md", 1, "ztauth")]
+def test_every_page_has_one_title_first_and_no_skipped_levels() -> None:
     for path in sorted(DOCS.glob("*.md")):
-        if path.name != "00-intro.md":
-            first = path.read_text(encoding="utf-8").splitlines()[0]
-            assert first.startswith("## "), f"{path.name} starts with {first!r}"
+        text = path.read_text(encoding="utf-8")
+        assert text.splitlines()[0].startswith("# "), f"{path.name} starts without a title"
+        titles = [h for h in _headings() if h[0] == path.name and h[1] == 1]
+        assert len(titles) == 1, f"{path.name} has {len(titles)} titles"
     previous = 1
-    for section, level, title in headings:
+    for section, level, title in _headings():
+        if level == 1:
+            previous = 1
+            continue
         assert level <= previous + 1, f"{section}: '{title}' skips a heading level"
         previous = level
 
 
-def test_contents_link_every_section() -> None:
+def test_the_intro_maps_every_page() -> None:
     intro = INTRO.read_text(encoding="utf-8")
-    contents = intro.split("## Contents\n", 1)[1]
-    listed = re.findall(r"^\* \[(.+)\]\(#(.+)\)$", contents, re.MULTILINE)
-    sections = [title for _, level, title in _headings() if level == 2 and title != "Contents"]
-    assert [title for title, _ in listed] == sections
-    assert [anchor for _, anchor in listed] == [_anchor(title) for title in sections]
+    documentation = intro.split("## Documentation\n", 1)[1]
+    linked = set(re.findall(r"\]\(([0-9]{2}-[a-z-]+\.md)[)#]", documentation))
+    pages = {p.name for p in DOCS.glob("*.md") if p.name != "00-intro.md"}
+    assert linked == pages
+    for target in re.findall(r"\]\(\.\./([^)#\s]+)", documentation):
+        assert (DOCS.parent / target).is_file(), target
+
+
+_PAGE_LINK = re.compile(r"\]\(([0-9]{2}-[a-z-]+\.md)?#([^)\s]+)\)")
 
 
 def test_internal_links_point_at_headings() -> None:
-    anchors = {_anchor(title) for _, _, title in _headings()}
+    anchors: dict[str, set[str]] = {}
+    for section, _, title in _headings():
+        anchors.setdefault(section, set()).add(_anchor(title))
     for path in sorted(DOCS.glob("*.md")):
-        for target in _LINK.findall(path.read_text(encoding="utf-8")):
-            assert target in anchors, f"{path.name}: no heading for #{target}"
+        for page, target in _PAGE_LINK.findall(_FENCE.sub("", path.read_text(encoding="utf-8"))):
+            where = page or path.name
+            assert target in anchors.get(where, set()), f"{path.name}: no heading {where}#{target}"
 
 
 def test_anchor_follows_github() -> None:
