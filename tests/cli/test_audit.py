@@ -195,3 +195,38 @@ def test_expect_head_must_be_a_sha256(runner: CliRunner, tmp_path: Path, value: 
     result = runner.invoke(app, ["audit", "verify", str(log), "--expect-head", value])
     assert result.exit_code == 2
     assert "expected the 64 hex digits of a SHA-256 head" in result.stderr
+
+
+@pytest.mark.parametrize("columns", [60, 100])
+def test_show_on_a_narrow_terminal_never_cuts_an_id_in_two(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, columns: int
+) -> None:
+    import ztauth_cli.report.console as console
+
+    log = _log(tmp_path / "audit.jsonl", 3)
+    monkeypatch.setattr(console, "plain_output", lambda stream: False)  # "a terminal"
+    result = runner.invoke(app, ["audit", "show", str(log)], env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.stderr
+    words = result.stdout.split()
+    for whole in (
+        'Workload::"spiffe://acme.internal/assistant/chat"',
+        "delegation/alice-assistant-read",
+        'Document::"q3-report"',
+        "2026-06-01T12:00:00Z",
+    ):
+        assert whole in words
+    assert "2  2026-06-01T12:00:00Z  deny  consent_required" in result.stdout
+
+
+def test_show_on_a_wide_terminal_is_one_row_per_entry(
+    runner: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ztauth_cli.report.console as console
+
+    log = _log(tmp_path / "audit.jsonl", 3)
+    monkeypatch.setattr(console, "plain_output", lambda stream: False)
+    result = runner.invoke(app, ["audit", "show", str(log)], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines() if line.strip()[:1].isdigit()]
+    assert [row[0] for row in rows] == ["1", "2", "3"]
+    assert rows[2][-2:] == ["delegation/alice-assistant-read", "owner-can-read"]

@@ -242,9 +242,6 @@ _COLUMNS = (
 )
 
 
-_NO_WRAP = frozenset({"seq", "time", "decision", "code"})
-
-
 def _table(entries: list[dict[str, Any]], path: Path, *, output: Path | None) -> None:
     from ztauth_cli.report.console import plain_output
 
@@ -259,14 +256,35 @@ def _table(entries: list[dict[str, Any]], path: Path, *, output: Path | None) ->
         return
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     # On a terminal: drop columns no entry fills, and never fold the short fixed-width ones
     # (a timestamp or reason code cut in two is unreadable); the long ones fold instead.
     shown = [c for c in _COLUMNS if any(r[c] for r in rows)] or list(_COLUMNS)
-    table = Table(title=f"{path}: {len(rows)} entries", box=box.SIMPLE)
-    for column in shown:
-        table.add_column(column, overflow="fold", no_wrap=column in _NO_WRAP)
-    for row in rows:
-        style = "green" if row["decision"] == "allow" else "red"
-        table.add_row(*(row[c] for c in shown), style=style)
-    emit_rich(lambda console: console.print(table), None)
+
+    def draw(console: Console) -> None:
+        # The table at its natural width, when the terminal has room for it; otherwise one
+        # short block per entry, wrapped at spaces only, so that no id is ever cut in two.
+        natural = sum(max([len(c), *(len(r[c]) for r in rows)]) + 2 for c in shown) + 2
+        if natural <= console.width:
+            table = Table(title=f"{path}: {len(rows)} entries", box=box.SIMPLE)
+            for column in shown:
+                table.add_column(column, no_wrap=True)
+            for row in rows:
+                style = "green" if row["decision"] == "allow" else "red"
+                table.add_row(*(row[c] for c in shown), style=style)
+            console.print(table)
+            return
+        console.print(f"{path}: {len(rows)} entries", markup=False)
+        for row in rows:
+            style = "green" if row["decision"] == "allow" else "red"
+            head = "  ".join(row[c] for c in ("seq", "time", "decision", "code") if row[c])
+            acts = f"{row['actor']} for " if row["actor"] else ""
+            asked = f"{acts}{row['subject']} {row['action']} {row['resource']}".strip()
+            console.print(Text(head, style=style))
+            console.print(Text(f"    {asked}"))
+            for label in ("via", "policies"):
+                if row[label]:
+                    console.print(Text(f"    {label}: {row[label]}"))
+
+    emit_rich(draw, None)
