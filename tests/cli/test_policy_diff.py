@@ -65,6 +65,25 @@ def test_text_report(runner: CliRunner, repo: LedgerRepo) -> None:
     assert "\x1b[" not in out  # plain text off a terminal
 
 
+def test_text_report_fits_a_narrow_terminal_without_cutting_ids(
+    runner: CliRunner, repo: LedgerRepo
+) -> None:
+    import re
+
+    result = runner.invoke(
+        app,
+        ["policy", "diff", "v1.0.0", "HEAD", "--ledger", str(repo.root), *AT],
+        env={"FORCE_COLOR": "1", "COLUMNS": "60"},  # a 60-column terminal
+    )
+    assert result.exit_code == 0, result.stderr
+    text = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
+    assert max(len(line) for line in text.splitlines()) <= 60
+    words = text.split()
+    assert "group/ai-assistants:" in words
+    assert "policy/bob-reads-roadmap:" in words
+    assert "(trust/groups.yaml:5:52)" in words
+
+
 @pytest.mark.parametrize(
     ("base", "target", "code"),
     [

@@ -40,7 +40,12 @@ def render(report: DiffReport, out: TextIO) -> None:
     from rich.markup import escape
 
     console = make_console(out)
-    p = console.print
+
+    def p(text: str) -> None:
+        # On a terminal, wrap at spaces to its width (an id is never cut in two unless it alone
+        # is wider than the terminal); in pipes and files, one line per item, never wrapped.
+        console.print(text, soft_wrap=not console.is_terminal)
+
     base, target = escape(_label(report, "base")), escape(_label(report, "target"))
     p(f"[bold]policy diff[/] {base} -> {target}")
     head = "[bold red]WIDENS ACCESS[/]" if report.widening else "[green]no widening[/]"
