@@ -613,3 +613,51 @@ def test_verbose_shows_passing_cases_with_their_trace() -> None:
     assert "  trace:" in lines
     assert any(line.startswith("    ok   policy: permitted by") for line in lines)
     assert lines[-1] == quiet.stdout.splitlines()[-1]  # the summary stays last
+
+
+def _run_on_a_terminal(args: list[str]) -> tuple[int, str]:
+    """Run ``ztauth ARGS`` with stdout and stderr on a pseudo-terminal, as a user would."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ztauth_cli", *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        cwd=REPO_ROOT,
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the terminal closed: the process has exited
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    return process.wait(timeout=120), b"".join(chunks).decode(errors="replace")
+
+
+def test_a_terminal_sees_progress_while_the_suites_load() -> None:
+    code, screen = _run_on_a_terminal(["test", "sample-ledger"])
+    assert code == 0, screen
+    assert "loading the ledger and its test suites" in screen
+    assert "61 passed, 0 failed" in screen
+
+
+def test_a_pipe_gets_no_loading_spinner(runner: CliRunner) -> None:
+    from tests.conftest import SAMPLE_LEDGER
+
+    result = runner.invoke(app, ["test", str(SAMPLE_LEDGER)])
+    assert result.exit_code == 0, result.stderr
+    assert "loading" not in result.stderr + result.stdout

@@ -33,6 +33,8 @@ from ztauth_cli.cli._common import (
 from ztauth_cli.report.formats import OutputFormat
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from ztauth_cli.engine import Evaluator
     from ztauth_cli.ledger.signing.keys import SignerPin
     from ztauth_cli.model import AccessSnapshot, Ledger, TestSuite
@@ -169,9 +171,10 @@ def run_test(
     # One clock for suites without 'at', read once: the engine itself never reads the clock.
     now = parse_at(at)
     pin = signer_pin(signers_jwks, require_signatures)
-    ledger = load(ledger_path or _ledger_near(suites), rev)
-    check_pin_outside(pin, ledger.root)
-    found = discover_suites(ledger, suites)
+    with _loading("loading the ledger and its test suites"):
+        ledger = load(ledger_path or _ledger_near(suites), rev)
+        check_pin_outside(pin, ledger.root)
+        found = discover_suites(ledger, suites)
     where = ", ".join(str(s) for s in suites) if suites else f"{ledger.root}/tests"
     own = not suites or any(p.resolve() == Path(ledger.root).resolve() for p in suites)
     snapshots = ledger.snapshots if own and select is None else ()
@@ -338,6 +341,18 @@ def _run(
             progress.advance(task)
 
         return run_suites(engine, suites, tokens=tokens, now=now, progress=advance)
+
+
+def _loading(message: str) -> AbstractContextManager[object]:
+    """A spinner with ``message`` on stderr while suites load, when stderr is a terminal (a
+    large suite set takes seconds to parse before the first case runs)."""
+    from contextlib import nullcontext
+
+    from ztauth_cli.report.console import make_console, plain_output
+
+    if plain_output(sys.stderr):
+        return nullcontext()
+    return make_console(sys.stderr).status(message)
 
 
 def _coverage(ledger: Ledger, run: TestRun, *, threshold: float | None) -> Coverage:
