@@ -216,12 +216,20 @@ def _too_large(path: str, size: int) -> DocumentError:
     )
 
 
-def load(root: Path | None = None, rev: str | None = None, *, tolerant: bool = False) -> Ledger:
+def load(
+    root: Path | None = None,
+    rev: str | None = None,
+    *,
+    tolerant: bool = False,
+    suites: bool = True,
+) -> Ledger:
     """Load the ledger at ``root`` (default: the nearest one above the current folder).
 
     With ``rev``, the ledger is read as it was at that Git revision or tag.
     With ``tolerant``, document errors are collected in ``Ledger.problems`` (for lint);
-    otherwise the first error outside ``tests/`` is raised.
+    otherwise the first error outside ``tests/`` is raised. With ``suites=False`` the
+    ``tests/`` documents are not parsed (``Ledger.suites`` is empty): what evaluates requests
+    never reads them, and they are not signed.
 
     Raises:
         LedgerNotFound, GitError, DocumentError.
@@ -239,7 +247,7 @@ def load(root: Path | None = None, rev: str | None = None, *, tolerant: bool = F
         base = find_ledger_root(root if root is not None else Path.cwd())
         files, problems = read_worktree_files(base)
         commit = None
-    ledger = build_ledger(files, root=str(base), revision=commit, problems=problems)
+    ledger = build_ledger(files, root=str(base), revision=commit, problems=problems, suites=suites)
     if not tolerant:
         raise_problems(ledger)
     return ledger
@@ -359,13 +367,15 @@ def build_ledger(
     revision: str | None,
     problems: Iterable[DocumentError] = (),
     documents: bool = True,
+    suites: bool = True,
 ) -> Ledger:
     """Build a :class:`Ledger` from its files (ledger-relative POSIX path -> bytes).
 
     With ``documents=False`` only what signature verification reads is built: the manifest,
     the key sets, the signatures and every file's bytes (no policies, entities, trust
     documents or suites, and no problems of theirs). History and version listings verify
-    many revisions this way.
+    many revisions this way. With ``suites=False`` the ``tests/`` documents (test suites,
+    access snapshots) are not parsed, and none of their problems is collected.
 
     Never raises for bad content: every problem is collected in ``Ledger.problems``.
     """
@@ -425,9 +435,9 @@ def build_ledger(
                 trust[kind].append(_TRUST_BUILDERS[kind](b, doc))
 
     snapshots: list[AccessSnapshot] = []
-    suites = tuple(
-        s for p in content if p.startswith("tests/") for s in _suites(b, p, snapshots=snapshots)
-    )
+    # Suites are not signed and evaluating never reads them: eval skips parsing them.
+    suite_paths = [p for p in content if p.startswith("tests/")] if suites else []
+    test_suites = tuple(s for p in suite_paths for s in _suites(b, p, snapshots=snapshots))
     # A signature cannot cover itself.
     signatures_text = b.text(SIGNATURES, evaluated=False) if SIGNATURES in files else None
 
@@ -436,7 +446,7 @@ def build_ledger(
     _check_unique(b, trust["Elevation"], "id", "elevation")
     _check_unique(b, trust["Delegation"], "id", "delegation")
     _check_unique(b, trust["Issuer"], "name", "issuer")
-    _check_unique(b, list(suites), "name", "test suite")
+    _check_unique(b, list(test_suites), "name", "test suite")
     _check_unique(b, snapshots, "name", "access snapshot")
 
     return Ledger(
@@ -453,7 +463,7 @@ def build_ledger(
         delegations=tuple(trust["Delegation"]),
         issuers=tuple(trust["Issuer"]),
         key_sets=key_sets,
-        suites=suites,
+        suites=test_suites,
         signatures_text=signatures_text,
         files=tuple(LedgerFile(path=p, data=files[p]) for p in paths),
         evaluated_paths=frozenset(b.evaluated),
