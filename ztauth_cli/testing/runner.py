@@ -124,19 +124,34 @@ def run_suites(
         for suite in chosen
     ]
     results: list[CaseResult] = []
+    # Consecutive suites on the same clock are evaluated together (their Cedar calls batched
+    # across suites, not only within one), up to _GROUP cases so that progress still moves.
+    groups: list[tuple[datetime, list[tuple[TestSuite, list[Any]]]]] = []
     for suite, requests in plan:
         at = suite.at or now
-        # A suite's cases share one clock: evaluated together, their Cedar calls are batched.
-        decisions = evaluator.evaluate_many(requests, now=at)
-        for case, decision in zip(suite.cases, decisions, strict=True):
-            result = CaseResult(
-                suite=suite.name,
-                case=case,
-                at=at,
-                decision=decision,
-                mismatches=expectation_mismatches(case.expect, decision),
-            )
-            results.append(result)
-            if progress is not None:
-                progress(result)
+        if groups and groups[-1][0] == at and sum(len(r) for _, r in groups[-1][1]) < _GROUP:
+            groups[-1][1].append((suite, requests))
+        else:
+            groups.append((at, [(suite, requests)]))
+    for at, members in groups:
+        decisions = iter(
+            evaluator.evaluate_many([r for _, requests in members for r in requests], now=at)
+        )
+        for suite, _requests in members:
+            for case in suite.cases:
+                decision = next(decisions)
+                result = CaseResult(
+                    suite=suite.name,
+                    case=case,
+                    at=at,
+                    decision=decision,
+                    mismatches=expectation_mismatches(case.expect, decision),
+                )
+                results.append(result)
+                if progress is not None:
+                    progress(result)
     return TestRun(results=tuple(results), deselected=deselected)
+
+
+# Cases evaluated in one engine call at most (a few Cedar chunks): see run_suites.
+_GROUP = 1024
