@@ -39,7 +39,10 @@ def generate(root: Path, cases: int, *, per_suite: int = 100) -> int:
     """Replace ``root/tests`` with generated suites holding ``cases`` cases; returns the count."""
     templates: list[dict[str, Any]] = []
     for path in sorted((SAMPLE / "tests").glob("*.yaml")):
-        templates.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
+        # tests/ also holds other kinds (an AccessSnapshot): only suites are templates.
+        templates.extend(
+            d for d in yaml.safe_load_all(path.read_text()) if d and d.get("kind") == "TestSuite"
+        )
     shutil.rmtree(root / "tests")
     (root / "tests").mkdir()
     written = 0

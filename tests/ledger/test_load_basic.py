@@ -209,3 +209,14 @@ def test_unknown_fields_point_at_the_first_unknown_key_missing_ones_at_the_mappi
     write_files(tmp_path, {"trust/t.yaml": missing})
     [required] = _problems(tmp_path)
     assert required.startswith("trust/t.yaml:1:1: TrustLevel: 'rank' is a required property")
+
+
+def test_load_without_suites_parses_no_suite_and_keeps_the_evaluated_set() -> None:
+    sample = Path(__file__).resolve().parents[2] / "sample-ledger"
+    full = load(sample)
+    lean = load(sample, suites=False)
+    assert full.suites
+    assert lean.suites == ()
+    # What eval reads, and what signatures cover, is the same either way.
+    assert lean.evaluated_paths == full.evaluated_paths
+    assert lean.policy_files == full.policy_files

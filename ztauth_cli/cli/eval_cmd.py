@@ -261,7 +261,8 @@ def run_eval(
         check_log(audit_log)
     buffer = io.StringIO() if output is not None else None
     out = buffer if buffer is not None else stdout if stdout is not None else sys.stdout
-    ledger = load(ledger_path, rev)
+    # Test suites are neither evaluated nor signed: eval does not parse them.
+    ledger = load(ledger_path, rev, suites=False)
     check_pin_outside(pin, ledger.root)
     # The signature gate asks whether the ledger is trusted today (the wall clock, as before):
     # --at replays the time of requests and tokens, not of the ledger's signatures.
@@ -650,11 +651,10 @@ def _write_line(
     ids: Sequence[str],
     request_id: str | int | None,
 ) -> None:
-    from ztauth_cli.engine import authzen_response
+    from ztauth_cli.engine import response_line
 
     if fmt is OutputFormat.JSON:
-        response = authzen_response(decisions, batch=batch, ids=ids, request_id=request_id)
-        out.write(json.dumps(response, separators=(",", ":")))
+        out.write(response_line(decisions, batch=batch, ids=ids, request_id=request_id))
         out.write("\n")
         return
     for index, decision in enumerate(decisions):

@@ -11,6 +11,7 @@ from ztauth_cli.engine.response import (
     authzen_response,
     decision_json,
     request_id_of,
+    response_line,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "authzen_response",
     "decision_json",
     "request_id_of",
+    "response_line",
 ]

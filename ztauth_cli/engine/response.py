@@ -15,12 +15,21 @@ a response carries is a :class:`ContextLevel`: AuthZEN clients that compare bare
 from __future__ import annotations
 
 import enum
+import json
 from collections.abc import Mapping, Sequence
+from json.encoder import encode_basestring_ascii as _string
 from typing import Any
 
-from ztauth_cli.model.decision import Decision, TraceStep
+from ztauth_cli.model.decision import Decision, ReasonCode, Step, TraceStep
 
-__all__ = ["ContextLevel", "authzen_response", "decision_json", "request_id_of", "trace_json"]
+__all__ = [
+    "ContextLevel",
+    "authzen_response",
+    "decision_json",
+    "request_id_of",
+    "response_line",
+    "trace_json",
+]
 
 
 @enum.unique
@@ -111,3 +120,63 @@ def authzen_response(
     if len(decisions) != 1:
         raise ValueError(f"a single AuthZEN response needs one decision, got {len(decisions)}")
     return {**head, **items[0]}
+
+
+def response_line(
+    decisions: Sequence[Decision],
+    *,
+    batch: bool,
+    ids: Sequence[str],
+    request_id: str | int | None = None,
+) -> str:
+    """``json.dumps(authzen_response(...), separators=(",", ":"))`` at the ``trace`` level,
+    character for character, written straight from the decisions: a stream answers every line
+    with one, and building the dicts first cost as much as encoding them.
+
+    Raises:
+        ValueError: as :func:`authzen_response`.
+    """
+    if len(ids) != len(decisions):
+        raise ValueError(f"{len(ids)} decision id(s) for {len(decisions)} decision(s)")
+    head = "" if request_id is None else f'"request_id":{json.dumps(request_id)},'
+    items = [_decision_text(d, i) for d, i in zip(decisions, ids, strict=True)]
+    if batch:
+        return f'{{{head}"evaluations":[{",".join(items)}]}}'
+    if len(decisions) != 1:
+        raise ValueError(f"a single AuthZEN response needs one decision, got {len(decisions)}")
+    return f"{{{head}{items[0][1:]}"
+
+
+def _decision_text(decision: Decision, decision_id: str) -> str:
+    code = _CODES[decision.code]
+    policies = ",".join(_string(p) for p in decision.policies)
+    return (
+        f'{{"decision":{_BOOL[decision.allowed]},"context":{{"id":{_string(decision_id)},'
+        f'"reason_admin":{{"code":{code},"message":{_string(decision.message)}}},'
+        f'"reason_user":{{"code":{code},"message":{_string(decision.user_message)}}},'
+        f'"ztauth":{{"ledger":{_optional(decision.ledger)},'
+        f'"revision":{_optional(decision.revision)},"version":{_optional(decision.version)},'
+        f'"policies":[{policies}],"via":{_optional(decision.via)},'
+        f'"trace":{_trace_text(decision.trace)}}}}}}}'
+    )
+
+
+_BOOL = {True: "true", False: "false"}
+# Encoded once: reading an enum member's value is slow next to a dict look-up.
+_CODES = {code: _string(code.value) for code in ReasonCode}
+_STEPS = {step: _string(step.value) for step in Step}
+
+
+def _optional(value: str | None) -> str:
+    return "null" if value is None else _string(value)
+
+
+def _trace_text(steps: Sequence[TraceStep]) -> str:
+    parts = []
+    for step in steps:
+        children = f',"children":{_trace_text(step.children)}' if step.children else ""
+        parts.append(
+            f'{{"step":{_STEPS[step.step]},"passed":{_BOOL[step.passed]},'
+            f'"detail":{_string(step.detail)}{children}}}'
+        )
+    return f"[{','.join(parts)}]"

@@ -307,16 +307,29 @@ def walk_history(repo: Any, start: str) -> Iterator[tuple[CommitInfo, tuple[str,
 
 def ancestors(repo: Any, start: str) -> set[str]:
     """``start`` and every commit reachable from it (shallow boundaries are roots)."""
+    from dulwich.objects import Commit
+
     shallow = set(repo.get_shallow())
-    seen = {start}
-    stack = [start]
+    store = repo.object_store
+    seen = {start.encode()}
+    stack = [start.encode()]
+    # Only the parents are read (not the whole commit_info): eval describes its version on
+    # every run, and a long history made this walk a fifth of a one-shot eval.
     while stack:
-        info = commit_info(repo, stack.pop())
-        for parent in _present_parents(repo, info, shallow):
-            if parent not in seen:
+        sha = stack.pop()
+        try:
+            obj = repo[sha]
+        except KeyError as exc:
+            raise GitError(f"commit {sha.decode()[:12]} is missing from the repository") from exc
+        if not isinstance(obj, Commit):
+            raise GitError(f"{sha.decode()[:12]} is not a commit")
+        if sha in shallow:
+            continue
+        for parent in obj.parents:
+            if parent not in seen and parent in store:
                 seen.add(parent)
                 stack.append(parent)
-    return seen
+    return {bytes(s).decode() for s in seen}
 
 
 def subtree_id(repo: Any, commit_sha: str, subdir: str) -> str | None:

@@ -229,6 +229,7 @@ def load(
     *,
     tolerant: bool = False,
     absent_ok: bool = False,
+    suites: bool = True,
 ) -> Ledger:
     """Load the ledger at ``root`` (default: the nearest one above the current folder).
 
@@ -237,6 +238,9 @@ def load(
     otherwise the first error outside ``tests/`` is raised. With ``absent_ok`` (and ``rev``),
     a revision from before the ledger existed is an empty ledger (no manifest, no files):
     what ``policy diff`` compares the commit adding a ledger with.
+    With ``suites=False`` the
+    ``tests/`` documents are not parsed (``Ledger.suites`` is empty): what evaluates requests
+    never reads them, and they are not signed.
 
     Raises:
         LedgerNotFound, GitError, DocumentError.
@@ -256,7 +260,7 @@ def load(
         base = find_ledger_root(root if root is not None else Path.cwd())
         files, problems = read_worktree_files(base)
         commit = None
-    ledger = build_ledger(files, root=str(base), revision=commit, problems=problems)
+    ledger = build_ledger(files, root=str(base), revision=commit, problems=problems, suites=suites)
     if not tolerant:
         raise_problems(ledger)
     return ledger
@@ -376,13 +380,15 @@ def build_ledger(
     revision: str | None,
     problems: Iterable[DocumentError] = (),
     documents: bool = True,
+    suites: bool = True,
 ) -> Ledger:
     """Build a :class:`Ledger` from its files (ledger-relative POSIX path -> bytes).
 
     With ``documents=False`` only what signature verification reads is built: the manifest,
     the key sets, the signatures and every file's bytes (no policies, entities, trust
     documents or suites, and no problems of theirs). History and version listings verify
-    many revisions this way.
+    many revisions this way. With ``suites=False`` the ``tests/`` documents (test suites,
+    access snapshots) are not parsed, and none of their problems is collected.
 
     Never raises for bad content: every problem is collected in ``Ledger.problems``.
     """
@@ -442,9 +448,9 @@ def build_ledger(
                 trust[kind].append(_TRUST_BUILDERS[kind](b, doc))
 
     snapshots: list[AccessSnapshot] = []
-    suites = tuple(
-        s for p in content if p.startswith("tests/") for s in _suites(b, p, snapshots=snapshots)
-    )
+    # Suites are not signed and evaluating never reads them: eval skips parsing them.
+    suite_paths = [p for p in content if p.startswith("tests/")] if suites else []
+    test_suites = tuple(s for p in suite_paths for s in _suites(b, p, snapshots=snapshots))
     # A signature cannot cover itself.
     signatures_text = b.text(SIGNATURES, evaluated=False) if SIGNATURES in files else None
 
@@ -453,7 +459,7 @@ def build_ledger(
     _check_unique(b, trust["Elevation"], "id", "elevation")
     _check_unique(b, trust["Delegation"], "id", "delegation")
     _check_unique(b, trust["Issuer"], "name", "issuer")
-    _check_unique(b, list(suites), "name", "test suite")
+    _check_unique(b, list(test_suites), "name", "test suite")
     _check_unique(b, snapshots, "name", "access snapshot")
 
     return Ledger(
@@ -470,7 +476,7 @@ def build_ledger(
         delegations=tuple(trust["Delegation"]),
         issuers=tuple(trust["Issuer"]),
         key_sets=key_sets,
-        suites=suites,
+        suites=test_suites,
         signatures_text=signatures_text,
         files=tuple(LedgerFile(path=p, data=files[p]) for p in paths),
         evaluated_paths=frozenset(b.evaluated),

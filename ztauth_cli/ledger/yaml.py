@@ -423,6 +423,14 @@ def _number_problem(text: str) -> str:
     return f"number {text} is out of range"
 
 
+# One decoder for every document (json.loads with hooks would build one per call).
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_unique_pairs,
+    parse_constant=_refuse_constant,
+    parse_float=_finite_float,
+)
+
+
 def looks_like_json(text: str) -> bool:
     """True when ``text`` starts (after whitespace and a BOM) with ``{`` or ``[``."""
     return text.lstrip("\ufeff \t\r\n")[:1] in {"{", "["}
@@ -438,12 +446,7 @@ def parse_json(text: str, path: str) -> Any:
     """
     text = text.removeprefix("\ufeff")
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_unique_pairs,
-            parse_constant=_refuse_constant,
-            parse_float=_finite_float,
-        )
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise DocumentError(
             f"invalid JSON: {exc.msg}", span=Span(path=path, line=exc.lineno, column=exc.colno)
@@ -451,7 +454,10 @@ def parse_json(text: str, path: str) -> Any:
     except (ValueError, RecursionError):
         pass  # a refused value, a huge integer, or far too deep: located below
     else:
-        if _depth(value) <= MAX_DEPTH:
+        # Every container opens with a bracket, so a text with at most MAX_DEPTH of them
+        # (counted in strings too: an overestimate) cannot nest deeper; only a text with more
+        # needs the walk.
+        if text.count("{") + text.count("[") <= MAX_DEPTH or _depth(value) <= MAX_DEPTH:
             return value
     # The fast parser found a problem but not where: find it again, slowly, with positions.
     offset, message = _JsonLocator(text).problem()

@@ -114,7 +114,7 @@ def run_suites(
 ) -> TestRun:
     """Run every (selected) case of ``suites`` against ``evaluator``.
 
-    ``timer`` measures how long each suite's batch of evaluations takes (a monotonic counter,
+    ``timer`` measures how long each batch of evaluations takes (a monotonic counter,
     never the clock decisions use); each case gets an equal share of it.
 
     Each case is evaluated at its suite's ``at`` (``now`` when the suite has none), with its
@@ -131,23 +131,37 @@ def run_suites(
         for suite in chosen
     ]
     results: list[CaseResult] = []
+    # Consecutive suites on the same clock are evaluated together (their Cedar calls batched
+    # across suites, not only within one), up to _GROUP cases so that progress still moves.
+    groups: list[tuple[datetime, list[tuple[TestSuite, list[Any]]]]] = []
     for suite, requests in plan:
         at = suite.at or now
-        # A suite's cases share one clock: evaluated together, their Cedar calls are batched.
-        # Each case is given an equal share of the batch's measured time (JUnit's time=).
+        if groups and groups[-1][0] == at and sum(len(r) for _, r in groups[-1][1]) < _GROUP:
+            groups[-1][1].append((suite, requests))
+        else:
+            groups.append((at, [(suite, requests)]))
+    for at, members in groups:
+        batch = [r for _, requests in members for r in requests]
+        # Each case is given an equal share of its batch's measured time (JUnit's time=).
         started = timer()
-        decisions = evaluator.evaluate_many(requests, now=at)
-        share = max(0.0, timer() - started) / max(1, len(requests))
-        for case, decision in zip(suite.cases, decisions, strict=True):
-            result = CaseResult(
-                suite=suite.name,
-                case=case,
-                at=at,
-                decision=decision,
-                mismatches=expectation_mismatches(case.expect, decision),
-                duration=share,
-            )
-            results.append(result)
-            if progress is not None:
-                progress(result)
+        decisions = iter(evaluator.evaluate_many(batch, now=at))
+        share = max(0.0, timer() - started) / max(1, len(batch))
+        for suite, _requests in members:
+            for case in suite.cases:
+                decision = next(decisions)
+                result = CaseResult(
+                    suite=suite.name,
+                    case=case,
+                    at=at,
+                    decision=decision,
+                    mismatches=expectation_mismatches(case.expect, decision),
+                    duration=share,
+                )
+                results.append(result)
+                if progress is not None:
+                    progress(result)
     return TestRun(results=tuple(results), deselected=deselected)
+
+
+# Cases evaluated in one engine call at most (a few Cedar chunks): see run_suites.
+_GROUP = 1024
