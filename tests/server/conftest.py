@@ -22,7 +22,7 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 
-TODO_LEDGER = REPO_ROOT / "tests" / "fixtures" / "authzen-todo"
+TASKS_APP_LEDGER = REPO_ROOT / "tests" / "fixtures" / "authzen-todo"
 RICK = "CiRmZDA2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs"
 MORTY = "CiRmZDE2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs"
 JERRY = "CiRmZDQ2MTRkMy1jMzlhLTQ3ODEtYjdiZC04Yjk2ZjVhNTEwMGQSBWxvY2Fs"
@@ -118,7 +118,7 @@ def todo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server on the Todo ledger (working tree), shared by a module's read-only tests."""
     folder = tmp_path_factory.mktemp("todo-server")
     ledger = folder / "ledger"
-    shutil.copytree(TODO_LEDGER, ledger)
+    shutil.copytree(TASKS_APP_LEDGER, ledger)
     server = start_server(["--ledger", str(ledger)], log_path=folder / "serve.log")
     yield server
     assert server.stop() == 0, server.log

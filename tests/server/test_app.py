@@ -13,7 +13,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from tests.server.conftest import MORTY, TODO_LEDGER, todo
+from tests.server.conftest import MORTY, TASKS_APP_LEDGER, todo
 from ztauth_cli.server import AppSettings, AuditWriter, LedgerState, create_app, load_snapshot
 from ztauth_cli.server.ledger import Snapshot
 
@@ -31,7 +31,7 @@ def _with_client(app: Starlette, run: Callable[[httpx.AsyncClient], Awaitable[No
 
 @pytest.fixture(scope="module")
 def state() -> LedgerState:
-    return LedgerState(load_snapshot(TODO_LEDGER, None, now=NOW))
+    return LedgerState(load_snapshot(TASKS_APP_LEDGER, None, now=NOW))
 
 
 def _subjects(snapshot: Snapshot, body: Mapping[str, Any], *, now: datetime) -> Mapping[str, Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.server.conftest import JERRY, MORTY, TODO_LEDGER, Server, todo
+from tests.server.conftest import JERRY, MORTY, TASKS_APP_LEDGER, Server, todo
 from ztauth_cli.audit import read_log, verify_log
 
 _CLIENTS = 8
@@ -19,7 +19,7 @@ def test_concurrent_decisions_keep_the_chain_intact(
     tmp_path: Path, serve: Callable[..., Server]
 ) -> None:
     log = tmp_path / "decisions.jsonl"
-    server = serve("--ledger", str(TODO_LEDGER), "--audit-log", str(log))
+    server = serve("--ledger", str(TASKS_APP_LEDGER), "--audit-log", str(log))
     body = {
         "subject": {"type": "user", "id": JERRY},
         "action": {"name": "can_read_todos"},

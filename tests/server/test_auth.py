@@ -10,7 +10,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from tests.server.conftest import MORTY, TODO_LEDGER, Server, todo
+from tests.server.conftest import MORTY, TASKS_APP_LEDGER, Server, todo
 from ztauth_cli.cli.main import app
 
 KEY = "k3y-0f-the-pdp-Zx81-qq"
@@ -26,7 +26,7 @@ def key_file(tmp_path: Path) -> Path:
 def test_every_access_endpoint_requires_the_key(
     serve: Callable[..., Server], key_file: Path
 ) -> None:
-    server = serve("--ledger", str(TODO_LEDGER), "--api-key-file", str(key_file))
+    server = serve("--ledger", str(TASKS_APP_LEDGER), "--api-key-file", str(key_file))
     body = todo(MORTY, "can_read_todos")
     with httpx.Client(base_url=server.url, timeout=30.0) as client:
         for path in ("/access/v1/evaluation", "/access/v1/evaluations"):
@@ -50,7 +50,7 @@ def test_every_access_endpoint_requires_the_key(
 
 
 def _serve(runner: CliRunner, *args: str) -> tuple[int, str]:
-    result = runner.invoke(app, ["serve", "--ledger", str(TODO_LEDGER), *args])
+    result = runner.invoke(app, ["serve", "--ledger", str(TASKS_APP_LEDGER), *args])
     return result.exit_code, result.stderr
 
 
@@ -122,7 +122,7 @@ def test_a_ledger_that_does_not_lint_is_not_served(runner: CliRunner, tmp_path: 
     import shutil
 
     ledger = tmp_path / "ledger"
-    shutil.copytree(TODO_LEDGER, ledger)
+    shutil.copytree(TASKS_APP_LEDGER, ledger)
     (ledger / "policies" / "broken.cedar").write_text(
         '@id("broken")\npermit (principal, action, resource) when { ;\n', encoding="utf-8"
     )

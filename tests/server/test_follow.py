@@ -10,13 +10,13 @@ from typing import Any
 
 import httpx
 
-from tests.server.conftest import JERRY, MORTY, TODO_LEDGER, Server, todo
+from tests.server.conftest import JERRY, MORTY, TASKS_APP_LEDGER, Server, todo
 from tests.support.ledgers import jwks
 from tests.support.repo import LedgerRepo
 from tests.support.signing import sign
 from ztauth_cli import jose
 
-POLICY = TODO_LEDGER / "policies" / "todo.cedar"
+POLICY = TASKS_APP_LEDGER / "policies" / "todo.cedar"
 VIEWERS_CREATE = (
     '@id("viewers-create")\n'
     'permit (principal is user, action == Action::"can_create_todo", resource)\n'
@@ -34,7 +34,7 @@ def _branch(repo: LedgerRepo) -> str:
 
 def _todo_repo(root: Path, *, manifest: str | None = None) -> LedgerRepo:
     repo = LedgerRepo(root)
-    shutil.copytree(TODO_LEDGER, root, dirs_exist_ok=True)
+    shutil.copytree(TASKS_APP_LEDGER, root, dirs_exist_ok=True)
     if manifest is not None:
         (root / "ztauth.yaml").write_text(manifest, encoding="utf-8")
     return repo
@@ -98,7 +98,7 @@ def test_a_broken_commit_is_refused_and_the_previous_one_keeps_serving(
 
 
 def _signed_manifest(require: int) -> str:
-    text = (TODO_LEDGER / "ztauth.yaml").read_text(encoding="utf-8")
+    text = (TASKS_APP_LEDGER / "ztauth.yaml").read_text(encoding="utf-8")
     return text + f"signers: keys/signers.jwks.json\nsettings: {{require_signatures: {require}}}\n"
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.server.conftest import JERRY, MORTY, RICK, TODO_LEDGER, Server, todo
+from tests.server.conftest import JERRY, MORTY, RICK, TASKS_APP_LEDGER, Server, todo
 
 EVALUATION = "/access/v1/evaluation"
 EVALUATIONS = "/access/v1/evaluations"
@@ -242,7 +242,7 @@ def test_search_endpoints_answer_exactly_as_ztauth_search(
     path = tmp_path / "search.json"
     path.write_text(json.dumps(body), encoding="utf-8")
     cli = CliRunner().invoke(
-        app, ["search", kind, str(path), "--ledger", str(TODO_LEDGER), "-f", "json"]
+        app, ["search", kind, str(path), "--ledger", str(TASKS_APP_LEDGER), "-f", "json"]
     )
     assert cli.exit_code == 0, cli.stderr
     response = client.post(f"/access/v1/search/{kind}", json=body)
@@ -291,7 +291,7 @@ def test_the_access_log_names_requests_not_bodies(
 def test_workers_serve_the_same_decisions(serve: Callable[..., Server]) -> None:
     # --workers 2: two uvicorn processes, each loading the ledger from the options it is
     # handed; the fixture checks the whole group stops cleanly (exit 0) on SIGTERM.
-    server = serve("--ledger", str(TODO_LEDGER), "--workers", "2")
+    server = serve("--ledger", str(TASKS_APP_LEDGER), "--workers", "2")
     with httpx.Client(base_url=server.url, timeout=30.0) as client:
         answers = {
             client.post(EVALUATION, json=todo(MORTY, "can_delete_todo", owner)).json()["decision"]

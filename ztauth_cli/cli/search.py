@@ -70,17 +70,40 @@ def _chosen(fmt: OutputFormat | None, output: Path | None) -> OutputFormat:
     )
 
 
-@app.command("subject")
-def subject_command(
-    request_file: _RequestArgument = _STDIN,
-    ledger: LedgerOption = None,
-    rev: RevOption = None,
-    at: AtOption = None,
-    fmt: _FormatOption = None,
-    output: OutputOption = None,
-    signers_jwks: SignersJwksOption = None,
-    require_signatures: RequireSignaturesOption = None,
-) -> None:
+def _search_command(kind: str, doc: str) -> None:
+    """Register ``ztauth search KIND``: the three AuthZEN searches differ only in their kind
+    and their help."""
+
+    def command(
+        request_file: _RequestArgument = _STDIN,
+        ledger: LedgerOption = None,
+        rev: RevOption = None,
+        at: AtOption = None,
+        fmt: _FormatOption = None,
+        output: OutputOption = None,
+        signers_jwks: SignersJwksOption = None,
+        require_signatures: RequireSignaturesOption = None,
+    ) -> None:
+        raise typer.Exit(
+            run_search(
+                kind,
+                request_file,
+                ledger,
+                rev=rev,
+                at=at,
+                fmt=_chosen(fmt, output),
+                output=output,
+                pin=signer_pin(signers_jwks, require_signatures),
+            )
+        )
+
+    command.__doc__ = doc
+    command.__name__ = f"{kind}_command"
+    app.command(kind)(command)
+
+
+_search_command(
+    "subject",
     """Subject search: every subject of subject.type that may perform the action on the
     resource (AuthZEN 1.0 Subject Search API; an id given for the subject is ignored).
 
@@ -92,32 +115,10 @@ def subject_command(
     Results are sorted; page.limit and page.token page through them (AuthZEN pagination).
 
     Exit codes: 0 searched (whatever the results); 2 usage error or malformed request.
-    """
-    raise typer.Exit(
-        run_search(
-            "subject",
-            request_file,
-            ledger,
-            rev=rev,
-            at=at,
-            fmt=_chosen(fmt, output),
-            output=output,
-            pin=signer_pin(signers_jwks, require_signatures),
-        )
-    )
-
-
-@app.command("resource")
-def resource_command(
-    request_file: _RequestArgument = _STDIN,
-    ledger: LedgerOption = None,
-    rev: RevOption = None,
-    at: AtOption = None,
-    fmt: _FormatOption = None,
-    output: OutputOption = None,
-    signers_jwks: SignersJwksOption = None,
-    require_signatures: RequireSignaturesOption = None,
-) -> None:
+    """,
+)
+_search_command(
+    "resource",
     """Resource search: every resource of resource.type on which the subject may perform the
     action (AuthZEN 1.0 Resource Search API; an id given for the resource is ignored).
 
@@ -126,32 +127,10 @@ def resource_command(
       $ ztauth search resource alice-reads.json --ledger sample-ledger -f text
 
     Exit codes: 0 searched (whatever the results); 2 usage error or malformed request.
-    """
-    raise typer.Exit(
-        run_search(
-            "resource",
-            request_file,
-            ledger,
-            rev=rev,
-            at=at,
-            fmt=_chosen(fmt, output),
-            output=output,
-            pin=signer_pin(signers_jwks, require_signatures),
-        )
-    )
-
-
-@app.command("action")
-def action_command(
-    request_file: _RequestArgument = _STDIN,
-    ledger: LedgerOption = None,
-    rev: RevOption = None,
-    at: AtOption = None,
-    fmt: _FormatOption = None,
-    output: OutputOption = None,
-    signers_jwks: SignersJwksOption = None,
-    require_signatures: RequireSignaturesOption = None,
-) -> None:
+    """,
+)
+_search_command(
+    "action",
     """Action search: every action the subject may perform on the resource (AuthZEN 1.0
     Action Search API; the request has no action).
 
@@ -160,19 +139,8 @@ def action_command(
       $ ztauth search action alice-on-q3.json --ledger sample-ledger -f text
 
     Exit codes: 0 searched (whatever the results); 2 usage error or malformed request.
-    """
-    raise typer.Exit(
-        run_search(
-            "action",
-            request_file,
-            ledger,
-            rev=rev,
-            at=at,
-            fmt=_chosen(fmt, output),
-            output=output,
-            pin=signer_pin(signers_jwks, require_signatures),
-        )
-    )
+    """,
+)
 
 
 @app.command("principal")
