@@ -12,11 +12,14 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ztauth_cli.errors import DocumentError
 
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     from ztauth_cli.ledger.yaml import SourceDocument
     from ztauth_cli.model.span import Span
 
@@ -35,10 +38,20 @@ KIND_SCHEMAS: dict[str, str] = {
 }
 
 
+def _schema_folder() -> Traversable:
+    try:
+        return resources.files("ztauth_cli.schemas")
+    except ModuleNotFoundError:
+        # Run from a source checkout (``python -m ztauth_cli`` in the project root puts the
+        # source tree first on sys.path, where the wheel's mapping of schemas/ does not apply):
+        # the schemas are the top-level folder beside the package.
+        return Path(__file__).resolve().parents[2] / "schemas"
+
+
 @functools.cache
 def load_schema(stem: str) -> dict[str, Any]:
     """The JSON Schema ``schemas/<stem>.schema.json`` as a dict."""
-    text = resources.files("ztauth_cli.schemas").joinpath(f"{stem}.schema.json").read_text("utf-8")
+    text = _schema_folder().joinpath(f"{stem}.schema.json").read_text("utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 
