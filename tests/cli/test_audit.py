@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.support.schemas import report_body
 from ztauth_cli import audit
 from ztauth_cli.cli.main import app
 from ztauth_cli.model.decision import Decision, ReasonCode
@@ -51,7 +52,7 @@ def test_verify_ok(runner: CliRunner, tmp_path: Path) -> None:
     assert result.stdout == f"ok: {log}: 6 lines, chain intact, head {head}\n"
     result = runner.invoke(app, ["audit", "verify", str(log), "--format", "json"])
     assert result.exit_code == 0
-    assert json.loads(result.stdout) == {
+    assert report_body(json.loads(result.stdout), "ztauth audit verify") == {
         "ok": True,
         "lines": 6,
         "first_broken_line": None,
@@ -121,7 +122,7 @@ def test_show_json(runner: CliRunner, tmp_path: Path) -> None:
     log = _log(tmp_path / "audit.jsonl", 4)
     result = runner.invoke(app, ["audit", "show", str(log), "--format", "json", "-n", "1"])
     assert result.exit_code == 0
-    entries = json.loads(result.stdout)
+    entries = report_body(json.loads(result.stdout), "ztauth audit show")["entries"]
     assert [e["seq"] for e in entries] == [4]
     assert entries[0]["request"]["action"] == {"name": "read3"}
 

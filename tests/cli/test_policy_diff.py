@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from tests.diff.ledgers import MAIL, SUITE, base_files, changed_files
 from tests.support.ledgers import public_jwks
 from tests.support.repo import LedgerRepo
+from tests.support.schemas import assert_valid
 from ztauth_cli.cli.main import app
 
 AT = ["--at", "2026-06-01T12:00:00Z"]
@@ -109,15 +110,11 @@ def test_without_fail_on_widening_a_widening_diff_exits_0(
 
 
 def test_json_report_validates_against_its_schema(runner: CliRunner, repo: LedgerRepo) -> None:
-    import jsonschema
 
     code, out, err = _diff(runner, repo, "v1.0.0", "v1.1.0", "--format", "json")
     assert code == 0, err
     document = json.loads(out)
-    schema = json.loads(
-        (Path(__file__).resolve().parents[2] / "schemas" / "diff-report.schema.json").read_text()
-    )
-    jsonschema.Draft202012Validator(schema).validate(document)
+    assert_valid(document, "diff-report")
     assert document["summary"] == {
         "widening": False,
         "widening_count": 0,
@@ -159,15 +156,11 @@ def test_json_report_validates_against_its_schema(runner: CliRunner, repo: Ledge
 
 
 def test_full_json_report_validates_too(runner: CliRunner, repo: LedgerRepo) -> None:
-    import jsonschema
 
     code, out, _ = _diff(runner, repo, "v1.0.0", "--format", "json")
     assert code == 0
     document = json.loads(out)
-    schema = json.loads(
-        (Path(__file__).resolve().parents[2] / "schemas" / "diff-report.schema.json").read_text()
-    )
-    jsonschema.Draft202012Validator(schema).validate(document)
+    assert_valid(document, "diff-report")
     assert document["target"] == {"revision": "working tree", "commit": None}
     assert [p["id"] for p in document["policy_changes"]] == ["bob-reads-roadmap"]
 

@@ -7,6 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from tests.conftest import REPO_ROOT, SAMPLE_LEDGER
+from tests.support.schemas import assert_valid
 from ztauth_cli.cli.main import app
 
 
@@ -38,13 +39,11 @@ def test_dot_for_one_workload(runner: CliRunner) -> None:
 
 
 def test_json_matches_its_schema_and_is_sorted(runner: CliRunner) -> None:
-    import jsonschema
 
     result = _graph(runner, "-f", "json", "--subject", 'User::"carol"')
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
-    schema = json.loads((REPO_ROOT / "schemas" / "graph.schema.json").read_text())
-    jsonschema.Draft202012Validator(schema).validate(document)
+    assert_valid(document, "graph")
     ids = [n["id"] for n in document["nodes"]]
     assert ids == sorted(ids)
     assert "delegation/carol-reporting-export" in ids

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from tests.conftest import SAMPLE_LEDGER
 from tests.support.repo import LedgerRepo, write_files
+from tests.support.schemas import assert_valid, report_body
 from ztauth_cli.cli.main import app
 from ztauth_cli.lint.init import render_template
 
@@ -165,7 +166,8 @@ def test_explain_and_list_rules(runner: CliRunner) -> None:
     assert unknown.exit_code == 2
     assert "unknown rule 'ZT999'" in unknown.stderr
     listed = runner.invoke(app, ["policy", "lint", "--list-rules", "-f", "json"])
-    ids = [r["id"] for r in json.loads(listed.stdout)]
+    rules = report_body(json.loads(listed.stdout), "ztauth policy lint --list-rules")["rules"]
+    ids = [r["id"] for r in rules]
     assert ids == sorted(ids)
     assert {"ZT001", "ZT101", "ZT201", "ZT301"} <= set(ids)
 
@@ -186,14 +188,10 @@ def test_sample_copy_with_private_key_is_an_error(runner: CliRunner, sample_copy
 
 
 def test_json_matches_its_schema(runner: CliRunner, clean: Path) -> None:
-    import jsonschema
-
-    from ztauth_cli.ledger.schemas import load_schema
-
     write_files(clean, {"policies/bad.cedar": BROKEN, "policies/all.cedar": ALLOW_ALL})
     result = runner.invoke(app, ["policy", "lint", "--ledger", str(clean), *AT, "-f", "json"])
     doc = json.loads(result.stdout)
-    jsonschema.validate(doc, load_schema("check-report"))
+    assert_valid(doc, "check-report")
     assert [f["rule"] for f in doc["findings"]] == ["ZT307", "ZT201"]
     assert doc["findings"][0]["suppressed"] == "sandbox"
     assert doc["summary"]["suppressed"] == 1

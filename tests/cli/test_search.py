@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import REPO_ROOT, SAMPLE_LEDGER
+from tests.support.schemas import assert_valid
 from ztauth_cli.cli.main import app
 
 AT = "2026-06-01T12:00:00Z"
@@ -20,13 +21,6 @@ ASSISTANTS = "spiffe://acme.internal/assistant/*"
 GATEWAY = "spiffe://acme.internal/gateway/edge"
 IDP = "https://idp.acme.internal"
 ATTEST = "https://attest.acme.internal"
-
-
-def _schema_valid(document: object, stem: str) -> None:
-    import jsonschema
-
-    path = REPO_ROOT / "schemas" / f"{stem}.schema.json"
-    jsonschema.Draft202012Validator(json.loads(path.read_text())).validate(document)
 
 
 def _search(
@@ -56,7 +50,7 @@ def test_subject_search_prints_the_authzen_response(runner: CliRunner) -> None:
             {"type": "User", "id": "carol"},
         ],
     }
-    _schema_valid(document, "search-response")
+    assert_valid(document, "search-response")
 
 
 def test_action_search_text_is_a_table(runner: CliRunner) -> None:
@@ -84,7 +78,7 @@ def test_resource_search_pages_through_the_cli(runner: CliRunner) -> None:
         result = _search(runner, "resource", body, "-f", "json", ledger=INTEROP)
         assert result.exit_code == 0, result.stderr
         document = json.loads(result.stdout)
-        _schema_valid(document, "search-response")
+        assert_valid(document, "search-response")
         ids += [r["id"] for r in document["results"]]
         if not document["page"]["next_token"]:
             break
@@ -145,7 +139,7 @@ def test_who_may_act_for_alice_lists_groups_patterns_and_what_they_must_present(
     result = _search(runner, "principal", body, "-f", "json")
     assert result.exit_code == 0, result.stderr
     document = json.loads(result.stdout)
-    _schema_valid(document, "search-principal")
+    assert_valid(document, "search-principal")
     rows = [
         (r["actor"], r["pattern"], r["group"], r["via"], r["max_depth"])
         for r in document["results"]

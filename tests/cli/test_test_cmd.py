@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from tests.support import ledgers
 from tests.support.ledgers import issuer_doc, manifest, public_jwks
 from tests.support.repo import LedgerRepo, write_files
+from tests.support.schemas import assert_valid
 from ztauth_cli.cli.main import app
 
 ZTID = "ztauth://example.test/123456789012/ledgers/docs"
@@ -239,23 +240,11 @@ def test_failures_show_place_expected_actual_and_trace(ledger: Path, failing: Pa
     )
 
 
-def _validator(name: str) -> Any:
-    import jsonschema
-    from referencing import Registry, Resource
-
-    schemas = [json.loads(p.read_text()) for p in SCHEMAS.glob("*.schema.json")]
-    registry: Registry[Any] = Registry().with_resources(
-        (s["$id"], Resource.from_contents(s)) for s in schemas
-    )
-    schema = next(s for s in schemas if s["$id"].endswith(f"/{name}"))
-    return jsonschema.Draft202012Validator(schema, registry=registry)
-
-
 def test_json_report(ledger: Path, failing: Path) -> None:
     result = run(ledger, failing, "--format", "json", "--coverage")
     assert result.exit_code == 1
     document = json.loads(result.stdout)
-    _validator("test-report.schema.json").validate(document)
+    assert_valid(document, "test-report")
     assert result.stderr.splitlines()[-1] == "7 passed, 3 failed"
     assert document["ledger"] == ZTID
     assert document["passed"] is False
@@ -360,7 +349,7 @@ def test_coverage_and_threshold(ledger: Path) -> None:
     result = run("--ledger", ledger, "--format", "json", "--coverage")
     assert result.exit_code == 0
     coverage = json.loads(result.stdout)["coverage"]
-    _validator("coverage.schema.json").validate(coverage)
+    assert_valid(coverage, "coverage")
     assert {k: v["missed"] for k, v in coverage["categories"].items()} == {
         "policies": ["anyone-exports"],
         "groups": ["unused-group"],

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from tests.support.schemas import assert_valid
 from ztauth_cli.diff.model import (
     Change,
     DecisionFlip,
@@ -116,14 +117,10 @@ def test_markdown_escapes_table_cells() -> None:
 
 
 def test_json_is_the_documented_shape() -> None:
-    import jsonschema
-
-    from ztauth_cli.ledger.schemas import load_schema
-
     out = io.StringIO()
     diff_json.render(REPORT, out)
     document = json.loads(out.getvalue())
-    jsonschema.Draft202012Validator(load_schema("diff-report")).validate(document)
+    assert_valid(document, "diff-report")
     assert document["summary"]["widening"] is True
     assert document["decision_flips"][0]["location"] is None
 

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.server.conftest import JERRY, MORTY, RICK, TASKS_APP_LEDGER, Server, todo
+from tests.support.schemas import assert_valid
 
 EVALUATION = "/access/v1/evaluation"
 EVALUATIONS = "/access/v1/evaluations"
@@ -77,6 +78,9 @@ def test_context_is_opt_in_per_request(client: httpx.Client) -> None:
     }
     traced = client.post(EVALUATION, params={"context": "trace"}, json=body).json()
     assert [step["step"] for step in traced["context"]["ztauth"]["trace"]][-1] == "policy"
+    # Served or printed by `ztauth eval`, at every context level: one documented wire shape.
+    for document in (reasons, traced, client.post(EVALUATION, json=body).json()):
+        assert_valid(document, "evaluation-response")
     bad = client.post(EVALUATION, params={"context": "all"}, json=body)
     assert bad.status_code == 400
     assert bad.json()["error"] == "bad_request"

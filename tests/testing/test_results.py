@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from io import StringIO
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.support.schemas import assert_valid
 from ztauth_cli.model import (
     Decision,
     Expectation,
@@ -206,25 +205,11 @@ def test_coverage_per_category_and_overall() -> None:
     assert (empty.percent, empty.below_threshold) == (100.0, False)
 
 
-def _validator(name: str) -> Any:
-    import jsonschema
-    from referencing import Registry, Resource
-
-    schemas = {p.name: json.loads(p.read_text()) for p in SCHEMAS.glob("*.schema.json")}
-    registry: Registry[Any] = Registry().with_resources(
-        (s["$id"], Resource.from_contents(s)) for s in schemas.values()
-    )
-    schema = schemas[name]
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema, registry=registry)
-
-
 def test_json_report_matches_its_schema() -> None:
     coverage = compute_coverage(UNIVERSE, (r.decision for r in RUN.results), threshold=50)
     document = to_json(RUN, ledger="ztauth://a.b/123456789012/l", revision=None, coverage=coverage)
-    _validator("test-report.schema.json").validate(document)
-    _validator("coverage.schema.json").validate(document["coverage"])
+    assert_valid(document, "test-report")
+    assert_valid(document["coverage"], "coverage")
     assert document["passed"] is False
     assert document["summary"] == {"total": 3, "passed": 2, "failed": 1, "deselected": 2}
     assert [s["name"] for s in document["suites"]] == ["s1", "s2"]
@@ -259,7 +244,7 @@ def test_json_report_matches_its_schema() -> None:
     }
     assert document["suites"][0]["cases"][0]["trace"] is None
     without = to_json(RUN, ledger=None, revision="abc", coverage=None)
-    _validator("test-report.schema.json").validate(without)
+    assert_valid(without, "test-report")
 
 
 def test_check_report_names_cases_uniquely_and_finds_failures() -> None:

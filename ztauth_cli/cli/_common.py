@@ -11,10 +11,9 @@ Light module: Typer evaluates option annotations at start-up, so only typer, the
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -44,6 +43,7 @@ __all__ = [
     "emit",
     "emit_json",
     "emit_rich",
+    "emit_wire",
     "format_option",
     "group_epilog",
     "key_passphrase",
@@ -342,9 +342,20 @@ def emit(text: str, output: Path | None) -> None:
         raise UsageError(f"--output {output}: cannot write: {exc.strerror or exc}") from None
 
 
-def emit_json(document: Any, output: Path | None, *, sort_keys: bool = False) -> None:
-    """A JSON document (indented, UTF-8, newline-terminated) to stdout or ``--output``."""
-    emit(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=sort_keys) + "\n", output)
+def emit_json(tool: str, body: Mapping[str, Any], output: Path | None) -> None:
+    """The JSON report of ``tool`` (``"ztauth policy verify"``): ``body`` behind the envelope
+    every report carries (``report/envelope.py``), to stdout or ``--output``."""
+    from ztauth_cli.report.envelope import report_text
+
+    emit(report_text(tool, body), output)
+
+
+def emit_wire(document: Any, output: Path | None) -> None:
+    """A JSON document printed as it is: an AuthZEN response, whose wire shape a PEP parses
+    (no envelope, see ``report/envelope.py``)."""
+    from ztauth_cli.report.envelope import json_text
+
+    emit(json_text(document), output)
 
 
 def emit_rich(draw: Callable[[Console], None], output: Path | None) -> None:

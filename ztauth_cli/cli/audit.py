@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -14,6 +13,7 @@ from ztauth_cli.cli._common import (
     check_format,
     check_output,
     emit,
+    emit_json,
     emit_rich,
     format_option,
     group_epilog,
@@ -119,12 +119,14 @@ def run_verify(
             "at the end, or the log was replaced"
         )
     if fmt is OutputFormat.JSON:
+        from ztauth_cli.report.envelope import sorted_members
+
         document = result.to_json()
         if expected is not None:
             document["expected_head"] = expected
             if mismatch is not None:
                 document.update(ok=False, reason=mismatch)
-        emit(json.dumps(document, indent=2, sort_keys=True) + "\n", output)
+        emit_json("ztauth audit verify", sorted_members(document), output)
     else:
         emit_rich(lambda console: _render_verify(console, result, path, mismatch), output)
         if result.ok and mismatch is None:
@@ -222,7 +224,9 @@ def run_show(
     # A deque keeps memory bounded by --limit, however long the log.
     entries = list(deque(read_log(path), maxlen=limit))
     if fmt is OutputFormat.JSON:
-        emit(json.dumps(entries, indent=2, sort_keys=True) + "\n", output)
+        from ztauth_cli.report.envelope import sorted_members
+
+        emit_json("ztauth audit show", {"entries": sorted_members(entries)}, output)
         return 0
     _table(entries, path, output=output)
     return 0

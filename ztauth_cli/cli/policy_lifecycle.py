@@ -296,6 +296,7 @@ def run_verify(
     )
     if fmt is OutputFormat.JSON:
         emit_json(
+            "ztauth policy verify",
             {
                 "ledger": loaded.ztid,
                 "revision": loaded.revision,
@@ -426,8 +427,10 @@ def run_version(
         raise GitError("the repository has no commit yet, so the ledger has no version")
     if fmt is OutputFormat.JSON:
         emit_json(
+            "ztauth policy version",
             {
-                "version": current.version,
+                # "version" is the envelope's (ztauth's own): the ledger's is ledger_version.
+                "ledger_version": current.version,
                 "tag": current.tag,
                 "distance": current.distance,
                 "commit": current.commit,
@@ -476,7 +479,9 @@ def run_version_list(
     check_output(output)
     rows = version_rows(resolve_ledger(ledger_path), now=_now())
     if fmt is OutputFormat.JSON:
-        emit_json({"versions": [_version_json(r) for r in rows]}, output)
+        emit_json(
+            "ztauth policy version list", {"versions": [_version_json(r) for r in rows]}, output
+        )
         return 0
     from ztauth_cli.report.lifecycle_text import version_table
 
@@ -571,6 +576,7 @@ def run_version_bump(
 def _render_bump(result: BumpResult, *, fmt: OutputFormat, explain: Sequence[str]) -> None:
     if fmt is OutputFormat.JSON:
         emit_json(
+            "ztauth policy version bump",
             {
                 "created": result.tag is not None,
                 "tag": result.version,
@@ -651,7 +657,7 @@ def run_log(
     check_output(output)
     entries = ledger_log(resolve_ledger(ledger_path), rev=rev, limit=limit, now=_now())
     if fmt is OutputFormat.JSON:
-        emit_json({"commits": [_log_json(e) for e in entries]}, output)
+        emit_json("ztauth policy log", {"commits": [_log_json(e) for e in entries]}, output)
         return 0
     if not entries:
         emit("no commit has touched the ledger yet\n", output)

@@ -244,12 +244,13 @@ def run_search(
 
 
 def _write_search(result: SearchResult, fmt: OutputFormat, output: Path | None) -> None:
-    from ztauth_cli.cli._common import emit_json
+    from ztauth_cli.cli._common import emit_wire
     from ztauth_cli.report.output import render_to_text
     from ztauth_cli.report.search_text import render_search
 
     if fmt is OutputFormat.JSON:
-        emit_json(result.to_json(), output)
+        # The AuthZEN search response, as `ztauth serve` answers it: no report envelope.
+        emit_wire(result.to_json(), output)
     else:
         emit(render_to_text(render_search, result), output)
 
@@ -312,7 +313,7 @@ def _write_principals(result: PrincipalSearch, fmt: OutputFormat, output: Path |
     from ztauth_cli.report.search_text import render_principals
 
     if fmt is OutputFormat.JSON:
-        emit_json(result.to_json(), output)
+        emit_json("ztauth search principal", result.to_json(), output)
     else:
         emit(render_to_text(render_principals, result), output)
 

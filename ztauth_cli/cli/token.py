@@ -19,7 +19,7 @@ from ztauth_cli.cli._common import (
     check_format,
     check_ledger_option,
     check_output,
-    emit,
+    emit_json,
     emit_rich,
     format_option,
     group_epilog,
@@ -357,7 +357,9 @@ def _verify_with_ledger(
 
 def _render(result: _Inspection, fmt: OutputFormat, *, now: datetime, output: Path | None) -> None:
     if fmt is OutputFormat.JSON:
-        emit(json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n", output)
+        from ztauth_cli.report.envelope import sorted_members
+
+        emit_json("ztauth token inspect", sorted_members(result.to_json()), output)
         return
     emit_rich(lambda console: _render_text(console, result, now=now), output)
 

@@ -6,7 +6,6 @@ Typed arguments in, exit code out (STYLE.md rule 20). The report goes to stdout 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from dataclasses import replace
@@ -156,14 +155,16 @@ def run_explain(rule_id: str, *, fmt: OutputFormat) -> int:
         known = ", ".join(r.id for r in rule_docs())
         raise UsageError(f"unknown rule {rule_id!r}", hint=f"known rules: {known}")
     if fmt is OutputFormat.JSON:
-        data = {
+        from ztauth_cli.report.envelope import report_text
+
+        rule = {
             "id": entry.id,
             "name": entry.name,
             "severity": entry.severity.value,
             "summary": entry.summary,
             "help": entry.help,
         }
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        sys.stdout.write(report_text("ztauth policy lint --explain", {"rule": rule}))
     else:
         sys.stdout.write(
             f"{entry.id} {entry.name} ({entry.severity.value})\n\n{entry.summary}\n\n{entry.help}\n"
@@ -177,11 +178,13 @@ def run_list_rules(*, fmt: OutputFormat) -> int:
 
     entries = rule_docs()
     if fmt is OutputFormat.JSON:
-        data = [
+        from ztauth_cli.report.envelope import report_text
+
+        rules = [
             {"id": r.id, "name": r.name, "severity": r.severity.value, "summary": r.summary}
             for r in entries
         ]
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        sys.stdout.write(report_text("ztauth policy lint --list-rules", {"rules": rules}))
     elif fmt is OutputFormat.MARKDOWN:
         sys.stdout.write("| id | name | severity | what it checks |\n|---|---|---|---|\n")
         for r in entries:

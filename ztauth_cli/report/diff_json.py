@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import json
 from typing import Any, TextIO
 
-from ztauth_cli import __version__
 from ztauth_cli.diff.model import (
     Change,
     DecisionFlip,
@@ -17,10 +15,9 @@ from ztauth_cli.diff.model import (
     PolicyChange,
 )
 from ztauth_cli.model.span import Span
+from ztauth_cli.report.envelope import envelope, json_text
 
-__all__ = ["SCHEMA_VERSION", "render", "to_json"]
-
-SCHEMA_VERSION = 1
+__all__ = ["render", "to_json"]
 
 
 def _record(value: PolicyChange | Change | DecisionFlip) -> dict[str, Any]:
@@ -54,30 +51,30 @@ def _side(side: DecisionSide) -> dict[str, Any]:
 
 def to_json(report: DiffReport) -> dict[str, Any]:
     """The diff as a JSON-ready dict; every list is already in a stable order."""
-    return {
-        "tool": "ztauth policy diff",
-        "version": __version__,
-        "schema_version": SCHEMA_VERSION,
-        "base": {"revision": report.base.label, "commit": report.base.commit},
-        "target": {"revision": report.target.label, "commit": report.target.commit},
-        "summary": {
-            "widening": report.widening,
-            "widening_count": report.count(Impact.WIDENING),
-            "narrowing_count": report.count(Impact.NARROWING),
-            "neutral_count": report.count(Impact.NEUTRAL),
-            "policy_changes": len(report.policies),
-            "trust_changes": len(report.changes),
-            "decisions_evaluated": report.evaluated,
-            "decision_flips": len(report.flips),
-            "skipped": len(report.skipped),
+    return envelope(
+        "ztauth policy diff",
+        {
+            "base": {"revision": report.base.label, "commit": report.base.commit},
+            "target": {"revision": report.target.label, "commit": report.target.commit},
+            "summary": {
+                "widening": report.widening,
+                "widening_count": report.count(Impact.WIDENING),
+                "narrowing_count": report.count(Impact.NARROWING),
+                "neutral_count": report.count(Impact.NEUTRAL),
+                "policy_changes": len(report.policies),
+                "trust_changes": len(report.changes),
+                "decisions_evaluated": report.evaluated,
+                "decision_flips": len(report.flips),
+                "skipped": len(report.skipped),
+            },
+            "decision_flips": [_record(f) for f in report.flips],
+            "trust_changes": [_record(c) for c in report.changes],
+            "policy_changes": [_record(p) for p in report.policies],
+            "skipped": list(report.skipped),
         },
-        "decision_flips": [_record(f) for f in report.flips],
-        "trust_changes": [_record(c) for c in report.changes],
-        "policy_changes": [_record(p) for p in report.policies],
-        "skipped": list(report.skipped),
-    }
+    )
 
 
 def render(report: DiffReport, out: TextIO) -> None:
     """Write the diff as indented JSON with a trailing newline."""
-    out.write(json.dumps(to_json(report), indent=2, ensure_ascii=False) + "\n")
+    out.write(json_text(to_json(report)))

@@ -4,7 +4,6 @@ only: no Graphviz dependency). Reporters only render; the graph arrives sorted.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
@@ -35,7 +34,9 @@ def render_graph(graph: Graph, fmt: GraphFormat, out: TextIO) -> None:
     elif fmt is GraphFormat.DOT:
         render_dot(graph, out)
     elif fmt is GraphFormat.JSON:
-        out.write(json.dumps(graph.to_json(), indent=2, ensure_ascii=False) + "\n")
+        from ztauth_cli.report.envelope import report_text
+
+        out.write(report_text("ztauth policy graph", graph.to_json()))
     else:
         assert_never(fmt)
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, TextIO
 
-from ztauth_cli import __version__
 from ztauth_cli.model.findings import CheckReport, CheckResult, Finding
 from ztauth_cli.report._common import (
     sorted_checks,
@@ -13,6 +11,7 @@ from ztauth_cli.report._common import (
     span_fields,
     summary_counts,
 )
+from ztauth_cli.report.envelope import envelope, json_text
 
 __all__ = ["render", "to_json"]
 
@@ -41,15 +40,16 @@ def _check(check: CheckResult) -> dict[str, Any]:
 
 def to_json(report: CheckReport) -> dict[str, Any]:
     """The report as a JSON-ready dict (findings sorted by place, then rule)."""
-    return {
-        "tool": report.tool,
-        "version": __version__,
-        "summary": summary_counts(report),
-        "findings": [_finding(f) for f in sorted_findings(report.findings)],
-        "checks": [_check(c) for c in sorted_checks(report.checks)],
-    }
+    return envelope(
+        report.tool,
+        {
+            "summary": summary_counts(report),
+            "findings": [_finding(f) for f in sorted_findings(report.findings)],
+            "checks": [_check(c) for c in sorted_checks(report.checks)],
+        },
+    )
 
 
 def render(report: CheckReport, out: TextIO) -> None:
     """Write the report as indented JSON with a trailing newline."""
-    out.write(json.dumps(to_json(report), indent=2, ensure_ascii=False) + "\n")
+    out.write(json_text(to_json(report)))

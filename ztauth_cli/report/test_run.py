@@ -10,7 +10,6 @@ shared reporters through :func:`to_check_report`; the JSON shape is
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -25,7 +24,6 @@ if TYPE_CHECKING:
 __all__ = [
     "COVERAGE_RULE",
     "FAILED_RULE",
-    "REPORT_VERSION",
     "render_json",
     "render_text",
     "to_check_report",
@@ -33,7 +31,6 @@ __all__ = [
     "trace_lines",
 ]
 
-REPORT_VERSION = 1
 FAILED_RULE = "test-failed"
 COVERAGE_RULE = "coverage-below-threshold"
 # Where a finding about the whole ledger points (the manifest, ledger-relative).
@@ -135,7 +132,7 @@ def to_json(
     coverage: Coverage | None,
 ) -> dict[str, Any]:
     """The stable JSON report of a run (``schemas/test-report.schema.json``)."""
-    from ztauth_cli import __version__
+    from ztauth_cli.report.envelope import envelope
 
     suites = []
     for name, results in _suites(run):
@@ -149,27 +146,29 @@ def to_json(
                 "cases": [_case_json(r) for r in results],
             }
         )
-    return {
-        "report_version": REPORT_VERSION,
-        "tool": "ztauth test",
-        "tool_version": __version__,
-        "ledger": ledger,
-        "revision": revision,
-        "passed": run.failed == 0 and not (coverage is not None and coverage.below_threshold),
-        "summary": {
-            "total": len(run.results),
-            "passed": run.passed,
-            "failed": run.failed,
-            "deselected": run.deselected,
+    return envelope(
+        "ztauth test",
+        {
+            "ledger": ledger,
+            "revision": revision,
+            "passed": run.failed == 0 and not (coverage is not None and coverage.below_threshold),
+            "summary": {
+                "total": len(run.results),
+                "passed": run.passed,
+                "failed": run.failed,
+                "deselected": run.deselected,
+            },
+            "suites": suites,
+            "coverage": coverage.to_json() if coverage is not None else None,
         },
-        "suites": suites,
-        "coverage": coverage.to_json() if coverage is not None else None,
-    }
+    )
 
 
 def render_json(document: dict[str, Any], out: TextIO) -> None:
     """Write the JSON report, indented, with a trailing newline."""
-    out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    from ztauth_cli.report.envelope import json_text
+
+    out.write(json_text(document))
 
 
 def _details(result: CaseResult) -> str:
