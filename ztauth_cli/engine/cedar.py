@@ -239,14 +239,20 @@ def _pieces(text: str) -> list[_Statement]:
 
 def _parse_text(text: str, path: str) -> tuple[list[CedarPolicy], list[DocumentError]]:
     """The policies of one ``.cedar`` file and an error for each statement Cedar rejects."""
-    from ztauth_cli.engine.cedar_syntax import diagnose, tokenize
-
     policies: list[CedarPolicy] = []
     errors: list[DocumentError] = []
-    pieces = _pieces(text)
     # Usually the whole file parses: one Cedar call for all its policies (Cedar's cost is per
     # call as much as per policy). Otherwise each statement alone, so errors name their place.
+    pieces = _split(text)
     whole = _file_forms(text, len(pieces))
+    if whole is None:
+        # Cedar accepts a file only with every policy ended by its ';': a file that parses as
+        # one policy per statement has no statement running two policies together. The others
+        # are cut where a ';' is missing (tokenizing every statement, only for them).
+        statements = len(pieces)
+        pieces = _pieces(text)
+        if len(pieces) != statements:
+            whole = _file_forms(text, len(pieces))
     for index, statement in enumerate(pieces):
         terminated = statement.text.endswith(";")
         cedar_json: str | None = whole[index] if whole is not None else None
@@ -277,6 +283,8 @@ def _parse_text(text: str, path: str) -> tuple[list[CedarPolicy], list[DocumentE
                 )
             )
             continue
+        from ztauth_cli.engine.cedar_syntax import diagnose, tokenize
+
         following = pieces[index + 1] if index + 1 < len(pieces) else None
         before = f", before the policy at line {following.line}" if following else ""
         hint: str | None
