@@ -14,21 +14,19 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ztauth_cli.errors import DocumentError, LedgerNotFound
 from ztauth_cli.fileio import NotRegularFileError, read_limited
 from ztauth_cli.ledger.schemas import KIND_SCHEMAS, schema_errors
 from ztauth_cli.ledger.yaml import SourceDocument, parse_documents
 from ztauth_cli.model import (
-    AccessSnapshot,
     ActorRef,
     AttestationRequirement,
     Delegation,
     Elevation,
     EntityFile,
     EntitySelector,
-    Expectation,
     Issuer,
     KeySet,
     Ledger,
@@ -41,14 +39,14 @@ from ztauth_cli.model import (
     Settings,
     Span,
     Suppression,
-    TestCase,
-    TestSuite,
-    TokenSpec,
     TrustLevel,
     Ztid,
 )
 from ztauth_cli.model.documents import DEFAULT_REQUEST_ENTITIES
 from ztauth_cli.model.ids import parse_ztid
+
+if TYPE_CHECKING:
+    from ztauth_cli.model.suites import AccessSnapshot, TestSuite
 
 __all__ = [
     "MANIFEST",
@@ -825,6 +823,8 @@ def _suites(b: _Builder, path: str, *, snapshots: list[AccessSnapshot]) -> list[
 
 def build_snapshot(doc: SourceDocument, problems: list[DocumentError]) -> AccessSnapshot | None:
     """Build a schema-valid ``AccessSnapshot``; problems are appended to ``problems``."""
+    from ztauth_cli.model.suites import AccessSnapshot
+
     data = doc.data
     try:
         at = parse_timestamp(data["at"])
@@ -848,6 +848,8 @@ def build_snapshot(doc: SourceDocument, problems: list[DocumentError]) -> Access
 
 def build_suite(doc: SourceDocument, problems: list[DocumentError]) -> TestSuite | None:
     """Build a schema-valid ``TestSuite`` document; problems are appended to ``problems``."""
+    from ztauth_cli.model.suites import Expectation, TestCase, TestSuite, TokenSpec
+
     data = doc.data
     try:
         at = parse_timestamp(data["at"]) if "at" in data else None
