@@ -43,6 +43,10 @@ __all__ = [
 _BACKTICK = re.compile(r"`([^`]+)`")
 _POLICY_IN_ERROR = re.compile(r"policy `([^`]*)`")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# What splitting policy text into statements looks at, blanks skipped: a `//` comment (to the
+# end of its line), a string (escapes skipped; unterminated: to the end), a `;`, a run of
+# other text (from a non-blank, up to the next `/`, `"` or `;`), a lone `/`.
+_PARTS = re.compile(r'//[^\n]*\n?|"[^"\\]*(?:\\.[^"\\]*)*"?|;|[^\s/";][^/";]*|/', re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,8 +90,6 @@ def split_statements(text: str) -> list[tuple[str, int, int]]:
 def _split(text: str) -> list[_Statement]:
     statements: list[_Statement] = []
     start: int | None = None
-    i = 0
-    n = len(text)
     # Lines are counted from the previous statement, not from the file start each time.
     counted, line = 0, 1
 
@@ -97,30 +99,17 @@ def _split(text: str) -> list[_Statement]:
         counted = offset
         return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
-    while i < n:
-        char = text[i]
-        if char == "/" and text.startswith("//", i):
-            newline = text.find("\n", i)
-            i = n if newline < 0 else newline + 1
-            continue
-        if char.isspace():
-            i += 1
+    for part in _PARTS.finditer(text):
+        if part.group().startswith("//"):
             continue
         if start is None:
-            start = i
-        if char == '"':
-            i += 1
-            while i < n and text[i] != '"':
-                i += 2 if text[i] == "\\" else 1
-            i += 1
-            continue
-        if char == ";":
+            start = part.start()
+        if part.group() == ";":
             at_line, column = position(start)
             statements.append(
-                _Statement(text=text[start : i + 1], offset=start, line=at_line, column=column)
+                _Statement(text=text[start : part.end()], offset=start, line=at_line, column=column)
             )
             start = None
-        i += 1
     if start is not None:
         at_line, column = position(start)
         statements.append(_Statement(text=text[start:], offset=start, line=at_line, column=column))
