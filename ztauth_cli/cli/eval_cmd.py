@@ -472,7 +472,7 @@ def _evaluator(
     """The engine for ``ledger``, behind the signature gate (pinned by ``pin``) at ``now``."""
     from ztauth_cli.engine import Evaluator
     from ztauth_cli.gates import unverified_reason
-    from ztauth_cli.ledger.git import find_repo_root
+    from ztauth_cli.ledger.load import find_repo_root
 
     version = None
     # Versions are Git tags: a working tree outside any repository has none to look up.

@@ -54,6 +54,7 @@ __all__ = [
     "SIGNATURES",
     "build_ledger",
     "find_ledger_root",
+    "find_repo_root",
     "is_ledger_file",
     "load",
     "parse_duration",
@@ -108,6 +109,15 @@ def find_ledger_root(start: Path) -> Path:
         f"no {MANIFEST} in {start} or any folder above it",
         hint="pass --ledger PATH, or create a ledger with 'ztauth policy init'",
     )
+
+
+def find_repo_root(path: Path) -> Path | None:
+    """The nearest folder at or above ``path`` holding ``.git``, or ``None``."""
+    current = path.resolve()
+    for candidate in (current, *current.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
 
 
 @dataclass(slots=True)
