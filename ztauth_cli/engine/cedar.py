@@ -345,14 +345,18 @@ def check_schema(schema_text: str, *, schema_path: str) -> DocumentError | None:
 
     Returns the problem as a :class:`DocumentError`, or ``None`` when the schema is valid.
     """
+    return _schema(schema_text, schema_path)[1]
+
+
+def _schema(schema_text: str, schema_path: str) -> tuple[Any, DocumentError | None]:
+    """The parsed schema and None, or None and the problem (parsed once: it is not cheap)."""
     try:
-        _parse_schema(schema_text, schema_path)
+        return _parse_schema(schema_text, schema_path), None
     except ValueError as exc:
         message = str(exc)
-        return DocumentError(
+        return None, DocumentError(
             f"Cedar schema error: {message}", span=_locate(schema_text, message, schema_path)
         )
-    return None
 
 
 def validate_against_schema(
@@ -367,10 +371,9 @@ def validate_against_schema(
 
     if not policies:
         return ()
-    problem = check_schema(schema_text, schema_path=schema_path)
+    schema, problem = _schema(schema_text, schema_path)
     if problem is not None:
         return (problem,)
-    schema = _parse_schema(schema_text, schema_path)
     # The policies are validated as one text in their order, so Cedar's positional ids
     # (policy0, policy1...) index straight into ``policies`` (robust even without @id).
     text = "\n".join(p.text for p in policies)
@@ -480,10 +483,9 @@ class CedarEngine:
         self.schema_text = ""
         if schema is not None:
             self.schema_text, schema_path = schema
-            problem = check_schema(self.schema_text, schema_path=schema_path)
+            self.schema, problem = _schema(self.schema_text, schema_path)
             if problem is not None:
                 raise problem
-            self.schema = _parse_schema(self.schema_text, schema_path)
         self._no_policies = cedarpy.PolicySet.from_str("")
 
         static: dict[str, Any] = {}
