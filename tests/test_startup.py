@@ -60,6 +60,7 @@ code = main(["eval", "--ledger", sys.argv[1], "--format", "json", sys.argv[2]])
 loaded = {{name.split(".")[0] for name in sys.modules}}
 print("EXIT=" + str(code))
 print("LOADED=" + ",".join(sorted(m for m in {heavy!r} if m in loaded)))
+print("MODULES=" + ",".join(sorted(m for m in sys.modules if m.startswith("ztauth_cli."))))
 """
 
 LEDGER = {
@@ -93,6 +94,11 @@ issues: [consent]
 
 
 def _plain_eval_imports(tmp_path: Path, files: dict[str, str]) -> list[str]:
+    """``EXIT=`` and ``LOADED=`` (the heavy libraries imported) of a plain eval."""
+    return _plain_eval(tmp_path, files)[:2]
+
+
+def _plain_eval(tmp_path: Path, files: dict[str, str]) -> list[str]:
     ledger = tmp_path / "ledger"
     write_files(ledger, files)
     request = tmp_path / "request.json"
@@ -114,8 +120,8 @@ def _plain_eval_imports(tmp_path: Path, files: dict[str, str]) -> list[str]:
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
-    assert json.loads("\n".join(lines[:-2]))["decision"] is True
-    return lines[-2:]
+    assert json.loads("\n".join(lines[:-3]))["decision"] is True
+    return lines[-3:]
 
 
 def test_plain_eval_imports_cedar_but_no_token_git_or_schema_library(tmp_path: Path) -> None:
@@ -166,3 +172,34 @@ def test_eval_from_a_source_checkout_finds_the_schemas_folder() -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith('ALLOW User::"alice" read Document::"q3-report"')
+
+
+# What a plain eval never needs: the other commands, the signature code of a ledger that
+# requires no signature, the version lookup outside Git, and the models of tests/.
+NOT_FOR_EVAL = (
+    "ztauth_cli.cli.audit",
+    "ztauth_cli.cli.keys",
+    "ztauth_cli.cli.policy",
+    "ztauth_cli.cli.policy_diff",
+    "ztauth_cli.cli.policy_graph",
+    "ztauth_cli.cli.policy_lifecycle",
+    "ztauth_cli.cli.search",
+    "ztauth_cli.cli.serve",
+    "ztauth_cli.cli.test_cmd",
+    "ztauth_cli.cli.token",
+    "ztauth_cli.ledger.git",
+    "ztauth_cli.ledger.signing.hash",
+    "ztauth_cli.ledger.signing.sign",
+    "ztauth_cli.ledger.signing.verify",
+    "ztauth_cli.ledger.versions",
+    "ztauth_cli.model.suites",
+)
+
+
+def test_plain_eval_imports_its_own_command_only(tmp_path: Path) -> None:
+    """Only the invoked command's module is imported; a ledger outside Git that requires no
+    signature costs no signature code and no version lookup; suites are never read."""
+    *_, modules = _plain_eval(tmp_path, LEDGER)
+    loaded = set(modules.removeprefix("MODULES=").split(","))
+    assert "ztauth_cli.cli.eval_cmd" in loaded
+    assert sorted(loaded.intersection(NOT_FOR_EVAL)) == []

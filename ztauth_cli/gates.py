@@ -42,12 +42,14 @@ def unverified_reason(ledger: Ledger, *, now: datetime, pin: SignerPin | None = 
     distinct signers verify, against the pinned keys only when keys are pinned, else against
     the manifest's signers. Never raises for a bad signature: that is the reason returned.
     """
-    from ztauth_cli.ledger.signing import NO_PIN, verify_ledger
+    from ztauth_cli.ledger.signing.keys import NO_PIN
 
     pin = pin if pin is not None else NO_PIN
     required = pin.requirement(ledger)
     if required <= 0:
         return None
+    from ztauth_cli.ledger.signing.verify import verify_ledger
+
     result = verify_ledger(
         ledger,
         jwks=pin.keys,

@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import hashlib
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -234,6 +233,8 @@ def jwk_thumbprint(jwk: Mapping[str, Any]) -> str:
     missing = [m for m in members if not isinstance(jwk.get(m), str)]
     if missing:
         raise TokenError(f"{kty} key is missing {', '.join(repr(m) for m in missing)}")
+    import hashlib  # here: loading OpenSSL's digests is not free, and few commands hash
+
     # RFC 7638 §3: required members only, sorted, no whitespace.
     canonical = json.dumps({m: jwk[m] for m in members}, sort_keys=True, separators=(",", ":"))
     return _b64url(hashlib.sha256(canonical.encode("utf-8")).digest())

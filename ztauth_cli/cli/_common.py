@@ -399,7 +399,7 @@ def signer_pin(signers_jwks: Path | None, require_signatures: int | None) -> Sig
         DocumentError: the pinned JWKS cannot be read or is not a JWKS.
     """
     from ztauth_cli.errors import UsageError
-    from ztauth_cli.ledger.signing import SignerPin, load_pinned_signers
+    from ztauth_cli.ledger.signing.keys import SignerPin, load_pinned_signers
 
     if signers_jwks is None:
         env_jwks = _pin_env(SIGNERS_JWKS_ENV)

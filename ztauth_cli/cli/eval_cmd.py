@@ -472,15 +472,21 @@ def _evaluator(
     """The engine for ``ledger``, behind the signature gate (pinned by ``pin``) at ``now``."""
     from ztauth_cli.engine import Evaluator
     from ztauth_cli.gates import unverified_reason
-    from ztauth_cli.ledger.versions import evaluated_version
+    from ztauth_cli.ledger.load import find_repo_root
 
+    version = None
+    # Versions are Git tags: a working tree outside any repository has none to look up.
+    if rev is not None or find_repo_root(Path(ledger.root)) is not None:
+        from ztauth_cli.ledger.versions import evaluated_version
+
+        version = evaluated_version(ledger, rev=rev)
     return Evaluator.from_ledger(
         ledger,
         extra_keys=extra_keys,
         # DESIGN.md: eval verifies required signatures first (the one gate, shared with test).
         unverified_reason=unverified_reason(ledger, now=now, pin=pin),
         revision=ledger.revision,
-        version=evaluated_version(ledger, rev=rev),
+        version=version,
     )
 
 

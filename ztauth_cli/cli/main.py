@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import errno
+import functools
 import re
 import sys
 import traceback
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any, NoReturn
 
 import click
@@ -13,19 +15,6 @@ import typer
 from typer.core import TyperGroup
 
 from ztauth_cli import __version__
-from ztauth_cli.cli import (
-    audit,
-    eval_cmd,
-    keys,
-    policy,
-    policy_diff,
-    policy_graph,
-    policy_lifecycle,
-    search,
-    serve,
-    test_cmd,
-    token,
-)
 from ztauth_cli.cli._common import reflow_help
 from ztauth_cli.errors import ZtauthError
 
@@ -34,8 +23,129 @@ __all__ = ["app", "main"]
 _DEBUG_FLAG = "--debug"
 
 
+# ----------------------------------------------------------------------------- sub-commands
+# Each sub-command's module is imported when the command is first looked up (to run it, to
+# complete it, or to list it in a help screen), never at start-up: `ztauth eval` pays for
+# eval's imports alone, `ztauth --version` for none.
+
+
+def _policy() -> typer.Typer:
+    from ztauth_cli.cli import policy
+    from ztauth_cli.cli import policy_diff as _diff  # noqa: F401 - registers on policy.app
+    from ztauth_cli.cli import policy_graph as _graph  # noqa: F401 - registers on policy.app
+    from ztauth_cli.cli import policy_lifecycle as _lifecycle  # noqa: F401 - registers on it
+
+    return policy.app
+
+
+def _eval() -> Callable[..., None]:
+    from ztauth_cli.cli.eval_cmd import eval_command
+
+    return eval_command
+
+
+def _search() -> typer.Typer:
+    from ztauth_cli.cli.search import app as search_app
+
+    return search_app
+
+
+def _test() -> Callable[..., None]:
+    from ztauth_cli.cli.test_cmd import test_command
+
+    return test_command
+
+
+def _serve() -> Callable[..., None]:
+    from ztauth_cli.cli.serve import serve_command
+
+    return serve_command
+
+
+def _token() -> typer.Typer:
+    from ztauth_cli.cli.token import app as token_app
+
+    return token_app
+
+
+def _keys() -> typer.Typer:
+    from ztauth_cli.cli.keys import app as keys_app
+
+    return keys_app
+
+
+def _audit() -> typer.Typer:
+    from ztauth_cli.cli.audit import app as audit_app
+
+    return audit_app
+
+
 # The front door lists commands in the order a newcomer uses them, not alphabetically.
-_COMMAND_ORDER = ("policy", "eval", "search", "test", "serve", "token", "keys", "audit")
+_COMMANDS: dict[str, Callable[[], typer.Typer | Callable[..., None]]] = {
+    "policy": _policy,
+    "eval": _eval,
+    "search": _search,
+    "test": _test,
+    "serve": _serve,
+    "token": _token,
+    "keys": _keys,
+    "audit": _audit,
+}
+_COMMAND_ORDER = tuple(_COMMANDS)
+
+
+def _no_options() -> None:
+    """The holder of one sub-command (never run: it only makes Typer build a group)."""
+
+
+@functools.cache
+def _branch(name: str) -> typer.Typer:
+    """A Typer app holding the one sub-command ``name`` (its module imported now), with the
+    root's settings and every help text reflowed (once: reflowing twice would not be safe)."""
+    target = _COMMANDS[name]()
+    holder = typer.Typer(
+        rich_markup_mode="rich", pretty_exceptions_enable=False, add_completion=False
+    )
+    holder.callback()(_no_options)
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name)
+    else:
+        holder.command(name)(target)
+    _reflow(holder)
+    return holder
+
+
+class _LazyCommands(MutableMapping[str, click.Command]):
+    """The root group's sub-commands by name; each is built (and kept) on first lookup."""
+
+    def __init__(self, built: MutableMapping[str, click.Command]) -> None:
+        self._built = dict(built)
+
+    def __getitem__(self, name: str) -> click.Command:
+        command = self._built.get(name)
+        if command is None:
+            if name not in _COMMANDS:
+                raise KeyError(name)
+            group = typer.main.get_command(_branch(name))
+            assert isinstance(group, click.Group)  # noqa: S101 - _branch always makes one
+            command = self._built[name] = group.commands[name]
+        return command
+
+    def __setitem__(self, name: str, command: click.Command) -> None:
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._built[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._built or name in _COMMANDS
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*_COMMANDS, *self._built]))
+
+    def __len__(self) -> int:
+        return len(dict.fromkeys([*_COMMANDS, *self._built]))
+
 
 # Typer's rich help joins the lines of a paragraph: one paragraph per line here.
 _EPILOG = "\n\n".join(
@@ -58,8 +168,12 @@ _EPILOG = "\n\n".join(
 class ZtauthGroup(TyperGroup):
     """Turns every ztauth error into one line on stderr and exit 2 (STYLE.md rule 15)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = _LazyCommands(self.commands)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        names = super().list_commands(ctx)
+        names = list(self.commands)
         rank = {name: index for index, name in enumerate(_COMMAND_ORDER)}
         return sorted(names, key=lambda name: (rank.get(name, len(rank)), name))
 
@@ -164,18 +278,6 @@ def root(
 
     set_color_mode(color)
     ctx.obj = {"debug": debug}
-
-
-app.add_typer(policy.app, name="policy")
-app.command("eval")(eval_cmd.eval_command)
-app.add_typer(search.app, name="search")
-app.command("test")(test_cmd.test_command)
-app.command("serve")(serve.serve_command)
-app.add_typer(audit.app, name="audit")
-app.add_typer(token.app, name="token")
-app.add_typer(keys.app, name="keys")
-# Imported for their side effect: they register their commands on the policy group.
-_COMMAND_MODULES = (policy_lifecycle, policy_diff, policy_graph)
 
 
 def _reflow(group: typer.Typer) -> None:

@@ -43,6 +43,10 @@ __all__ = [
 _BACKTICK = re.compile(r"`([^`]+)`")
 _POLICY_IN_ERROR = re.compile(r"policy `([^`]*)`")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# What splitting policy text into statements looks at, blanks skipped: a `//` comment (to the
+# end of its line), a string (escapes skipped; unterminated: to the end), a `;`, a run of
+# other text (from a non-blank, up to the next `/`, `"` or `;`), a lone `/`.
+_PARTS = re.compile(r'//[^\n]*\n?|"[^"\\]*(?:\\.[^"\\]*)*"?|;|[^\s/";][^/";]*|/', re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,8 +90,6 @@ def split_statements(text: str) -> list[tuple[str, int, int]]:
 def _split(text: str) -> list[_Statement]:
     statements: list[_Statement] = []
     start: int | None = None
-    i = 0
-    n = len(text)
     # Lines are counted from the previous statement, not from the file start each time.
     counted, line = 0, 1
 
@@ -97,30 +99,17 @@ def _split(text: str) -> list[_Statement]:
         counted = offset
         return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
-    while i < n:
-        char = text[i]
-        if char == "/" and text.startswith("//", i):
-            newline = text.find("\n", i)
-            i = n if newline < 0 else newline + 1
-            continue
-        if char.isspace():
-            i += 1
+    for part in _PARTS.finditer(text):
+        if part.group().startswith("//"):
             continue
         if start is None:
-            start = i
-        if char == '"':
-            i += 1
-            while i < n and text[i] != '"':
-                i += 2 if text[i] == "\\" else 1
-            i += 1
-            continue
-        if char == ";":
+            start = part.start()
+        if part.group() == ";":
             at_line, column = position(start)
             statements.append(
-                _Statement(text=text[start : i + 1], offset=start, line=at_line, column=column)
+                _Statement(text=text[start : part.end()], offset=start, line=at_line, column=column)
             )
             start = None
-        i += 1
     if start is not None:
         at_line, column = position(start)
         statements.append(_Statement(text=text[start:], offset=start, line=at_line, column=column))
@@ -239,14 +228,20 @@ def _pieces(text: str) -> list[_Statement]:
 
 def _parse_text(text: str, path: str) -> tuple[list[CedarPolicy], list[DocumentError]]:
     """The policies of one ``.cedar`` file and an error for each statement Cedar rejects."""
-    from ztauth_cli.engine.cedar_syntax import diagnose, tokenize
-
     policies: list[CedarPolicy] = []
     errors: list[DocumentError] = []
-    pieces = _pieces(text)
     # Usually the whole file parses: one Cedar call for all its policies (Cedar's cost is per
     # call as much as per policy). Otherwise each statement alone, so errors name their place.
+    pieces = _split(text)
     whole = _file_forms(text, len(pieces))
+    if whole is None:
+        # Cedar accepts a file only with every policy ended by its ';': a file that parses as
+        # one policy per statement has no statement running two policies together. The others
+        # are cut where a ';' is missing (tokenizing every statement, only for them).
+        statements = len(pieces)
+        pieces = _pieces(text)
+        if len(pieces) != statements:
+            whole = _file_forms(text, len(pieces))
     for index, statement in enumerate(pieces):
         terminated = statement.text.endswith(";")
         cedar_json: str | None = whole[index] if whole is not None else None
@@ -277,6 +272,8 @@ def _parse_text(text: str, path: str) -> tuple[list[CedarPolicy], list[DocumentE
                 )
             )
             continue
+        from ztauth_cli.engine.cedar_syntax import diagnose, tokenize
+
         following = pieces[index + 1] if index + 1 < len(pieces) else None
         before = f", before the policy at line {following.line}" if following else ""
         hint: str | None
@@ -348,14 +345,18 @@ def check_schema(schema_text: str, *, schema_path: str) -> DocumentError | None:
 
     Returns the problem as a :class:`DocumentError`, or ``None`` when the schema is valid.
     """
+    return _schema(schema_text, schema_path)[1]
+
+
+def _schema(schema_text: str, schema_path: str) -> tuple[Any, DocumentError | None]:
+    """The parsed schema and None, or None and the problem (parsed once: it is not cheap)."""
     try:
-        _parse_schema(schema_text, schema_path)
+        return _parse_schema(schema_text, schema_path), None
     except ValueError as exc:
         message = str(exc)
-        return DocumentError(
+        return None, DocumentError(
             f"Cedar schema error: {message}", span=_locate(schema_text, message, schema_path)
         )
-    return None
 
 
 def validate_against_schema(
@@ -370,10 +371,9 @@ def validate_against_schema(
 
     if not policies:
         return ()
-    problem = check_schema(schema_text, schema_path=schema_path)
+    schema, problem = _schema(schema_text, schema_path)
     if problem is not None:
         return (problem,)
-    schema = _parse_schema(schema_text, schema_path)
     # The policies are validated as one text in their order, so Cedar's positional ids
     # (policy0, policy1...) index straight into ``policies`` (robust even without @id).
     text = "\n".join(p.text for p in policies)
@@ -483,10 +483,9 @@ class CedarEngine:
         self.schema_text = ""
         if schema is not None:
             self.schema_text, schema_path = schema
-            problem = check_schema(self.schema_text, schema_path=schema_path)
+            self.schema, problem = _schema(self.schema_text, schema_path)
             if problem is not None:
                 raise problem
-            self.schema = _parse_schema(self.schema_text, schema_path)
         self._no_policies = cedarpy.PolicySet.from_str("")
 
         static: dict[str, Any] = {}

@@ -175,6 +175,9 @@ def _escape_key(key: Any, where: str, notes: list[str]) -> bool:
     return False
 
 
+_SCALARS = (str, int, float, type(None))
+
+
 def referenced_uids(entities: Iterable[Mapping[str, Any]]) -> frozenset[Key]:
     """Every uid the ledger's entities name: the entities, their parents, the entity values of
     their attributes and tags (escaped, or a ``{type, id}`` record a schema would read as one).
@@ -182,6 +185,8 @@ def referenced_uids(entities: Iterable[Mapping[str, Any]]) -> frozenset[Key]:
     found: set[Key] = set()
 
     def walk(value: Any) -> None:
+        if isinstance(value, _SCALARS):
+            return  # most values are; checked first, as Mapping is an ABC (slow to ask)
         if isinstance(value, Mapping):
             ref = value.get("__entity", value)
             key = _uid_key(ref) if isinstance(ref, Mapping) else None

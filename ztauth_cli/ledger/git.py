@@ -13,6 +13,10 @@ from typing import Any
 
 from ztauth_cli.errors import GitError
 
+# A plain walk up the folders, kept beside find_ledger_root: what only asks whether a ledger is
+# in a repository (eval, for its version) finds out without importing this wrapper.
+from ztauth_cli.ledger.load import find_repo_root
+
 __all__ = [
     "CommitInfo",
     "RevisionTree",
@@ -32,15 +36,6 @@ __all__ = [
     "subtree_id",
     "walk_history",
 ]
-
-
-def find_repo_root(path: Path) -> Path | None:
-    """The nearest folder at or above ``path`` holding ``.git``, or ``None``."""
-    current = path.resolve()
-    for candidate in (current, *current.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return None
 
 
 def open_repo(root: Path) -> Any:

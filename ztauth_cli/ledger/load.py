@@ -14,21 +14,19 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ztauth_cli.errors import DocumentError, LedgerNotFound
 from ztauth_cli.fileio import NotRegularFileError, read_limited
 from ztauth_cli.ledger.schemas import KIND_SCHEMAS, schema_errors
 from ztauth_cli.ledger.yaml import SourceDocument, parse_documents
 from ztauth_cli.model import (
-    AccessSnapshot,
     ActorRef,
     AttestationRequirement,
     Delegation,
     Elevation,
     EntityFile,
     EntitySelector,
-    Expectation,
     Issuer,
     KeySet,
     Ledger,
@@ -41,14 +39,14 @@ from ztauth_cli.model import (
     Settings,
     Span,
     Suppression,
-    TestCase,
-    TestSuite,
-    TokenSpec,
     TrustLevel,
     Ztid,
 )
 from ztauth_cli.model.documents import DEFAULT_REQUEST_ENTITIES
 from ztauth_cli.model.ids import parse_ztid
+
+if TYPE_CHECKING:
+    from ztauth_cli.model.suites import AccessSnapshot, TestSuite
 
 __all__ = [
     "MANIFEST",
@@ -56,6 +54,7 @@ __all__ = [
     "SIGNATURES",
     "build_ledger",
     "find_ledger_root",
+    "find_repo_root",
     "is_ledger_file",
     "load",
     "parse_duration",
@@ -110,6 +109,15 @@ def find_ledger_root(start: Path) -> Path:
         f"no {MANIFEST} in {start} or any folder above it",
         hint="pass --ledger PATH, or create a ledger with 'ztauth policy init'",
     )
+
+
+def find_repo_root(path: Path) -> Path | None:
+    """The nearest folder at or above ``path`` holding ``.git``, or ``None``."""
+    current = path.resolve()
+    for candidate in (current, *current.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return None
 
 
 @dataclass(slots=True)
@@ -321,6 +329,8 @@ class _Builder:
         return text
 
     def _scan_suppressions(self, path: str, text: str) -> None:
+        if "ztauth:" not in text:
+            return  # the usual case, found without cutting a large file into lines
         for number, line in enumerate(text.splitlines(), start=1):
             if "ztauth:" not in line:
                 continue
@@ -825,6 +835,8 @@ def _suites(b: _Builder, path: str, *, snapshots: list[AccessSnapshot]) -> list[
 
 def build_snapshot(doc: SourceDocument, problems: list[DocumentError]) -> AccessSnapshot | None:
     """Build a schema-valid ``AccessSnapshot``; problems are appended to ``problems``."""
+    from ztauth_cli.model.suites import AccessSnapshot
+
     data = doc.data
     try:
         at = parse_timestamp(data["at"])
@@ -848,6 +860,8 @@ def build_snapshot(doc: SourceDocument, problems: list[DocumentError]) -> Access
 
 def build_suite(doc: SourceDocument, problems: list[DocumentError]) -> TestSuite | None:
     """Build a schema-valid ``TestSuite`` document; problems are appended to ``problems``."""
+    from ztauth_cli.model.suites import Expectation, TestCase, TestSuite, TokenSpec
+
     data = doc.data
     try:
         at = parse_timestamp(data["at"]) if "at" in data else None

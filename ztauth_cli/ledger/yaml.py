@@ -19,6 +19,7 @@ duplicate keys, nesting deeper than ``MAX_DEPTH``, and values JSON cannot carry 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -224,16 +225,23 @@ class _Builder:
 # always did). It steps aside for:
 # * any JSON error, duplicate key or nesting deeper than MAX_DEPTH: the reader reports it;
 # * characters the YAML reader refuses or reads as line breaks, tabs and lone CRs
-#   (_READER_DIFFERS): the reader refuses or reads them its own way;
+#   (_reader_differs): the reader refuses or reads them its own way;
 # * a float the YAML 1.1 resolver would not read as that float (``1e5`` stays a string there),
 #   NaN/Infinity, and surrogate-pair escapes (the reader refuses them);
 # * a key the YAML scanner cannot take as a simple key: over 1024 characters from its quote to
 #   its colon, or on another line than its colon.
 # Positions are recorded lazily: the reader runs only when a span inside the file is needed.
+
+
 # What the YAML reader refuses or reads as a line break (\x85, U+2028/9), tabs and lone CRs.
-_READER_DIFFERS = re.compile(
-    "[^\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|\r(?!\n)"
-)
+# Compiled on first use: its ranges take milliseconds, and only non-ASCII text needs it.
+@functools.cache
+def _reader_differs() -> re.Pattern[str]:
+    return re.compile(
+        "[^\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|\r(?!\n)"
+    )
+
+
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abAB]")
 _COLON_ON_NEW_LINE = re.compile(r"\n[ \r]*:")
 # Over 1024 characters from a key's quote to its colon: the key's text is at most 6 characters
@@ -288,7 +296,7 @@ def _reader_may_differ(text: str) -> bool:
             "\t" in text or "\x7f" in text or ("\r" in text and "\r" in text.replace("\r\n", ""))
         )
     else:
-        differs = _READER_DIFFERS.search(text) is not None
+        differs = _reader_differs().search(text) is not None
     return (
         differs
         or ("\\u" in text and _SURROGATE_ESCAPE.search(text) is not None)

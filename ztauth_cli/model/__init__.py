@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ztauth_cli.model.decision import Decision, ReasonCode, Step, TraceStep
 from ztauth_cli.model.documents import (
-    AccessSnapshot,
     ActorRef,
     AttestationRequirement,
     Delegation,
     Elevation,
     EntityFile,
     EntitySelector,
-    Expectation,
     Issuer,
     KeySet,
     LintConfig,
@@ -21,14 +21,14 @@ from ztauth_cli.model.documents import (
     SecurityGroup,
     Settings,
     Suppression,
-    TestCase,
-    TestSuite,
-    TokenSpec,
     TrustLevel,
 )
 from ztauth_cli.model.ids import Kid, PolicyId, RuleId, Ztid
 from ztauth_cli.model.ledger import Ledger, LedgerFile
 from ztauth_cli.model.span import Span
+
+if TYPE_CHECKING:
+    from ztauth_cli.model.suites import AccessSnapshot, Expectation, TestCase, TestSuite, TokenSpec
 
 __all__ = [
     "AccessSnapshot",
@@ -64,3 +64,17 @@ __all__ = [
     "TrustLevel",
     "Ztid",
 ]
+
+# What tests/ holds is imported on first use (PEP 562): evaluating a request never needs it.
+_SUITE_MODELS = frozenset({"AccessSnapshot", "Expectation", "TestCase", "TestSuite", "TokenSpec"})
+
+if not TYPE_CHECKING:  # mypy reads the imports above, and keeps checking every name
+
+    def __getattr__(name: str) -> Any:
+        if name not in _SUITE_MODELS:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        from ztauth_cli.model import suites
+
+        value = getattr(suites, name)
+        globals()[name] = value
+        return value

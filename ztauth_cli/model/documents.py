@@ -1,4 +1,5 @@
-"""Typed, immutable models of every ledger document kind (DESIGN.md, "The ledger").
+"""Typed, immutable models of every ledger document kind (DESIGN.md, "The ledger"); those of
+``tests/`` (test suites, access snapshots) are in :mod:`ztauth_cli.model.suites`.
 
 The loader (``ztauth_cli.ledger.load``) is the only producer of these objects; code after it
 never looks at YAML dicts again. Every document carries the :class:`Span` it was read from.
@@ -15,14 +16,12 @@ from ztauth_cli.model.span import FieldSpans, Span
 
 __all__ = [
     "DEFAULT_REQUEST_ENTITIES",
-    "AccessSnapshot",
     "ActorRef",
     "AttestationRequirement",
     "Delegation",
     "Elevation",
     "EntityFile",
     "EntitySelector",
-    "Expectation",
     "Issuer",
     "KeySet",
     "LintConfig",
@@ -32,9 +31,6 @@ __all__ = [
     "SecurityGroup",
     "Settings",
     "Suppression",
-    "TestCase",
-    "TestSuite",
-    "TokenSpec",
     "TrustLevel",
 ]
 
@@ -227,58 +223,6 @@ class EntityFile:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TokenSpec:
-    """A token a test suite mints at run time (never a committed private key)."""
-
-    span: Span
-    name: str
-    issuer: str
-    claims: dict[str, Any]
-    expires_in: timedelta | None
-    not_before: timedelta | None
-    signed_by: str | None
-    audience: str | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Expectation:
-    """What a test case expects of the decision."""
-
-    decision: bool
-    code: str | None = None
-    via: str | None = None
-    policies: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TestCase:
-    """One scenario: a request (suite defaults already merged) and its expectation."""
-
-    __test__ = False  # not a pytest class
-
-    span: Span
-    name: str
-    # An AuthZEN request as the user wrote it; ``{$token: name}`` references still unresolved.
-    request: dict[str, Any]
-    expect: Expectation
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TestSuite:
-    """``kind: TestSuite``: cases sharing a clock, minted tokens and request defaults."""
-
-    __test__ = False
-
-    span: Span
-    # Where each field is (dotted path -> span of its key); not part of the value.
-    fields: FieldSpans = field(default_factory=FieldSpans, compare=False, repr=False)
-    name: str
-    at: datetime | None
-    tokens: tuple[TokenSpec, ...]
-    cases: tuple[TestCase, ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class Suppression:
     """An inline ``ztauth: ignore ZT101 -- reason`` comment."""
 
@@ -287,27 +231,3 @@ class Suppression:
     reason: str
     # The line the suppression applies to (its own line, or the next one when alone on a line).
     target_line: int = field(default=0)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AccessSnapshot:
-    """``kind: AccessSnapshot`` (under ``tests/``): the access the ledger grants, locked in.
-
-    ``access`` lists who may do what (``User::"alice" read Document::"q3"``); ``acting`` who may
-    act for whom (``<workload or glob> acts for User::"alice": read Document::"q3" via
-    delegation/x``); both sorted. ``actions`` empty means every action the ledger names.
-    """
-
-    span: Span
-    # Where each field is (dotted path -> span of its key); not part of the value.
-    fields: FieldSpans = field(default_factory=FieldSpans, compare=False, repr=False)
-    name: str
-    description: str | None
-    at: datetime
-    # The AuthZEN context of every probe: raw JSON, as a request carries it.
-    context: dict[str, Any]
-    subjects: tuple[str, ...]
-    resources: tuple[str, ...]
-    actions: tuple[str, ...]
-    access: tuple[str, ...]
-    acting: tuple[str, ...]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ztauth_cli.errors import DocumentError
 from ztauth_cli.model.documents import (
-    AccessSnapshot,
     Delegation,
     Elevation,
     EntityFile,
@@ -16,9 +16,11 @@ from ztauth_cli.model.documents import (
     PolicyFile,
     SecurityGroup,
     Suppression,
-    TestSuite,
     TrustLevel,
 )
+
+if TYPE_CHECKING:
+    from ztauth_cli.model.suites import AccessSnapshot, TestSuite
 
 __all__ = ["Ledger", "LedgerFile"]
 

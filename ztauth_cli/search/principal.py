@@ -164,7 +164,7 @@ class Prober:
         self, issuer: str, claims: Mapping[str, Any], *, now: datetime, ttl: int
     ) -> str | None:
         """A token from ``issuer`` with ``claims``, valid ``ttl`` seconds from ``now``."""
-        from ztauth_cli.model.documents import TokenSpec
+        from ztauth_cli.model.suites import TokenSpec
         from ztauth_cli.testing.tokens import mint_token
 
         key = self.keys.keys.get(issuer)
