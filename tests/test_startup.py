@@ -144,27 +144,21 @@ def test_plain_eval_on_a_ledger_with_issuers_checks_keys_without_pyjwt(tmp_path:
     assert _plain_eval_imports(tmp_path, files) == ["EXIT=0", "LOADED=cedarpy,cryptography"]
 
 
-SOURCE_CHECKOUT_SNIPPET = """
-import importlib.abc, sys
-
-class NoWheelMapping(importlib.abc.MetaPathFinder):
-    # A non-editable install run from the project root: the source tree comes first on
-    # sys.path, and the wheel's package ztauth_cli.schemas (mapped from schemas/) is not there.
-    def find_spec(self, name, path=None, target=None):
-        if name == "ztauth_cli.schemas":
-            raise ModuleNotFoundError(name)
-        return None
-
-sys.meta_path.insert(0, NoWheelMapping())
-from ztauth_cli.cli.main import main
-sys.exit(main(["eval", "--ledger", "sample-ledger", "--format", "text",
-               "sample-ledger/requests/alice-reads-q3-report.json"]))
-"""
-
-
 def test_eval_from_a_source_checkout_finds_the_schemas_folder() -> None:
+    # In the project root, python -m takes ztauth_cli from the source tree, where schemas/ is
+    # the top-level folder, not the package ztauth_cli.schemas of an installed wheel.
     result = subprocess.run(
-        [sys.executable, "-c", SOURCE_CHECKOUT_SNIPPET],
+        [
+            sys.executable,
+            "-m",
+            "ztauth_cli",
+            "eval",
+            "--ledger",
+            "sample-ledger",
+            "-f",
+            "text",
+            "sample-ledger/requests/alice-reads-q3-report.json",
+        ],
         capture_output=True,
         text=True,
         cwd=REPO_ROOT,

@@ -11,15 +11,12 @@ import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ztauth_cli.errors import DocumentError
 
 if TYPE_CHECKING:
-    from importlib.resources.abc import Traversable
-
     from ztauth_cli.ledger.yaml import SourceDocument
     from ztauth_cli.model.span import Span
 
@@ -38,14 +35,14 @@ KIND_SCHEMAS: dict[str, str] = {
 }
 
 
-def _schema_folder() -> Traversable:
-    try:
-        return resources.files("ztauth_cli.schemas")
-    except ModuleNotFoundError:
-        # Run from a source checkout (``python -m ztauth_cli`` in the project root puts the
-        # source tree first on sys.path, where the wheel's mapping of schemas/ does not apply):
-        # the schemas are the top-level folder beside the package.
-        return Path(__file__).resolve().parents[2] / "schemas"
+def _schema_folder() -> Path:
+    installed = Path(__file__).resolve().parents[1] / "schemas"
+    if installed.is_dir():
+        return installed  # the wheel ships schemas/ as the package ztauth_cli.schemas
+    # A source checkout or an editable install (``python -m ztauth_cli`` in the project root
+    # puts the source tree first on sys.path): the top-level folder beside the package.
+    # Plain paths, not importlib.resources, which costs a few ms of imports per process.
+    return Path(__file__).resolve().parents[2] / "schemas"
 
 
 @functools.cache
