@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from ztauth_cli.collector import collector_paused
 from ztauth_cli.errors import DocumentError, LedgerNotFound
 from ztauth_cli.fileio import NotRegularFileError, read_limited
 from ztauth_cli.ledger.schemas import KIND_SCHEMAS, schema_errors
@@ -260,7 +261,11 @@ def load(
         base = find_ledger_root(root if root is not None else Path.cwd())
         files, problems = read_worktree_files(base)
         commit = None
-    ledger = build_ledger(files, root=str(base), revision=commit, problems=problems, suites=suites)
+    # Bounded by the ledger's files: see ztauth_cli/collector.py.
+    with collector_paused():
+        ledger = build_ledger(
+            files, root=str(base), revision=commit, problems=problems, suites=suites
+        )
     if not tolerant:
         raise_problems(ledger)
     return ledger
