@@ -344,12 +344,15 @@ class _Builder:
                     )
                 )
 
-    def documents(self, path: str, *, evaluated: bool = True) -> list[SourceDocument]:
+    def documents(
+        self, path: str, *, evaluated: bool = True, lazy_positions: bool = False
+    ) -> list[SourceDocument]:
         text = self.text(path, evaluated=evaluated)
         if text is None:
             return []
         try:
-            return [d for d in parse_documents(text, path) if d.data is not None]
+            parsed = parse_documents(text, path, lazy_positions=lazy_positions)
+            return [d for d in parsed if d.data is not None]
         except DocumentError as exc:
             self.problems.append(exc)
             return []
@@ -804,7 +807,8 @@ def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[st
 def _suites(b: _Builder, path: str, *, snapshots: list[AccessSnapshot]) -> list[TestSuite]:
     suites = []
     # Suites say what to ask and what to expect; they never change an answer: not signed.
-    for doc in b.documents(path, evaluated=False):
+    # Thousands of cases: positions below a suite's cases and tokens only when asked for.
+    for doc in b.documents(path, evaluated=False, lazy_positions=True):
         kind = _kind_of(doc)
         if kind == "AccessSnapshot":
             if b.valid(doc, kind):
