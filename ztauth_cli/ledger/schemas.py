@@ -242,6 +242,9 @@ def _compile_keyword(keyword: str, argument: Any, schema: Mapping[str, Any]) -> 
         if not isinstance(names, list) or not all(n in _TYPES for n in names):
             return _constant(_UNSURE)
         tests = [_TYPES[n] for n in names]
+        if len(tests) == 1:
+            test = tests[0]
+            return lambda value: _VALID if test(value) else _INVALID
         return lambda value: _VALID if any(t(value) for t in tests) else _INVALID
     if keyword == "const":
         return lambda value: _equal(value, argument)
@@ -274,18 +277,28 @@ def _compile_keyword(keyword: str, argument: Any, schema: Mapping[str, Any]) -> 
         return lambda value: _keyword(keyword, argument, schema, value)
     if keyword == "items" and isinstance(argument, dict | bool):
         item = _compile(argument)
-        return lambda value: _all(item(v) for v in value) if isinstance(value, list) else _VALID
+        return lambda value: _all(map(item, value)) if isinstance(value, list) else _VALID
     if keyword in {"items", "minItems", "uniqueItems"}:
         return lambda value: (
             _array_keyword(keyword, argument, value) if isinstance(value, list) else _VALID
         )
     if keyword == "properties" and isinstance(argument, dict):
         named = [(name, _compile(sub)) for name, sub in argument.items()]
-        return lambda value: (
-            _all(sub(value[name]) for name, sub in named if name in value)
-            if isinstance(value, dict)
-            else _VALID
-        )
+
+        def properties(value: Any) -> _Verdict:
+            if not isinstance(value, dict):
+                return _VALID
+            result = _VALID
+            for name, sub in named:
+                if name in value:
+                    verdict = sub(value[name])
+                    if verdict is _INVALID:
+                        return verdict
+                    if verdict is _UNSURE:
+                        result = verdict
+            return result
+
+        return properties
     if keyword == "additionalProperties" and "patternProperties" not in schema:
         known = set(schema.get("properties", {}))
         extra = _compile(argument)
