@@ -58,6 +58,15 @@ FORBIDDEN = {
     # The HTTP shell sits beside cli/, over the same core: it never reaches into the CLI.
     "ztauth_cli.server": ("ztauth_cli.cli", "ztauth_cli.report", "typer", "click", "rich"),
     "ztauth_cli.ledger": ("ztauth_cli.cli", "ztauth_cli.report"),
+    # The collector pause is a leaf: the standard library only.
+    "ztauth_cli.collector": (
+        *(f"ztauth_cli.{p}" for p in ("cli", "report", "ledger", "engine", "lint", "model")),
+        "ztauth_cli.errors",
+        "ztauth_cli.jose",
+        "typer",
+        "rich",
+        "click",
+    ),
     # The one atomic-write helper is a leaf: the standard library and errors only.
     "ztauth_cli.fileio": (
         *(f"ztauth_cli.{p}" for p in ("cli", "report", "ledger", "engine", "lint", "model")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ztauth_cli.engine import cedar as cedar_module
 from ztauth_cli.engine.cedar import (
     CedarEngine,
     check_schema,
@@ -190,6 +191,49 @@ def test_engine_reports_ids_and_fails_closed_on_erroring_forbid() -> None:
     [denied] = plain.authorize_batch([{**_request(), "resource": _doc("d2")["uid"]}], added)
     assert denied.allowed is False
     assert denied.determining == ("no-archived",)
+
+
+def test_batch_answers_match_cedarpys_own_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The engine reads Cedar's answers as text, each distinct one once; cedarpy's wrapper
+    # (the path taken when its batch call is not there) must give the very same outcomes:
+    # allowed, denied, a forbid erroring, a permit erroring, a request the schema refuses.
+    text = (
+        POLICIES
+        + '\n@id("flaky")\nforbid (principal, action, resource) when { context.missing == 1 };\n'
+        + '\n@id("odd")\npermit (principal, action, resource) when { context.n > 1 };\n'
+    )
+    policies, _ = parse_policy_files([_file(text)])
+    entities = [
+        {"uid": {"type": "User", "id": "alice"}, "attrs": {"id": "alice"}, "parents": []},
+        {"uid": {"type": "Document", "id": "d1"}, "attrs": {"owner": "alice"}, "parents": []},
+        _doc("d2", archived=True),
+    ]
+    requests: list[dict[str, object]] = [
+        {**_request(), "context": {"missing": 1}},
+        {**_request(), "context": {"missing": 2, "n": 5}},
+        _request(),
+        {**_request(), "context": {"missing": 1, "n": "x"}},
+        {**_request(), "resource": _doc("d2")["uid"], "context": {"missing": 1}},
+        {**_request(), "principal": {"type": "User", "id": "bob"}, "context": None},
+        {**_request(), "principal": {"type": "User", "id": 'quo"te'}, "context": {"n": 2}},
+    ]
+    plain = CedarEngine(policies, entities)
+    typed = CedarEngine(
+        policies, entities[:2], schema=(SCHEMA + "entity Other;\n", "schema.cedarschema")
+    )
+    seen = []
+    for engine in (plain, typed):
+        batch = [*requests, *requests]  # twice: the second time every answer is known
+        fast = engine.authorize_batch(batch, engine.entities)
+        monkeypatch.setattr(cedar_module, "_raw_batch", lambda: None)
+        wrapped = engine.authorize_batch(batch, engine.entities)
+        monkeypatch.undo()
+        assert fast == wrapped
+        seen += fast
+    assert {o.allowed for o in seen} == {True, False}
+    assert any(o.errored_forbids for o in seen)
+    assert any(o.errors and not o.errored_forbids for o in seen)
+    assert any(o.request_error for o in seen)
 
 
 def _doc(id_: str, *, archived: bool = False) -> dict[str, object]:

@@ -281,7 +281,7 @@ def run_eval(
     else:
         request = inline if inline is not None else _read_request(request_file, source)
         decisions, batch = evaluator.evaluate_batch(request, now=now)
-        ids = _decision_ids(decisions)
+        ids = _decision_ids(len(decisions))
         _audit(audit_log, _items(request), decisions, ids=ids, now=now)
         _write(decisions, batch=batch, fmt=fmt, explain=explain, request=request, out=out, ids=ids)
         allowed = sum(1 for d in decisions if d.allowed)
@@ -500,11 +500,53 @@ def _items(request: Any) -> list[Any]:
         return [request]
 
 
-def _decision_ids(decisions: Sequence[Decision]) -> list[str]:
-    """A fresh id per decision: the response's ``context.id`` and its audit line's ``id``."""
-    import uuid
+def _decision_ids(count: int) -> list[str]:
+    """``count`` fresh ids, one per decision: the response's ``context.id`` and its audit
+    line's ``id``. Each is what ``uuid.uuid4().hex`` gives (random, version 4, RFC 4122
+    variant), drawn from one read of the system's random source for all of them."""
+    import os
 
-    return [uuid.uuid4().hex for _ in decisions]
+    data = os.urandom(16 * count)
+    return [
+        f"{int.from_bytes(data[i : i + 16], 'big') & _UUID4_CLEAR | _UUID4_SET:032x}"
+        for i in range(0, 16 * count, 16)
+    ]
+
+
+# uuid.UUID(version=4): the variant bits set to RFC 4122 (10xx), the version nibble to 4.
+_UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
+_UUID4_SET = (0x8000 << 48) | (4 << 76)
+
+
+def _audit_entries(
+    requests: Sequence[Any],
+    decisions: Sequence[Decision],
+    *,
+    ids: Sequence[str],
+    now: datetime,
+) -> list[Any]:
+    from ztauth_cli.audit import entry_from_decision
+
+    # Every decision gets its line: a decision without a request of its own (more decisions
+    # than items) is logged with the last request known, never dropped.
+    fallback: Any = requests[-1] if requests else None
+    entries = []
+    for index, decision in enumerate(decisions):
+        request = requests[index] if index < len(requests) else fallback
+        logged = request if isinstance(request, Mapping) else {"invalid": request}
+        entries.append(entry_from_decision(decision, logged, now=now, decision_id=ids[index]))
+    return entries
+
+
+def _append_audit(path: Path, entries: Sequence[Any]) -> None:
+    from ztauth_cli.audit import append_decisions
+    from ztauth_cli.errors import UsageError
+
+    try:
+        append_decisions(path, entries)
+    except OSError as exc:
+        # No decision leaves ztauth unlogged: stop here (the lines already written are logged).
+        raise UsageError(f"cannot write the audit log {path}: {exc.strerror or exc}") from None
 
 
 def _audit(
@@ -517,22 +559,7 @@ def _audit(
 ) -> None:
     if path is None or not decisions:
         return
-    from ztauth_cli.audit import append_decisions, entry_from_decision
-    from ztauth_cli.errors import UsageError
-
-    # Every decision gets its line: a decision without a request of its own (more decisions
-    # than items) is logged with the last request known, never dropped.
-    fallback: Any = requests[-1] if requests else None
-    entries = []
-    for index, decision in enumerate(decisions):
-        request = requests[index] if index < len(requests) else fallback
-        logged = request if isinstance(request, Mapping) else {"invalid": request}
-        entries.append(entry_from_decision(decision, logged, now=now, decision_id=ids[index]))
-    try:
-        append_decisions(path, entries)
-    except OSError as exc:
-        # No decision leaves ztauth unlogged: stop here (the lines already written are logged).
-        raise UsageError(f"cannot write the audit log {path}: {exc.strerror or exc}") from None
+    _append_audit(path, _audit_entries(requests, decisions, ids=ids, now=now))
 
 
 def _run_stream(
@@ -547,7 +574,8 @@ def _run_stream(
     """Evaluate a JSON Lines stream chunk by chunk; ``(allowed, denied)`` decisions.
 
     Every non-blank line is decided: a line that is not a request is that line's
-    ``invalid_request``. Each chunk is audited before its responses are written.
+    ``invalid_request``. Each chunk is audited before its responses are written; the
+    responses are written in input order, a chunk at a time (memory stays bounded).
     """
     from ztauth_cli.engine import request_id_of
 
@@ -556,18 +584,34 @@ def _run_stream(
 
     def flush() -> None:
         nonlocal allowed, denied
-        for number, decisions, batch, items in _evaluate_chunk(evaluator, chunk, now=now):
-            allowed += sum(1 for d in decisions if d.allowed)
-            denied += sum(1 for d in decisions if not d.allowed)
-            ids = _decision_ids(decisions)
-            _audit(audit_log, items, decisions, ids=ids, now=now)
+        results = _evaluate_chunk(evaluator, chunk, now=now)
+        chunk.clear()
+        fresh = iter(_decision_ids(sum(len(r[1]) for r in results)))
+        ids = [[next(fresh) for _ in decisions] for _, decisions, _, _ in results]
+        if audit_log is not None:
+            entries = [
+                entry
+                for (_, decisions, _, items), line_ids in zip(results, ids, strict=True)
+                for entry in _audit_entries(items, decisions, ids=line_ids, now=now)
+            ]
+            if entries:
+                _append_audit(audit_log, entries)
+        written: list[str] = []
+        for (number, decisions, batch, items), line_ids in zip(results, ids, strict=True):
+            for decision in decisions:
+                if decision.allowed:
+                    allowed += 1
+                else:
+                    denied += 1
             # The request's own request_id (batch items inherit it) is echoed on its line, so
             # a consumer can match responses to requests without relying on line order.
             request_id = request_id_of(items[0]) if items else None
-            _write_line(
-                number, decisions, batch=batch, fmt=fmt, out=out, ids=ids, request_id=request_id
+            written.append(
+                _line_text(
+                    number, decisions, batch=batch, fmt=fmt, ids=line_ids, request_id=request_id
+                )
             )
-        chunk.clear()
+        out.write("".join(written))
 
     for line in lines:
         if line.problem is None and not line.text.strip():
@@ -575,7 +619,8 @@ def _run_stream(
         chunk.append(line)
         if len(chunk) >= _STREAM_CHUNK:
             flush()
-    flush()
+    if chunk:
+        flush()
     return allowed, denied
 
 
@@ -597,17 +642,9 @@ def _evaluate_chunk(
         except DocumentError as exc:
             parsed.append((line, None, f"line {line.number}: {exc.message}"))
     plain = [
-        (line.number, r)
-        for line, r, e in parsed
-        if e is None and isinstance(r, dict) and "evaluations" not in r
+        r for _, r, e in parsed if e is None and isinstance(r, dict) and "evaluations" not in r
     ]
-    plain_decisions = dict(
-        zip(
-            (n for n, _ in plain),
-            evaluator.evaluate_many([r for _, r in plain], now=now),
-            strict=True,
-        )
-    )
+    decided = iter(evaluator.evaluate_many(plain, now=now))
     results: list[tuple[int, tuple[Decision, ...], bool, list[Any]]] = []
     for line, request, error in parsed:
         number = line.number
@@ -615,8 +652,8 @@ def _evaluate_chunk(
             # Never a request, still a decision: denied, and logged with the line's text.
             invalid = {"invalid": line.text}
             results.append((number, (evaluator.invalid_request(error),), False, [invalid]))
-        elif number in plain_decisions:
-            results.append((number, (plain_decisions[number],), False, [request]))
+        elif isinstance(request, dict) and "evaluations" not in request:
+            results.append((number, (next(decided),), False, [request]))
         else:
             decisions, batch = evaluator.evaluate_batch(request, now=now)
             results.append((number, decisions, batch, _items(request)))
@@ -647,26 +684,25 @@ def _write(
     _render_text(decisions, request=request, explain=explain, out=out)
 
 
-def _write_line(
+def _line_text(
     number: int,
     decisions: Sequence[Decision],
     *,
     batch: bool,
     fmt: OutputFormat,
-    out: TextIO,
     ids: Sequence[str],
     request_id: str | int | None,
-) -> None:
+) -> str:
     from ztauth_cli.engine import response_line
 
     if fmt is OutputFormat.JSON:
-        out.write(response_line(decisions, batch=batch, ids=ids, request_id=request_id))
-        out.write("\n")
-        return
+        return response_line(decisions, batch=batch, ids=ids, request_id=request_id) + "\n"
+    text = []
     for index, decision in enumerate(decisions):
         where = f"line {number}" + (f"[{index}]" if batch else "")
         verdict = "ALLOW" if decision.allowed else "DENY "
-        out.write(f"{where}: {verdict} {decision.code.value}: {decision.message}\n")
+        text.append(f"{where}: {verdict} {decision.code.value}: {decision.message}\n")
+    return "".join(text)
 
 
 def _describe(request: Any) -> str:

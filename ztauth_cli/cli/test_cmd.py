@@ -116,21 +116,26 @@ def test_command(
     Exit codes: 0 all cases pass, 1 a case fails, coverage is below --threshold or the ledger's
     required signatures do not verify, 2 malformed suite or usage error.
     """
-    code = run_test(
-        suites=tuple(suites or ()),
-        ledger_path=ledger,
-        rev=rev,
-        select=select,
-        fmt=fmt,
-        coverage=coverage or threshold is not None,
-        threshold=threshold,
-        output=output,
-        at=at,
-        signers_jwks=signers_jwks,
-        require_signatures=require_signatures,
-        update_snapshots=update_snapshots,
-        verbose=verbose,
-    )
+    from ztauth_cli.collector import collector_paused
+
+    # A run is bounded by its suites: no cyclic collection while they load and run (see
+    # ztauth_cli/collector.py).
+    with collector_paused():
+        code = run_test(
+            suites=tuple(suites or ()),
+            ledger_path=ledger,
+            rev=rev,
+            select=select,
+            fmt=fmt,
+            coverage=coverage or threshold is not None,
+            threshold=threshold,
+            output=output,
+            at=at,
+            signers_jwks=signers_jwks,
+            require_signatures=require_signatures,
+            update_snapshots=update_snapshots,
+            verbose=verbose,
+        )
     raise typer.Exit(code)
 
 

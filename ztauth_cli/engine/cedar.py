@@ -47,6 +47,10 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # end of its line), a string (escapes skipped; unterminated: to the end), a `;`, a run of
 # other text (from a non-blank, up to the next `/`, `"` or `;`), a lone `/`.
 _PARTS = re.compile(r'//[^\n]*\n?|"[^"\\]*(?:\\.[^"\\]*)*"?|;|[^\s/";][^/";]*|/', re.DOTALL)
+# The end of one answer of Cedar's batch call: its metrics (name/number pairs), nothing after.
+_METRICS_TAIL = re.compile(r',"metrics":\{(?:"[a-z_]+":[0-9]+(?:,"[a-z_]+":[0-9]+)*)?\}\}')
+# Distinct Cedar answers remembered per engine (see CedarEngine._answer).
+_ANSWERS = 4096
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -421,6 +425,44 @@ def format_cedar(text: str) -> str:
 # ----------------------------------------------------------------------------- evaluation
 
 
+def _no_default(value: Any) -> Any:
+    raise TypeError(f"Object of type {value.__class__.__name__} is not JSON serializable")
+
+
+def _json_text(value: Any) -> str:
+    """``json.dumps(value)`` with the default settings, character for character, without
+    json.dumps's per-call set-up (its C encoder is called directly when there is one)."""
+    make = json.encoder.c_make_encoder  # type: ignore[attr-defined]
+    if make is None:  # pragma: no cover - CPython always has the C encoder
+        return json.dumps(value)
+    # A fresh encoder per call, as json.dumps makes: its circular-reference markers are its own.
+    encode = make(
+        {}, _no_default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True
+    )
+    return "".join(encode(value, 0))
+
+
+def _raw_batch() -> Any:
+    """cedarpy's own batch call under its Python wrapper (requests in, answers as JSON text
+    out), or None when this cedarpy has none: the wrapper is used then."""
+    import cedarpy
+
+    return getattr(getattr(cedarpy, "_internal", None), "is_authorized_batch", None)
+
+
+def _wire(request: Mapping[str, Any]) -> dict[str, Any]:
+    """A request as cedarpy's ``is_authorized_batch`` hands it to Cedar: a dict context as
+    its JSON text, a None context left out."""
+    wired = dict(request)
+    if "context" in wired:
+        context = wired["context"]
+        if isinstance(context, dict):
+            wired["context"] = _json_text(context)
+        elif context is None:
+            del wired["context"]
+    return wired
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CedarOutcome:
     """One Cedar answer, translated: never trusted blindly (see ``errored_forbids``)."""
@@ -487,6 +529,7 @@ class CedarEngine:
             if problem is not None:
                 raise problem
         self._no_policies = cedarpy.PolicySet.from_str("")
+        self._answers: dict[str, CedarOutcome] = {}
 
         static: dict[str, Any] = {}
         templates: dict[str, Any] = {}
@@ -562,7 +605,12 @@ class CedarEngine:
         return self.entities.with_added_json_str(json.dumps(delta), self.schema)
 
     def _outcome(self, result: Any) -> CedarOutcome:
-        errors = tuple(str(e) for e in result.diagnostics.errors)
+        return self._translate(
+            bool(result.allowed), result.diagnostics.reasons, result.diagnostics.errors
+        )
+
+    def _translate(self, allowed: bool, reasons: Any, raw_errors: Any) -> CedarOutcome:
+        errors = tuple(str(e) for e in raw_errors)
         request_error = next((e for e in errors if e.startswith("failed to build request")), None)
         errored_forbids: list[str] = []
         for error in errors:
@@ -571,23 +619,58 @@ class CedarEngine:
             # Fail closed: an error we cannot pin to a permit counts as an erroring forbid.
             if name is None or self.effects.get(name, "forbid") != "permit":
                 errored_forbids.append(name or error)
-        allowed = bool(result.allowed) and not errored_forbids and request_error is None
         return CedarOutcome(
-            allowed=allowed,
-            determining=tuple(sorted(str(r) for r in result.diagnostics.reasons)),
+            allowed=allowed and not errored_forbids and request_error is None,
+            determining=tuple(sorted(str(r) for r in reasons)),
             errors=errors,
             errored_forbids=tuple(sorted(errored_forbids)) if request_error is None else (),
             request_error=request_error,
         )
 
+    def _answer(self, text: str) -> CedarOutcome:
+        """The outcome of one answer of Cedar's batch call, as JSON text.
+
+        Answers repeat (a ledger has few distinct ones: the decision, the determining policies
+        and the errors), so each distinct one is translated once. Only the ``metrics`` member
+        differs between equal answers; it is cut off only when the text ends exactly with it
+        (name/number pairs, nothing after), so that the key always holds the decision and
+        every diagnostic. A JSON string cannot hold ``,"`` unescaped, so the cut is never
+        inside one.
+        """
+        cut = text.rfind(',"metrics":')
+        key = text[:cut] if cut >= 0 and _METRICS_TAIL.fullmatch(text, cut) else text
+        outcome = self._answers.get(key)
+        if outcome is None:
+            data = json.loads(text)
+            diagnostics = data.get("diagnostics", {})
+            outcome = self._translate(
+                data["decision"] == "Allow",
+                diagnostics.get("reason", []),
+                diagnostics.get("errors", []),
+            )
+            if len(self._answers) >= _ANSWERS:
+                self._answers.clear()
+            self._answers[key] = outcome
+        return outcome
+
     def authorize_batch(self, requests: Sequence[Mapping[str, Any]], entities: Any) -> list[Any]:
         """Evaluate Cedar requests against the ledger's policies with one entities handle."""
         import cedarpy
 
-        results = cedarpy.is_authorized_batch(
-            [dict(r) for r in requests], self.policy_set, entities, self.schema
+        internal = _raw_batch()
+        handle = getattr(entities, "_inner", None)
+        if internal is None or handle is None:
+            results = cedarpy.is_authorized_batch(
+                [dict(r) for r in requests], self.policy_set, entities, self.schema
+            )
+            return [self._outcome(r) for r in results]
+        # cedarpy's own call, minus its wrapper: the requests go in as that wrapper sends
+        # them (the context as json.dumps text) and each answer comes back as JSON text,
+        # translated by _answer without building cedarpy's result objects.
+        answers = internal(
+            [_wire(r) for r in requests], self.policy_set, handle, self.schema, False
         )
-        return [self._outcome(r) for r in results]
+        return [self._answer(a) for a in answers]
 
     def may_read_ztauth(self, action: Mapping[str, str]) -> bool:
         """Whether a policy that mentions ``ztauth`` may apply to ``action`` (conservative:

@@ -77,6 +77,9 @@ ZTAUTH_FIELDS = (
 # small enough to keep the live object graph (and the garbage collector's work) small.
 _CHUNK = 256
 _UNKNOWN: Any = object()
+# Entries kept in the engine's per-outcome and per-subject memories before they start afresh.
+_VERDICTS = 4096
+_SELVES = 4096
 _NO_TOKENS = TraceStep(step=Step.TOKENS, passed=True, detail="no tokens in the request")
 
 # Every token a request presents is verified in step 2, whether or not a later step needs it:
@@ -162,6 +165,12 @@ class Evaluator:
         if cedar.schema is not None and not self._probing:
             self.ztauth_fields = None
         self._action_fields: dict[tuple[str, str], tuple[str, ...] | None] = {}
+        # Step 6's reading of each distinct Cedar outcome (see _finish).
+        self._verdicts: dict[
+            int, tuple[CedarOutcome, ReasonCode, TraceStep, tuple[str, ...], tuple[str, ...]]
+        ] = {}
+        # The steps of a subject acting for itself, per subject (see _prepare_plain).
+        self._selves: dict[tuple[str, str], tuple[str, TraceStep, TraceStep]] = {}
 
     @classmethod
     def from_ledger(
@@ -415,7 +424,21 @@ class Evaluator:
             fields = self._action_fields.get(("Action", name), _UNKNOWN)
             if fields is _UNKNOWN:
                 return None  # the general path finds the action's context shape
-        who = uid_text(s_type, s_id)
+        selves = self._selves.get((s_type, s_id))
+        if selves is None:
+            if len(self._selves) >= _SELVES:
+                self._selves.clear()
+            who = uid_text(s_type, s_id)
+            selves = self._selves[(s_type, s_id)] = (
+                who,
+                TraceStep(step=Step.ACTOR_TRUST, passed=True, detail=f"{who} acts for itself"),
+                TraceStep(
+                    step=Step.ON_BEHALF_OF,
+                    passed=True,
+                    detail=f"{who} acts for itself; no grant needed",
+                ),
+            )
+        who, acts, no_grant = selves
         trace = state.trace
         trace.append(
             TraceStep(
@@ -423,14 +446,8 @@ class Evaluator:
             )
         )
         trace.append(_NO_TOKENS)
-        trace.append(TraceStep(step=Step.ACTOR_TRUST, passed=True, detail=f"{who} acts for itself"))
-        trace.append(
-            TraceStep(
-                step=Step.ON_BEHALF_OF,
-                passed=True,
-                detail=f"{who} acts for itself; no grant needed",
-            )
-        )
+        trace.append(acts)
+        trace.append(no_grant)
         notes: list[str] = []
         cedar_context = _cedar_context(context, notes)
         if notes:
@@ -1116,37 +1133,49 @@ class Evaluator:
     # ------------------------------------------------------------------------- step 6
 
     def _finish(self, state: _State, outcome: CedarOutcome) -> Decision:
+        # Cedar's answers repeat (the engine shares one outcome object per distinct answer):
+        # what step 6 makes of one is worked out once. Keyed by identity, with the outcome
+        # held in the entry so that its id cannot be reused by another object meanwhile.
+        known = self._verdicts.get(id(outcome))
+        if known is None or known[0] is not outcome:
+            if len(self._verdicts) >= _VERDICTS:
+                self._verdicts.clear()
+            known = self._verdicts[id(outcome)] = (outcome, *self._verdict(outcome))
+        _, code, step, policies, touched = known
+        state.touched.update(touched)
+        state.trace.append(step)
+        return self._decision(code=code, message=step.detail, state=state, policies=policies)
+
+    def _verdict(
+        self, outcome: CedarOutcome
+    ) -> tuple[ReasonCode, TraceStep, tuple[str, ...], tuple[str, ...]]:
+        """Step 6 for one Cedar outcome: the code, the trace step (whose detail is the
+        decision's message), the policies reported and the policies touched."""
         policies = outcome.determining
-        state.touched.update(f"policy/{p}" for p in policies)
+        touched = tuple(f"policy/{p}" for p in policies)
         if outcome.request_error is not None:
             detail = f"Cedar rejected the request: {outcome.request_error}"
-            state.trace.append(TraceStep(step=Step.POLICY, passed=False, detail=detail))
-            return self._decision(code=ReasonCode.INVALID_REQUEST, message=detail, state=state)
+            step = TraceStep(step=Step.POLICY, passed=False, detail=detail)
+            return ReasonCode.INVALID_REQUEST, step, (), touched
         if outcome.errored_forbids:
             detail = (
                 f"forbid policy {', '.join(outcome.errored_forbids)} failed to evaluate "
                 f"({'; '.join(outcome.errors)}); denied (fail closed)"
             )
-            state.trace.append(TraceStep(step=Step.POLICY, passed=False, detail=detail))
-            return self._decision(
-                code=ReasonCode.EVALUATION_ERROR, message=detail, state=state, policies=policies
-            )
+            step = TraceStep(step=Step.POLICY, passed=False, detail=detail)
+            return ReasonCode.EVALUATION_ERROR, step, policies, touched
         errors = f" (skipped on error: {'; '.join(outcome.errors)})" if outcome.errors else ""
         if outcome.allowed:
             detail = f"permitted by {', '.join(policies)}{errors}"
-            self._pass(state, Step.POLICY, detail)
-            return self._decision(
-                code=ReasonCode.ALLOWED, message=detail, state=state, policies=policies
-            )
+            step = TraceStep(step=Step.POLICY, passed=True, detail=detail)
+            return ReasonCode.ALLOWED, step, policies, touched
         effects = {self.cedar.effects.get(p) for p in policies}
         if policies and "forbid" in effects:
             detail = f"forbidden by {', '.join(policies)}{errors}"
         else:
             detail = f"no policy permits this request{errors}"
-        state.trace.append(TraceStep(step=Step.POLICY, passed=False, detail=detail))
-        return self._decision(
-            code=ReasonCode.POLICY_DENIED, message=detail, state=state, policies=policies
-        )
+        step = TraceStep(step=Step.POLICY, passed=False, detail=detail)
+        return ReasonCode.POLICY_DENIED, step, policies, touched
 
 
 def _text(value: Any) -> TypeGuard[str]:

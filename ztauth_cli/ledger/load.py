@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ztauth_cli.collector import collector_paused
 from ztauth_cli.errors import DocumentError, LedgerNotFound
 from ztauth_cli.fileio import NotRegularFileError, read_limited
 from ztauth_cli.ledger.schemas import KIND_SCHEMAS, schema_errors
@@ -268,7 +269,11 @@ def load(
         base = find_ledger_root(root if root is not None else Path.cwd())
         files, problems = read_worktree_files(base)
         commit = None
-    ledger = build_ledger(files, root=str(base), revision=commit, problems=problems, suites=suites)
+    # Bounded by the ledger's files: see ztauth_cli/collector.py.
+    with collector_paused():
+        ledger = build_ledger(
+            files, root=str(base), revision=commit, problems=problems, suites=suites
+        )
     if not tolerant:
         raise_problems(ledger)
     return ledger
@@ -349,12 +354,15 @@ class _Builder:
                     )
                 )
 
-    def documents(self, path: str, *, evaluated: bool = True) -> list[SourceDocument]:
+    def documents(
+        self, path: str, *, evaluated: bool = True, lazy_positions: bool = False
+    ) -> list[SourceDocument]:
         text = self.text(path, evaluated=evaluated)
         if text is None:
             return []
         try:
-            return [d for d in parse_documents(text, path) if d.data is not None]
+            parsed = parse_documents(text, path, lazy_positions=lazy_positions)
+            return [d for d in parsed if d.data is not None]
         except DocumentError as exc:
             self.problems.append(exc)
             return []
@@ -809,7 +817,8 @@ def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[st
 def _suites(b: _Builder, path: str, *, snapshots: list[AccessSnapshot]) -> list[TestSuite]:
     suites = []
     # Suites say what to ask and what to expect; they never change an answer: not signed.
-    for doc in b.documents(path, evaluated=False):
+    # Thousands of cases: positions below a suite's cases and tokens only when asked for.
+    for doc in b.documents(path, evaluated=False, lazy_positions=True):
         kind = _kind_of(doc)
         if kind == "AccessSnapshot":
             if b.valid(doc, kind):

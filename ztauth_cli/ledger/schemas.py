@@ -95,7 +95,7 @@ def _span_of(document: SourceDocument, error: Any) -> Span:
 
 def schema_errors(document: SourceDocument, stem: str) -> list[DocumentError]:
     """Validate ``document`` against ``schemas/<stem>.schema.json``; errors sorted by position."""
-    if _check(load_schema(stem), document.data) is _Verdict.VALID:
+    if _compiled(stem)(document.data) is _Verdict.VALID:
         return []
     validator = _validator(stem)
     errors = []
@@ -117,7 +117,7 @@ KIND_OF = {stem: kind for kind, stem in KIND_SCHEMAS.items()} | {"request": "req
 
 def validate_request(data: Any, *, document: SourceDocument | None = None) -> list[str]:
     """Validate a raw AuthZEN request against ``schemas/request.schema.json``; messages only."""
-    if _check(load_schema("request"), data) is _Verdict.VALID:
+    if _compiled("request")(data) is _Verdict.VALID:
         return []
     validator = _validator("request")
     return sorted(_describe(e) for e in validator.iter_errors(data))
@@ -194,19 +194,153 @@ def _rfc3339_checked() -> bool:
 
 
 def _check(schema: Any, value: Any) -> _Verdict:
+    return _compile(schema)(value)
+
+
+@functools.cache
+def _compiled(stem: str) -> Callable[[Any], _Verdict]:
+    return _compile(load_schema(stem))
+
+
+_Check = Callable[[Any], _Verdict]
+_VALID, _INVALID, _UNSURE = _Verdict.VALID, _Verdict.INVALID, _Verdict.UNSURE
+
+
+def _constant(verdict: _Verdict) -> _Check:
+    return lambda _value: verdict
+
+
+def _compile(schema: Any) -> _Check:
+    """The quick check of ``schema`` as one function of the value, every keyword's
+    argument read once: VALID when every keyword is, INVALID when one certainly is not,
+    else UNSURE (a keyword or argument not modelled).
+    """
     if schema is True:
-        return _Verdict.VALID
+        return _constant(_VALID)
     if schema is False:
-        return _Verdict.INVALID
+        return _constant(_INVALID)
     if not isinstance(schema, dict):
-        return _Verdict.UNSURE
-    verdicts: list[_Verdict] = []
-    for keyword, argument in schema.items():
-        verdict = _keyword(keyword, argument, schema, value)
-        if verdict is _Verdict.INVALID:
-            return verdict
-        verdicts.append(verdict)
-    return _all(verdicts)
+        return _constant(_UNSURE)
+    checks = [
+        _compile_keyword(keyword, argument, schema)
+        for keyword, argument in schema.items()
+        if keyword not in _ANNOTATIONS
+    ]
+    if len(checks) == 1:
+        return checks[0]
+
+    def check(value: Any) -> _Verdict:
+        result = _VALID
+        for keyword_check in checks:
+            verdict = keyword_check(value)
+            if verdict is _INVALID:
+                return verdict
+            if verdict is _UNSURE:
+                result = verdict
+        return result
+
+    return check
+
+
+def _all_of(checks: Iterable[_Check], value: Any) -> _Verdict:
+    return _all(c(value) for c in checks)
+
+
+def _compile_keyword(keyword: str, argument: Any, schema: Mapping[str, Any]) -> _Check:
+    if keyword == "type":
+        names = [argument] if isinstance(argument, str) else argument
+        if not isinstance(names, list) or not all(n in _TYPES for n in names):
+            return _constant(_UNSURE)
+        tests = [_TYPES[n] for n in names]
+        if len(tests) == 1:
+            test = tests[0]
+            return lambda value: _VALID if test(value) else _INVALID
+        return lambda value: _VALID if any(t(value) for t in tests) else _INVALID
+    if keyword == "const":
+        return lambda value: _equal(value, argument)
+    if keyword == "enum":
+        return _compile_enum(argument)
+    if keyword == "oneOf":
+        if not isinstance(argument, list):
+            return _constant(_UNSURE)
+        subs = [_compile(sub) for sub in argument]
+
+        def one_of(value: Any) -> _Verdict:
+            verdicts = [sub(value) for sub in subs]
+            if _UNSURE in verdicts:
+                return _UNSURE
+            return _VALID if verdicts.count(_VALID) == 1 else _INVALID
+
+        return one_of
+    if keyword in {"minLength", "pattern", "format"}:
+        if keyword == "pattern" and isinstance(argument, str):
+            pattern = re.compile(argument)
+            return lambda value: (
+                (_VALID if pattern.search(value) else _INVALID)
+                if isinstance(value, str)
+                else _VALID
+            )
+        return lambda value: (
+            _string_keyword(keyword, argument, value) if isinstance(value, str) else _VALID
+        )
+    if keyword in {"minimum", "maximum"}:
+        return lambda value: _keyword(keyword, argument, schema, value)
+    if keyword == "items" and isinstance(argument, dict | bool):
+        item = _compile(argument)
+        return lambda value: _all(map(item, value)) if isinstance(value, list) else _VALID
+    if keyword in {"items", "minItems", "uniqueItems"}:
+        return lambda value: (
+            _array_keyword(keyword, argument, value) if isinstance(value, list) else _VALID
+        )
+    if keyword == "properties" and isinstance(argument, dict):
+        named = [(name, _compile(sub)) for name, sub in argument.items()]
+
+        def properties(value: Any) -> _Verdict:
+            if not isinstance(value, dict):
+                return _VALID
+            result = _VALID
+            for name, sub in named:
+                if name in value:
+                    verdict = sub(value[name])
+                    if verdict is _INVALID:
+                        return verdict
+                    if verdict is _UNSURE:
+                        result = verdict
+            return result
+
+        return properties
+    if keyword == "additionalProperties" and "patternProperties" not in schema:
+        known = set(schema.get("properties", {}))
+        extra = _compile(argument)
+        return lambda value: (
+            _all(extra(value[name]) for name in value if name not in known)
+            if isinstance(value, dict)
+            else _VALID
+        )
+    if keyword in {"properties", "required", "additionalProperties"}:
+        return lambda value: (
+            _object_keyword(keyword, argument, schema, value) if isinstance(value, dict) else _VALID
+        )
+    return _constant(_UNSURE)  # a keyword not modelled here: jsonschema decides
+
+
+def _compile_enum(argument: Any) -> _Check:
+    if not isinstance(argument, list):
+        return _constant(_UNSURE)
+
+    def generic(value: Any) -> _Verdict:
+        verdicts = [_equal(value, candidate) for candidate in argument]
+        if _VALID in verdicts:
+            return _VALID
+        return _UNSURE if _UNSURE in verdicts else _INVALID
+
+    if not all(type(c) is str for c in argument):
+        return generic
+    # A string equals a string candidate exactly when it is the same text (see _equal).
+    texts = frozenset(argument)
+    return lambda value: (
+        (_VALID if value in texts else _INVALID) if type(value) is str else generic(value)
+    )
 
 
 def _keyword(keyword: str, argument: Any, schema: Mapping[str, Any], value: Any) -> _Verdict:

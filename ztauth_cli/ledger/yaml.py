@@ -24,6 +24,7 @@ import json
 import math
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,10 +54,12 @@ _Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Positions:
-    """The positions of one document's nodes, recorded now or, for a JSON file read by the fast
-    path, on first use by re-reading the text with the position-recording reader."""
+    """The positions of one document's nodes: recorded now; or, for a document read by a fast
+    path, those of its nodes down to ``depth`` now (None: none) and all of them on first use,
+    by re-reading the text with the position-recording reader (the ``document``-th document
+    of the text)."""
 
-    __slots__ = ("_key_nodes", "_nodes", "_path", "_text")
+    __slots__ = ("_depth", "_document", "_key_nodes", "_nodes", "_path", "_text")
 
     def __init__(
         self,
@@ -65,29 +68,49 @@ class _Positions:
         *,
         text: str | None = None,
         path: str = "",
+        document: int = 0,
+        depth: int | None = None,
     ) -> None:
         self._nodes = nodes
         self._key_nodes = key_nodes
         self._text = text
         self._path = path
+        self._document = document
+        self._depth = depth
 
     def _fill(self) -> None:
         documents = [] if self._text is None else _parse_with_positions(self._text, self._path)
-        first = documents[0].index if documents else _Positions({}, {})
-        self._nodes, self._key_nodes = first.nodes(), first.key_nodes()
+        if self._document < len(documents):
+            found = documents[self._document].index
+        else:
+            found = _Positions({}, {})
+        self._nodes, self._key_nodes = found.nodes(), found.key_nodes()
         self._text = None
+        self._depth = None
 
     def nodes(self) -> dict[tuple[str | int, ...], Position]:
-        if self._nodes is None:
+        if self._nodes is None or self._depth is not None:
             self._fill()
         assert self._nodes is not None  # noqa: S101 - _fill sets it
         return self._nodes
 
     def key_nodes(self) -> dict[tuple[str | int, ...], Position]:
-        if self._key_nodes is None:
+        if self._key_nodes is None or self._depth is not None:
             self._fill()
         assert self._key_nodes is not None  # noqa: S101 - _fill sets it
         return self._key_nodes
+
+    def node(self, key: tuple[str | int, ...]) -> Position | None:
+        """The position of the node at ``key`` (None when there is none)."""
+        if self._depth is not None and len(key) <= self._depth and self._nodes is not None:
+            return self._nodes.get(key)
+        return self.nodes().get(key)
+
+    def key_node(self, key: tuple[str | int, ...]) -> Position | None:
+        """The position of the key of the mapping entry at ``key`` (None: not an entry)."""
+        if self._depth is not None and len(key) <= self._depth and self._key_nodes is not None:
+            return self._key_nodes.get(key)
+        return self.key_nodes().get(key)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -111,8 +134,9 @@ class SourceDocument:
     def key_span(self, path: tuple[str | int, ...] | list[str | int]) -> Span:
         """The span of the key of the mapping entry at ``path`` (else as :meth:`span_at`)."""
         key = tuple(path)
-        if key in self.key_positions:
-            line, column = self.key_positions[key]
+        found = self.index.key_node(key)
+        if found is not None:
+            line, column = found
             return Span(path=self.span.path, line=line, column=column)
         return self.span_at(key)
 
@@ -135,8 +159,9 @@ class SourceDocument:
         """The span of the node at ``path``, or of its nearest ancestor that has one."""
         key = tuple(path)
         while key:
-            if key in self.positions:
-                line, column = self.positions[key]
+            found = self.index.node(key)
+            if found is not None:
+                line, column = found
                 return Span(path=self.span.path, line=line, column=column)
             key = key[:-1]
         return self.span
@@ -327,8 +352,158 @@ def _parse_json_fast(text: str, path: str) -> SourceDocument | None:
     )
 
 
-def parse_documents(text: str, path: str) -> list[SourceDocument]:
+# ----------------------------------------------------------------------------- fast YAML
+#
+# A suite set of thousands of cases is mostly plain block YAML. Its documents are built
+# straight from libyaml's events (no node graph, no position for every node), on the same
+# terms as for the fast JSON path: the data must be what the position reader builds, and
+# anything the reader refuses, or might read otherwise, makes the fast path step aside (the
+# reader then decides, with the error and position it always gave): an alias or an anchor
+# (the composer refuses an anchor defined twice), any explicit tag, a merge key, a key that
+# is not a string, a duplicate key, a scalar the safe constructors might refuse, nesting
+# near MAX_DEPTH, and any error of libyaml's. Positions down to _SHALLOW (a suite's cases
+# and tokens) are recorded; the rest when first asked for.
+_SHALLOW = 2
+_PLAIN_TAGS = frozenset({_STR, _TIMESTAMP})
+_CONSTRUCTED_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("null", "bool", "int", "float")
+)
+# What the resolver and the safe constructors make of a scalar depends on its text (and
+# whether it was quoted) alone: each distinct one is worked out once.
+_RESOLVED: dict[tuple[str, Any], str] = {}
+_CONSTRUCTED: dict[tuple[str, str], Any] = {}
+_REMEMBERED = 65536
+
+
+class _FastYaml:
+    def __init__(self, loader: yaml.SafeLoader) -> None:
+        self.loader = loader
+        # PyYAML's loader methods are untyped: typed here once.
+        self.get: Callable[[], Any] = loader.get_event
+        self.resolve: Callable[[type[yaml.Node], str, Any], str] = loader.resolve
+        self.nodes: dict[tuple[str | int, ...], Position] = {}
+        self.keys: dict[tuple[str | int, ...], Position] = {}
+
+    def scalar(self, event: Any) -> Any:
+        if event.tag is not None or event.anchor is not None:
+            raise _StepAside
+        value: str = event.value
+        key = (value, event.implicit)
+        tag = _RESOLVED.get(key)
+        if tag is None:
+            if len(_RESOLVED) >= _REMEMBERED:
+                _RESOLVED.clear()
+            tag = _RESOLVED[key] = self.resolve(yaml.ScalarNode, value, event.implicit)
+        if tag in _PLAIN_TAGS:
+            return value  # what the reader returns for a string and a timestamp
+        if tag not in _CONSTRUCTED_TAGS:
+            raise _StepAside
+        made = (tag, value)
+        if made in _CONSTRUCTED:
+            return _CONSTRUCTED[made]
+        # The constructor the reader calls; None, a bool, an int or a float: immutable, shared.
+        result = self.loader.construct_object(yaml.ScalarNode(tag, value), deep=True)
+        if len(_CONSTRUCTED) >= _REMEMBERED:
+            _CONSTRUCTED.clear()
+        _CONSTRUCTED[made] = result
+        return result
+
+    def node(self, event: Any, path: tuple[str | int, ...] | None, depth: int) -> Any:
+        """The value of the node that starts with ``event``; ``path`` is None below
+        _SHALLOW (its position is not recorded)."""
+        if path is not None:
+            mark = event.start_mark
+            self.nodes[path] = (mark.line + 1, mark.column + 1)
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            return self.scalar(event)
+        if event.tag is not None or event.anchor is not None or depth >= MAX_DEPTH - 2:
+            raise _StepAside
+        get = self.get
+        shallow = path is not None and len(path) < _SHALLOW
+        if kind is yaml.MappingStartEvent:
+            result: dict[str, Any] = {}
+            while True:
+                key_event = get()
+                if type(key_event) is yaml.MappingEndEvent:
+                    return result
+                if type(key_event) is not yaml.ScalarEvent:
+                    raise _StepAside
+                name = self.scalar(key_event)
+                if type(name) is not str or name in result:
+                    raise _StepAside
+                child: tuple[str | int, ...] | None = None
+                if shallow:
+                    assert path is not None  # noqa: S101 - shallow implies a path
+                    child = (*path, name)
+                    key_mark: Any = key_event.start_mark
+                    self.keys[child] = (key_mark.line + 1, key_mark.column + 1)
+                value_event = get()
+                if child is None and type(value_event) is yaml.ScalarEvent:
+                    result[name] = self.scalar(value_event)
+                else:
+                    result[name] = self.node(value_event, child, depth + 1)
+        if kind is yaml.SequenceStartEvent:
+            items: list[Any] = []
+            while True:
+                item_event = get()
+                if type(item_event) is yaml.SequenceEndEvent:
+                    return items
+                if not shallow and type(item_event) is yaml.ScalarEvent:
+                    items.append(self.scalar(item_event))
+                else:
+                    item = (*path, len(items)) if shallow and path is not None else None
+                    items.append(self.node(item_event, item, depth + 1))
+        raise _StepAside  # an alias
+
+
+def _parse_yaml_fast(text: str, path: str) -> list[SourceDocument] | None:
+    """The documents of a YAML file read by the fast path, or None when the position reader
+    must decide (see above)."""
+    loader = _Loader(text)
+    documents: list[SourceDocument] = []
+    try:
+        get: Callable[[], Any] = loader.get_event
+        if type(get()) is not yaml.StreamStartEvent:
+            return None
+        while True:
+            event = get()
+            if type(event) is yaml.StreamEndEvent:
+                return documents
+            if type(event) is not yaml.DocumentStartEvent:
+                return None
+            builder = _FastYaml(loader)
+            root = get()
+            data = builder.node(root, (), 0)
+            if type(get()) is not yaml.DocumentEndEvent:
+                return None
+            mark = root.start_mark
+            documents.append(
+                SourceDocument(
+                    data=data,
+                    span=Span(path=path, line=mark.line + 1, column=mark.column + 1),
+                    index=_Positions(
+                        builder.nodes,
+                        builder.keys,
+                        text=text,
+                        path=path,
+                        document=len(documents),
+                        depth=_SHALLOW,
+                    ),
+                )
+            )
+    except Exception:  # any doubt at all: the position reader decides
+        return None
+    finally:
+        loader.dispose()
+
+
+def parse_documents(text: str, path: str, *, lazy_positions: bool = False) -> list[SourceDocument]:
     """Parse every document of a YAML or JSON file.
+
+    With ``lazy_positions`` a YAML file may be read by a faster path that records the
+    positions of the top two levels of each document (a suite's cases and tokens) at once
+    and the others when first asked for; data, errors and positions are the same.
 
     Raises:
         DocumentError: malformed YAML/JSON, aliases, merge keys, duplicate keys, too deep.
@@ -337,6 +512,10 @@ def parse_documents(text: str, path: str) -> list[SourceDocument]:
         fast = _parse_json_fast(text, path)
         if fast is not None:
             return [fast]
+    elif lazy_positions:
+        documents = _parse_yaml_fast(text, path)
+        if documents is not None:
+            return documents
     return _parse_with_positions(text, path)
 
 

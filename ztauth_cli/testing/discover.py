@@ -131,7 +131,7 @@ def _parse_file(path: Path, name: str) -> list[TestSuite]:
     except UnicodeDecodeError as exc:
         raise DocumentError("invalid UTF-8", span=Span(path=name)) from exc
     suites: list[TestSuite] = []
-    for doc in parse_documents(text, name):
+    for doc in parse_documents(text, name, lazy_positions=True):
         if doc.data is None:
             continue
         kind = doc.data.get("kind") if isinstance(doc.data, dict) else None

@@ -213,15 +213,26 @@ def mint_suite_tokens(
 
 def token_references(value: Any) -> Iterable[Mapping[str, Any]]:
     """Every ``{$token: name}`` mapping found (recursively) in ``value``, in document order."""
-    if isinstance(value, Mapping):
+    found: list[Mapping[str, Any]] = []
+    _references(value, found)
+    return found
+
+
+def _references(value: Any, found: list[Mapping[str, Any]]) -> None:
+    kind = type(value)
+    if kind in _LEAVES:
+        return
+    if kind is dict or (kind is not list and isinstance(value, Mapping)):
         if TOKEN_REF in value:
-            yield value
+            found.append(value)
             return
         for item in value.values():
-            yield from token_references(item)
+            if type(item) not in _LEAVES:
+                _references(item, found)
     elif isinstance(value, list):
         for item in value:
-            yield from token_references(item)
+            if type(item) not in _LEAVES:
+                _references(item, found)
 
 
 def resolve_request(case: TestCase, tokens: Mapping[str, str]) -> dict[str, Any]:
@@ -263,11 +274,22 @@ def check_token_reference(
     return name
 
 
+# Values copied as they are, without a look inside (most of a request): checked by exact type,
+# cheaper than the Mapping ABC check every value would otherwise pay.
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def _resolve(value: Any, tokens: Mapping[str, str], case: TestCase) -> Any:
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind in _LEAVES:
+        return value
+    if kind is dict or (kind is not list and isinstance(value, Mapping)):
         if TOKEN_REF in value:
             return tokens[check_token_reference(value, tokens.keys(), case)]
-        return {key: _resolve(item, tokens, case) for key, item in value.items()}
+        return {
+            key: item if type(item) in _LEAVES else _resolve(item, tokens, case)
+            for key, item in value.items()
+        }
     if isinstance(value, list):
-        return [_resolve(item, tokens, case) for item in value]
+        return [item if type(item) in _LEAVES else _resolve(item, tokens, case) for item in value]
     return value
