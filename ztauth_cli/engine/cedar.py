@@ -46,7 +46,7 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # The end of one answer of Cedar's batch call: its metrics (name/number pairs), nothing after.
 _METRICS_TAIL = re.compile(r',"metrics":\{(?:"[a-z_]+":[0-9]+(?:,"[a-z_]+":[0-9]+)*)?\}\}')
 # Distinct Cedar answers remembered per engine (see CedarEngine._answer).
-_ANSWERS = 4096
+_ANSWERS = 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -177,7 +177,7 @@ _STEPS = {step: _string(step.value) for step in Step}
 # Steps are remembered by identity, the step held so that its id is not reused meanwhile.
 _LEDGERS: dict[tuple[str | None, str | None, str | None], str] = {}
 _STEP_TEXTS: dict[int, tuple[TraceStep, str]] = {}
-_REMEMBERED = 4096
+_REMEMBERED = 1024
 
 
 def _optional(value: str | None) -> str:
