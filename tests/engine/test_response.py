@@ -60,6 +60,8 @@ def test_response_line_is_the_compact_authzen_response(
         separators=(",", ":"),
     )
     assert response_line(items, batch=batch, ids=ids, request_id=request_id) == expected
+    # Again: encoded steps and ledgers are remembered, and must still give the same text.
+    assert response_line(items, batch=batch, ids=ids, request_id=request_id) == expected
 
 
 def test_response_line_refuses_what_authzen_response_refuses() -> None:

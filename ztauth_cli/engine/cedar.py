@@ -50,7 +50,7 @@ _PARTS = re.compile(r'//[^\n]*\n?|"[^"\\]*(?:\\.[^"\\]*)*"?|;|[^\s/";][^/";]*|/'
 # The end of one answer of Cedar's batch call: its metrics (name/number pairs), nothing after.
 _METRICS_TAIL = re.compile(r',"metrics":\{(?:"[a-z_]+":[0-9]+(?:,"[a-z_]+":[0-9]+)*)?\}\}')
 # Distinct Cedar answers remembered per engine (see CedarEngine._answer).
-_ANSWERS = 4096
+_ANSWERS = 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -431,15 +431,35 @@ def _no_default(value: Any) -> Any:
 
 def _json_text(value: Any) -> str:
     """``json.dumps(value)`` with the default settings, character for character, without
-    json.dumps's per-call set-up (its C encoder is called directly when there is one)."""
-    make = json.encoder.c_make_encoder  # type: ignore[attr-defined]
-    if make is None:  # pragma: no cover - CPython always has the C encoder
+    json.dumps's per-call set-up: its C encoder, made once, is called directly.
+
+    The encoder keeps no circular-reference markers (json.dumps's check): what it encodes is
+    a context the engine has just built (plain JSON values, see engine/entities.py), never a
+    structure that contains itself, and an encoder without markers holds no state between
+    calls.
+    """
+    if _ENCODE is None:  # pragma: no cover - CPython always has the C encoder
         return json.dumps(value)
-    # A fresh encoder per call, as json.dumps makes: its circular-reference markers are its own.
-    encode = make(
-        {}, _no_default, json.encoder.encode_basestring_ascii, None, ": ", ", ", False, False, True
+    return "".join(_ENCODE(value, 0))
+
+
+_MAKE_ENCODER = getattr(json.encoder, "c_make_encoder", None)
+# json.dumps's defaults: ASCII output, ": " and ", ", no sorting, NaN allowed.
+_ENCODE: Any = (
+    _MAKE_ENCODER(
+        None,  # markers
+        _no_default,
+        json.encoder.encode_basestring_ascii,
+        None,  # indent
+        ": ",
+        ", ",
+        False,  # sort_keys
+        False,  # skipkeys
+        True,  # allow_nan
     )
-    return "".join(encode(value, 0))
+    if _MAKE_ENCODER is not None
+    else None
+)
 
 
 def _raw_batch() -> Any:

@@ -78,8 +78,8 @@ ZTAUTH_FIELDS = (
 _CHUNK = 256
 _UNKNOWN: Any = object()
 # Entries kept in the engine's per-outcome and per-subject memories before they start afresh.
-_VERDICTS = 4096
-_SELVES = 4096
+_VERDICTS = 1024
+_SELVES = 1024
 _NO_TOKENS = TraceStep(step=Step.TOKENS, passed=True, detail="no tokens in the request")
 
 # Every token a request presents is verified in step 2, whether or not a later step needs it:

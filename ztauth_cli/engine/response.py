@@ -150,13 +150,20 @@ def response_line(
 def _decision_text(decision: Decision, decision_id: str) -> str:
     code = _CODES[decision.code]
     policies = ",".join(_string(p) for p in decision.policies)
+    where = (decision.ledger, decision.revision, decision.version)
+    ledger = _LEDGERS.get(where)
+    if ledger is None:
+        if len(_LEDGERS) >= _REMEMBERED:
+            _LEDGERS.clear()
+        ledger = _LEDGERS[where] = (
+            f'"ledger":{_optional(decision.ledger)},"revision":{_optional(decision.revision)},'
+            f'"version":{_optional(decision.version)}'
+        )
     return (
         f'{{"decision":{_BOOL[decision.allowed]},"context":{{"id":{_string(decision_id)},'
         f'"reason_admin":{{"code":{code},"message":{_string(decision.message)}}},'
         f'"reason_user":{{"code":{code},"message":{_string(decision.user_message)}}},'
-        f'"ztauth":{{"ledger":{_optional(decision.ledger)},'
-        f'"revision":{_optional(decision.revision)},"version":{_optional(decision.version)},'
-        f'"policies":[{policies}],"via":{_optional(decision.via)},'
+        f'"ztauth":{{{ledger},"policies":[{policies}],"via":{_optional(decision.via)},'
         f'"trace":{_trace_text(decision.trace)}}}}}}}'
     )
 
@@ -165,6 +172,12 @@ _BOOL = {True: "true", False: "false"}
 # Encoded once: reading an enum member's value is slow next to a dict look-up.
 _CODES = {code: _string(code.value) for code in ReasonCode}
 _STEPS = {step: _string(step.value) for step in Step}
+# Encoded once each, as well: the ledger a decision names (one per engine), and each trace
+# step (decisions share steps: "no tokens", a subject acting for itself, a policy verdict).
+# Steps are remembered by identity, the step held so that its id is not reused meanwhile.
+_LEDGERS: dict[tuple[str | None, str | None, str | None], str] = {}
+_STEP_TEXTS: dict[int, tuple[TraceStep, str]] = {}
+_REMEMBERED = 1024
 
 
 def _optional(value: str | None) -> str:
@@ -174,9 +187,17 @@ def _optional(value: str | None) -> str:
 def _trace_text(steps: Sequence[TraceStep]) -> str:
     parts = []
     for step in steps:
+        known = _STEP_TEXTS.get(id(step))
+        if known is not None and known[0] is step:
+            parts.append(known[1])
+            continue
         children = f',"children":{_trace_text(step.children)}' if step.children else ""
-        parts.append(
+        text = (
             f'{{"step":{_STEPS[step.step]},"passed":{_BOOL[step.passed]},'
             f'"detail":{_string(step.detail)}{children}}}'
         )
+        if len(_STEP_TEXTS) >= _REMEMBERED:
+            _STEP_TEXTS.clear()
+        _STEP_TEXTS[id(step)] = (step, text)
+        parts.append(text)
     return f"[{','.join(parts)}]"

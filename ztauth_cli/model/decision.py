@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["Decision", "ReasonCode", "Step", "TraceStep"]
 
@@ -48,6 +51,17 @@ class TraceStep:
     detail: str
     children: tuple[TraceStep, ...] = ()
 
+    # Written out, not generated: a frozen dataclass's own __init__ sets each field through
+    # object.__setattr__, the larger part of making the steps and decisions of every request.
+    # Same keyword-only signature and defaults; the fields are set through their slots.
+    def __init__(
+        self, *, step: Step, passed: bool, detail: str, children: tuple[TraceStep, ...] = ()
+    ) -> None:
+        _set_step(self, step)
+        _set_passed(self, passed)
+        _set_detail(self, detail)
+        _set_children(self, children)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Decision:
@@ -67,7 +81,57 @@ class Decision:
     # (``group/<name>``, ``trust_level/<name>``...), used for test coverage.
     touched: tuple[str, ...] = ()
 
-    def __post_init__(self) -> None:
+    # Written out, not generated, as TraceStep's (same keyword-only signature and defaults).
+    def __init__(
+        self,
+        *,
+        allowed: bool,
+        code: ReasonCode,
+        message: str,
+        user_message: str,
+        via: str | None,
+        policies: tuple[str, ...],
+        trace: tuple[TraceStep, ...],
+        ledger: str | None = None,
+        revision: str | None = None,
+        version: str | None = None,
+        touched: tuple[str, ...] = (),
+    ) -> None:
         # Fail closed by construction: nothing but code "allowed" can carry an allow.
-        if self.allowed != (self.code is ReasonCode.ALLOWED):
+        if allowed != (code is _ALLOWED):
             raise ValueError("a decision allows if and only if its code is 'allowed'")
+        (
+            set_allowed,
+            set_code,
+            set_message,
+            set_user_message,
+            set_via,
+            set_policies,
+            set_trace,
+            set_ledger,
+            set_revision,
+            set_version,
+            set_touched,
+        ) = _DECISION_SLOTS
+        set_allowed(self, allowed)
+        set_code(self, code)
+        set_message(self, message)
+        set_user_message(self, user_message)
+        set_via(self, via)
+        set_policies(self, policies)
+        set_trace(self, trace)
+        set_ledger(self, ledger)
+        set_revision(self, revision)
+        set_version(self, version)
+        set_touched(self, touched)
+
+
+def _slot_setters(cls: Any) -> tuple[Callable[[Any, Any], None], ...]:
+    """The setters of ``cls``'s slots, in field order (what object.__setattr__ ends up
+    calling), looked up once."""
+    return tuple(getattr(cls, field.name).__set__ for field in dataclasses.fields(cls))
+
+
+_ALLOWED = ReasonCode.ALLOWED
+_set_step, _set_passed, _set_detail, _set_children = _slot_setters(TraceStep)
+_DECISION_SLOTS = _slot_setters(Decision)
