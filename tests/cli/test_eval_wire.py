@@ -5,6 +5,7 @@ and the ZTAuth*/Permguard request forms accepted as they are sent."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -43,6 +44,8 @@ def test_stream_lines_carry_request_ids_and_audit_ids(runner: CliRunner, tmp_pat
     ids = [r["context"]["id"] for r in responses[:3]]
     ids += [e["context"]["id"] for e in responses[3]["evaluations"]]
     assert len(set(ids)) == 5
+    # Each id is a random UUID (version 4), as 32 hex digits.
+    assert all(uuid.UUID(i).hex == i and uuid.UUID(i).version == 4 for i in ids)
     assert verify_log(log).ok
     assert [line["id"] for line in read_log(log)] == ids
 

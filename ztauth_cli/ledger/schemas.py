@@ -194,6 +194,7 @@ def _rfc3339_checked() -> bool:
 
 
 def _check(schema: Any, value: Any) -> _Verdict:
+    """The quick check's verdict on ``value`` against ``schema`` (compiled on the spot)."""
     return _compile(schema)(value)
 
 
@@ -242,10 +243,6 @@ def _compile(schema: Any) -> _Check:
     return check
 
 
-def _all_of(checks: Iterable[_Check], value: Any) -> _Verdict:
-    return _all(c(value) for c in checks)
-
-
 def _compile_keyword(keyword: str, argument: Any, schema: Mapping[str, Any]) -> _Check:
     if keyword == "type":
         names = [argument] if isinstance(argument, str) else argument
@@ -284,15 +281,21 @@ def _compile_keyword(keyword: str, argument: Any, schema: Mapping[str, Any]) -> 
             _string_keyword(keyword, argument, value) if isinstance(value, str) else _VALID
         )
     if keyword in {"minimum", "maximum"}:
-        return lambda value: _keyword(keyword, argument, schema, value)
-    if keyword == "items" and isinstance(argument, dict | bool):
+        return lambda value: _bound(keyword, argument, value)
+    if keyword == "items":
+        if not isinstance(argument, dict | bool):
+            return lambda value: _UNSURE if isinstance(value, list) else _VALID
         item = _compile(argument)
         return lambda value: _all(map(item, value)) if isinstance(value, list) else _VALID
-    if keyword in {"items", "minItems", "uniqueItems"}:
+    if keyword in {"minItems", "uniqueItems"}:
         return lambda value: (
             _array_keyword(keyword, argument, value) if isinstance(value, list) else _VALID
         )
-    if keyword == "properties" and isinstance(argument, dict):
+    if keyword == "required":
+        return lambda value: _required(argument, value) if isinstance(value, dict) else _VALID
+    if keyword == "properties":
+        if not isinstance(argument, dict):
+            return _unsure_for_objects()
         named = [(name, _compile(sub)) for name, sub in argument.items()]
 
         def properties(value: Any) -> _Verdict:
@@ -309,17 +312,16 @@ def _compile_keyword(keyword: str, argument: Any, schema: Mapping[str, Any]) -> 
             return result
 
         return properties
-    if keyword == "additionalProperties" and "patternProperties" not in schema:
+    if keyword == "additionalProperties":
+        # The members no "properties" names (patternProperties: not modelled).
+        if "patternProperties" in schema:
+            return _unsure_for_objects()
         known = set(schema.get("properties", {}))
         extra = _compile(argument)
         return lambda value: (
             _all(extra(value[name]) for name in value if name not in known)
             if isinstance(value, dict)
             else _VALID
-        )
-    if keyword in {"properties", "required", "additionalProperties"}:
-        return lambda value: (
-            _object_keyword(keyword, argument, schema, value) if isinstance(value, dict) else _VALID
         )
     return _constant(_UNSURE)  # a keyword not modelled here: jsonschema decides
 
@@ -343,48 +345,23 @@ def _compile_enum(argument: Any) -> _Check:
     )
 
 
-def _keyword(keyword: str, argument: Any, schema: Mapping[str, Any], value: Any) -> _Verdict:
-    valid, invalid, unsure = _Verdict.VALID, _Verdict.INVALID, _Verdict.UNSURE
-    if keyword in _ANNOTATIONS:
-        return valid
-    if keyword == "type":
-        names = [argument] if isinstance(argument, str) else argument
-        if not isinstance(names, list) or not all(n in _TYPES for n in names):
-            return unsure
-        return valid if any(_TYPES[n](value) for n in names) else invalid
-    if keyword == "const":
-        return _equal(value, argument)
-    if keyword == "enum":
-        if not isinstance(argument, list):
-            return unsure
-        verdicts = [_equal(value, candidate) for candidate in argument]
-        if valid in verdicts:
-            return valid
-        return unsure if unsure in verdicts else invalid
-    if keyword == "oneOf":
-        if not isinstance(argument, list):
-            return unsure
-        verdicts = [_check(sub, value) for sub in argument]
-        if unsure in verdicts:
-            return unsure
-        return valid if verdicts.count(valid) == 1 else invalid
-    if keyword in {"minLength", "pattern", "format"}:
-        return _string_keyword(keyword, argument, value) if isinstance(value, str) else valid
-    if keyword in {"minimum", "maximum"}:
-        if not _number(value):
-            return valid
-        if not _number(argument):
-            return unsure
-        return (
-            valid if (value >= argument if keyword == "minimum" else value <= argument) else invalid
-        )
-    if keyword in {"items", "minItems", "uniqueItems"}:
-        return _array_keyword(keyword, argument, value) if isinstance(value, list) else valid
-    if keyword in {"properties", "required", "additionalProperties"}:
-        return (
-            _object_keyword(keyword, argument, schema, value) if isinstance(value, dict) else valid
-        )
-    return unsure  # a keyword not modelled here: jsonschema decides
+def _unsure_for_objects() -> _Check:
+    return lambda value: _UNSURE if isinstance(value, dict) else _VALID
+
+
+def _bound(keyword: str, argument: Any, value: Any) -> _Verdict:
+    if not _number(value):
+        return _VALID
+    if not _number(argument):
+        return _UNSURE
+    within = value >= argument if keyword == "minimum" else value <= argument
+    return _VALID if within else _INVALID
+
+
+def _required(argument: Any, value: dict[str, Any]) -> _Verdict:
+    if not isinstance(argument, list):
+        return _UNSURE
+    return _VALID if all(name in value for name in argument) else _INVALID
 
 
 def _string_keyword(keyword: str, argument: Any, value: str) -> _Verdict:
@@ -401,10 +378,6 @@ def _string_keyword(keyword: str, argument: Any, value: str) -> _Verdict:
 
 
 def _array_keyword(keyword: str, argument: Any, value: list[Any]) -> _Verdict:
-    if keyword == "items":
-        if not isinstance(argument, dict | bool):
-            return _Verdict.UNSURE
-        return _all(_check(argument, item) for item in value)
     if keyword == "minItems":
         if not isinstance(argument, int):
             return _Verdict.UNSURE
@@ -414,22 +387,3 @@ def _array_keyword(keyword: str, argument: Any, value: list[Any]) -> _Verdict:
     if not all(isinstance(item, str) for item in value):
         return _Verdict.UNSURE
     return _Verdict.VALID if len(set(value)) == len(value) else _Verdict.INVALID
-
-
-def _object_keyword(
-    keyword: str, argument: Any, schema: Mapping[str, Any], value: dict[str, Any]
-) -> _Verdict:
-    if keyword == "required":
-        if not isinstance(argument, list):
-            return _Verdict.UNSURE
-        return _Verdict.VALID if all(name in value for name in argument) else _Verdict.INVALID
-    if keyword == "properties":
-        if not isinstance(argument, dict):
-            return _Verdict.UNSURE
-        return _all(_check(argument[name], value[name]) for name in argument if name in value)
-    # additionalProperties: the members no "properties" names (patternProperties: not modelled).
-    if "patternProperties" in schema:
-        return _Verdict.UNSURE
-    named = schema.get("properties", {})
-    extra = [name for name in value if name not in named]
-    return _all(_check(argument, value[name]) for name in extra)
