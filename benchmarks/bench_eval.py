@@ -39,6 +39,7 @@ from ztauth_cli import jose
 from ztauth_cli.cli.eval_cmd import run_eval
 from ztauth_cli.engine import Evaluator
 from ztauth_cli.ledger import load
+from ztauth_cli.model.decision import Decision, ReasonCode
 from ztauth_cli.report.formats import OutputFormat
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample-ledger"
@@ -147,6 +148,8 @@ def interleaved(repeat: int, *runs: Callable[[], Any]) -> list[float]:
 def delegated_requests(count: int, evaluator_keys: dict[str, jose.KeyPair]) -> list[dict[str, Any]]:
     """Assistant requests for alice, each with its own consent and attestation tokens."""
     idp, attest = evaluator_keys["idp"], evaluator_keys["attest"]
+    # Distinct by their issue times, all in the past and within the attestation's 5-minute
+    # max_age: every token verifies (a refused one would time the refusal, not the check).
     issued = int((NOW - timedelta(minutes=1)).timestamp())
     distinct = min(count, 200)
     bundles = []
@@ -158,7 +161,7 @@ def delegated_requests(count: int, evaluator_keys: dict[str, jose.KeyPair]) -> l
                 "sub": "alice",
                 "act": CHAT,
                 "scope": "read summarize",
-                "iat": issued + index,
+                "iat": issued - index,
                 "exp": issued + 3600,
             },
             idp.private_pem,
@@ -166,7 +169,7 @@ def delegated_requests(count: int, evaluator_keys: dict[str, jose.KeyPair]) -> l
             kid=idp.kid,
         )
         attestation = jose.sign(
-            {"iss": ATTEST, "aud": ZTID, "sub": CHAT, "iat": issued + index},
+            {"iss": ATTEST, "aud": ZTID, "sub": CHAT, "iat": issued - index},
             attest.private_pem,
             alg=attest.alg,
             kid=attest.kid,
@@ -247,7 +250,7 @@ def main() -> int:
     )
 
     delegated = delegated_requests(count, keys)
-    delegated_allowed: list[bool] = []
+    delegated_decisions: list[Decision] = []
     # A fresh engine for each delegated round: tokens are remembered per engine (one run), so
     # reusing one would time only cache hits after the first round.
     fresh = iter(
@@ -262,11 +265,17 @@ def main() -> int:
 
     def engine_delegated() -> None:
         engine = next(fresh)
-        delegated_allowed[:] = [d.allowed for d in engine.evaluate_many(delegated, now=NOW)]
+        delegated_decisions[:] = engine.evaluate_many(delegated, now=NOW)
 
     plain_time, delegated_time = interleaved(
         args.repeat, lambda: evaluator.evaluate_many(plain, now=NOW), engine_delegated
     )
+
+    refused = [d for d in delegated_decisions if d.code is ReasonCode.INVALID_TOKEN]
+    if refused:
+        print(f"BENCHMARK BUG: a delegated token is refused: {refused[0].message}", file=sys.stderr)
+        return 1
+    delegated_allowed = [d.allowed for d in delegated_decisions]
 
     with tempfile.TemporaryDirectory() as folder:
         small = Path(folder) / "small.jsonl"

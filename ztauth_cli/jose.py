@@ -23,6 +23,7 @@ import binascii
 import functools
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -146,7 +147,7 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _b64url_decode(segment: str, *, what: str) -> bytes:
-    if not segment or any(c not in _B64URL_ALPHABET for c in segment):
+    if _B64URL_SEGMENT.fullmatch(segment) is None:
         raise TokenError(f"malformed token: the {what} is not base64url")
     try:
         return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
@@ -154,7 +155,9 @@ def _b64url_decode(segment: str, *, what: str) -> bytes:
         raise TokenError(f"malformed token: the {what} is not base64url") from exc
 
 
-_B64URL_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+# The base64url alphabet only (RFC 4648 §5, no padding): the stdlib decoder would otherwise
+# skip stray characters, so two different strings could decode to the same bytes.
+_B64URL_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _b64url(data: bytes) -> str:
@@ -338,7 +341,7 @@ _FAMILY = {"ES": "EC", "Ed": "OKP", "RS": "RSA", "PS": "RSA"}
 
 
 def _strict_b64url(value: Any) -> bytes | None:
-    if not isinstance(value, str) or not value or any(c not in _B64URL_ALPHABET for c in value):
+    if not isinstance(value, str) or _B64URL_SEGMENT.fullmatch(value) is None:
         return None
     try:
         return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))

@@ -62,12 +62,30 @@ def test_an_identical_token_at_the_same_instant_gives_the_same_verified_claims(
     assert again.claims["sub"] == "alice"
 
 
-def test_a_token_that_failed_is_verified_again_and_fails_again(key: jose.KeyPair) -> None:
+def test_a_refused_token_is_refused_with_the_same_message_every_time(key: jose.KeyPair) -> None:
     keyring = _keyring(key)
     expired = _token(key, expires=NOW - timedelta(hours=1))
-    for _ in range(2):
-        with pytest.raises(jose.TokenError, match="token expired at"):
+    messages = set()
+    for _ in range(3):
+        with pytest.raises(jose.TokenError, match="token expired at") as refused:
             keyring.verify("consent", expired, now=NOW)
+        messages.add(refused.value.message)
+    assert len(messages) == 1
+
+
+def test_a_token_refused_as_not_yet_valid_verifies_once_the_clock_reaches_it(
+    key: jose.KeyPair,
+) -> None:
+    # A remembered refusal belongs to its instant: it never outlives the clock it was made at.
+    keyring = _keyring(key)
+    claims = {"iss": IDP, "aud": AUDIENCE, "sub": "alice", "exp": int(NOW.timestamp()) + 7200}
+    early = jose.sign(
+        {**claims, "nbf": int(NOW.timestamp()) + 3600}, key.private_pem, alg="ES256", kid=key.kid
+    )
+    with pytest.raises(jose.TokenError, match="not valid before"):
+        keyring.verify("consent", early, now=NOW)
+    later = NOW + timedelta(hours=1, minutes=1)
+    assert keyring.verify("consent", early, now=later).claims["sub"] == "alice"
 
 
 def test_a_later_clock_re_verifies_and_sees_the_expiry(key: jose.KeyPair) -> None:

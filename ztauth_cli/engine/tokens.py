@@ -57,7 +57,8 @@ class Keyring:
         self.keys = {name: tuple(k) for name, k in keys.items()}
         # Ad-hoc keys given with ``--jwks``: the user vouches for them for every issuer.
         self.extra_keys = tuple(extra_keys)
-        self._verified: OrderedDict[tuple[str, str, datetime], VerifiedToken] = OrderedDict()
+        # Outcomes by (kind, token, clock): the verified token, or the refusal's message.
+        self._verified: OrderedDict[tuple[str, str, datetime], VerifiedToken | str] = OrderedDict()
         self._lock = threading.Lock()  # a server shares one keyring between threads
 
     def verify(self, kind: str, token: str, *, now: datetime) -> VerifiedToken:
@@ -72,27 +73,39 @@ class Keyring:
         # The key is everything the outcome depends on besides the keyring, which is fixed:
         # the whole token text (a token differing in any byte, tampered payload or signature
         # under the same header, is another key and is verified in full), the kind, and the
-        # clock (a different instant re-verifies exp/nbf/iat). Only successes are stored, so
-        # nothing the keyring did not verify is ever served from here.
+        # clock (a different instant re-verifies exp/nbf/iat). A success is served from here
+        # only because this keyring verified exactly that token; a failure is remembered too
+        # (as its message), so a stream repeating a bad token costs one verification and
+        # still gets the same refusal every time: a cached failure can only ever deny.
         key = (kind, token, now)
         with self._lock:
             cached = self._verified.get(key)
             if cached is not None:
                 self._verified.move_to_end(key)
-                return cached
-        verified = verify_with_ledger_issuers(
-            token,
-            issuers=self.issuers,
-            key_sets=self.keys,
-            now=now,
-            kind=kind,
-            extra_keys=self.extra_keys,
-        )
+        if isinstance(cached, VerifiedToken):
+            return cached
+        if cached is not None:
+            raise jose.TokenError(cached)
+        try:
+            verified = verify_with_ledger_issuers(
+                token,
+                issuers=self.issuers,
+                key_sets=self.keys,
+                now=now,
+                kind=kind,
+                extra_keys=self.extra_keys,
+            )
+        except jose.TokenError as exc:
+            self._remember(key, exc.message)
+            raise
+        self._remember(key, verified)
+        return verified
+
+    def _remember(self, key: tuple[str, str, datetime], outcome: VerifiedToken | str) -> None:
         with self._lock:
-            self._verified[key] = verified
+            self._verified[key] = outcome
             if len(self._verified) > _VERIFIED_CACHE_SIZE:
                 self._verified.popitem(last=False)  # bounded: memory stays flat on streams
-        return verified
 
 
 def ledger_key_sets(ledger: Ledger) -> dict[str, tuple[Mapping[str, Any], ...]]:

@@ -27,12 +27,10 @@ from collections.abc import Iterable
 
 __all__ = ["glob_covers", "glob_match", "has_wildcard", "matches_any", "revoked_by"]
 
-_WILDCARDS = frozenset("*?[")
-
 
 def has_wildcard(pattern: str) -> bool:
     """True when ``pattern`` holds a glob wildcard (``*``, ``?`` or ``[``)."""
-    return any(c in _WILDCARDS for c in pattern)
+    return "*" in pattern or "?" in pattern or "[" in pattern
 
 
 @functools.lru_cache(maxsize=4096)
@@ -95,7 +93,17 @@ def glob_match(value: str, pattern: str) -> bool:
 
 def matches_any(value: str, patterns: Iterable[str]) -> bool:
     """True when ``value`` matches one of ``patterns`` (:func:`glob_match`)."""
-    return any(glob_match(value, p) for p in patterns)
+    unsafe: bool | None = None  # whether ``value`` may match a wildcard: asked at most once
+    for pattern in patterns:
+        if value == pattern:
+            return True
+        if not has_wildcard(pattern):
+            continue
+        if unsafe is None:
+            unsafe = _unsafe(value)
+        if not unsafe and _compile(pattern).fullmatch(value) is not None:
+            return True
+    return False
 
 
 def revoked_by(value: str, patterns: Iterable[str]) -> bool:
