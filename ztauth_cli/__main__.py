@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from ztauth_cli.cli.main import main
+from ztauth_cli.cli.launch import main
 
 raise SystemExit(main())

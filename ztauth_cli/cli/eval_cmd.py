@@ -1,7 +1,9 @@
 """`ztauth eval`: evaluate AuthZEN request contexts against a ledger.
 
-The command parses its options, loads the ledger once, builds one engine and hands every
-request to it; the engine decides, this module only reads input and writes responses.
+The command loads the ledger once, builds one engine and hands every request to it; the
+engine decides, this module only reads input and writes responses. Its command line is
+declared in ``cli/eval_options.py`` (Typer) and read by ``cli/launch.py`` (the fast lane):
+this module imports neither Typer nor Click, so a plain ``ztauth eval`` pays for neither.
 """
 
 from __future__ import annotations
@@ -12,23 +14,15 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, NamedTuple, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, TextIO
 
-import typer
-
-from ztauth_cli.cli._common import (
-    AtOption,
-    LedgerOption,
-    OutputOption,
-    RequireSignaturesOption,
-    RevOption,
-    SignersJwksOption,
+from ztauth_cli.cli._shared import (
     check_format,
     check_ledger_option,
     check_output,
     check_pin_outside,
+    echo_err,
     emit,
-    format_option,
     parse_at,
     read_public_jwks,
     signer_pin,
@@ -40,90 +34,42 @@ if TYPE_CHECKING:
     from ztauth_cli.ledger.signing import SignerPin
     from ztauth_cli.model import Decision, Ledger, TraceStep
 
-__all__ = ["eval_command", "run_eval"]
+__all__ = ["FORMATS", "STDIN", "eval_main", "run_eval"]
 
-_FORMATS = (OutputFormat.TEXT, OutputFormat.JSON)
+# The formats eval writes, and the REQUEST_FILE that means stdin (shared with its options).
+FORMATS = (OutputFormat.TEXT, OutputFormat.JSON)
 # A request document is written by a person or a tool; anything larger is a mistake.
 _MAX_REQUEST_BYTES = 10 * 1024 * 1024
 # Lines of a .jsonl stream evaluated together (one Cedar batch call): bounded memory.
 _STREAM_CHUNK = 256
-_STDIN = "-"
+STDIN = "-"
 
 
-_FormatOption = Annotated[
-    OutputFormat | None,
-    format_option(
-        *_FORMATS,
-        text="text or json (default: text on a terminal or with --explain, json otherwise).",
-    ),
-]
+def eval_main(
+    *,
+    request_file: str,
+    ledger: Path | None,
+    rev: str | None,
+    at: str | None,
+    fmt: OutputFormat | None,
+    explain: bool,
+    fail_on_deny: bool,
+    audit_log: Path | None,
+    jwks: Path | None,
+    jsonl: bool,
+    output: Path | None,
+    signers_jwks: Path | None,
+    require_signatures: int | None,
+    subject: str | None,
+    action: str | None,
+    resource: str | None,
+    principal: str | None,
+) -> int:
+    """``ztauth eval`` once its command line is parsed (by Typer, or by the fast lane in
+    ``cli/launch.py``): the exit code.
 
-
-def eval_command(
-    request_file: str = typer.Argument(
-        _STDIN,
-        metavar="[REQUEST_FILE|-]",
-        help="AuthZEN request (JSON or YAML); '-' reads stdin; a .jsonl file is a stream.",
-    ),
-    ledger: LedgerOption = None,
-    rev: RevOption = None,
-    at: AtOption = None,
-    fmt: _FormatOption = None,
-    explain: bool = typer.Option(
-        False,
-        "--explain",
-        help="Show the decision trace as a tree (text unless --format json, whose output "
-        "carries the trace anyway).",
-    ),
-    fail_on_deny: bool = typer.Option(False, "--fail-on-deny", help="Exit 1 on any deny."),
-    audit_log: Path | None = typer.Option(  # noqa: B008
-        None,
-        "--audit-log",
-        help="Append every decision to this hash-chained audit log (a file that is not one is "
-        "refused and left untouched).",
-    ),
-    jwks: Path | None = typer.Option(  # noqa: B008
-        None, "--jwks", help="Extra public keys (JWKS file) trusted for every token issuer."
-    ),
-    jsonl: bool = typer.Option(
-        False, "--jsonl", help="Read the input as JSON Lines (one request per line)."
-    ),
-    output: OutputOption = None,
-    signers_jwks: SignersJwksOption = None,
-    require_signatures: RequireSignaturesOption = None,
-    subject: str | None = typer.Option(
-        None,
-        "--subject",
-        metavar="TYPE:ID",
-        help="A one-off request instead of REQUEST_FILE: the subject (e.g. User:alice).",
-    ),
-    action: str | None = typer.Option(
-        None, "--action", metavar="NAME", help="One-off request: the action's name (read)."
-    ),
-    resource: str | None = typer.Option(
-        None,
-        "--resource",
-        metavar="TYPE:ID",
-        help="One-off request: the resource (Document:q3-report).",
-    ),
-    principal: str | None = typer.Option(
-        None,
-        "--principal",
-        metavar="TYPE:ID",
-        help="One-off request: the workload acting for the subject (ZTAuth* principal).",
-    ),
-) -> None:
-    """Evaluate AuthZEN request contexts: prints the AuthZEN response(s).
-
-    --subject, --action and --resource (and optionally --principal) evaluate one request
-    without writing a file.
-
-    Example:
-
-      $ ztauth eval --subject User:alice --action read --resource Document:q3-report --explain
-
-    Exit codes: 0 evaluated (whatever the decision); 1 a deny under --fail-on-deny;
-    2 usage error, unreadable ledger or malformed request file.
+    Raises:
+        ZtauthError: usage errors, an unusable ledger, a malformed request file (exit 2).
     """
     from ztauth_cli.report.console import plain_output
 
@@ -136,7 +82,7 @@ def eval_command(
     inline = _inline_request(
         request_file, subject=subject, action=action, resource=resource, principal=principal
     )
-    code = run_eval(
+    return run_eval(
         inline=inline,
         request_file=request_file,
         ledger_path=ledger,
@@ -152,7 +98,6 @@ def eval_command(
         signers_jwks=signers_jwks,
         require_signatures=require_signatures,
     )
-    raise typer.Exit(code)
 
 
 _UID = re.compile(r"^((?:[A-Za-z_][A-Za-z0-9_]*::)*[A-Za-z_][A-Za-z0-9_]*):(.+)$")
@@ -194,7 +139,7 @@ def _inline_request(
             "a one-off request needs --subject, --action and --resource; "
             f"missing {', '.join(missing)}"
         )
-    if request_file != _STDIN:
+    if request_file != STDIN:
         raise UsageError(
             f"give either REQUEST_FILE ({request_file}) or --subject/--action/--resource, not both"
         )
@@ -238,14 +183,14 @@ def run_eval(
     from ztauth_cli.errors import UsageError
     from ztauth_cli.ledger import load
 
-    check_format(fmt, _FORMATS, command="ztauth eval")
+    check_format(fmt, FORMATS, command="ztauth eval")
     check_ledger_option(ledger_path)
     check_output(output)
     now = parse_at(at)
     extra_keys = read_public_jwks(jwks_path) if jwks_path is not None else ()
     pin = signer_pin(signers_jwks, require_signatures)
     source = stdin if stdin is not None else sys.stdin
-    if inline is None and request_file == _STDIN and source.isatty():
+    if inline is None and request_file == STDIN and source.isatty():
         # Waiting for a request nobody knows is expected looks like a hang.
         raise UsageError(
             "no REQUEST_FILE given and stdin is a terminal",
@@ -289,10 +234,9 @@ def run_eval(
         emit(buffer.getvalue(), output)
         # The responses went to a file: say on stderr what is in it.
         total = allowed + denied
-        typer.echo(
+        echo_err(
             f"{total} request{'s' if total != 1 else ''}: {allowed} allowed, {denied} denied "
-            f"(written to {output})",
-            err=True,
+            f"(written to {output})"
         )
     out.flush()
     return 1 if fail_on_deny and denied else 0
@@ -315,7 +259,7 @@ def _read_text(request_file: str, source: TextIO) -> tuple[str, str]:
     from ztauth_cli.model import Span
 
     too_large = f"request is larger than {_MAX_REQUEST_BYTES} bytes"
-    if request_file == _STDIN:
+    if request_file == STDIN:
         name = "<stdin>"
         binary = getattr(source, "buffer", None)
         if binary is None:  # an injected text stream (tests, embedding): already decoded
@@ -402,7 +346,7 @@ def _stream_lines(request_file: str, source: TextIO) -> Iterator[_Line]:
     from ztauth_cli.errors import RequestError
     from ztauth_cli.model import Span
 
-    if request_file == _STDIN:
+    if request_file == STDIN:
         binary = getattr(source, "buffer", None)
         if binary is None:  # an injected text stream: already decoded
             yield from _text_lines(source)

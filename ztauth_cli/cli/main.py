@@ -6,7 +6,6 @@ import errno
 import functools
 import re
 import sys
-import traceback
 from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any, NoReturn
 
@@ -16,7 +15,7 @@ from typer.core import TyperGroup
 
 from ztauth_cli import __version__
 from ztauth_cli.cli._common import reflow_help
-from ztauth_cli.errors import ZtauthError
+from ztauth_cli.cli.launch import report_failure
 
 __all__ = ["app", "main"]
 
@@ -39,7 +38,7 @@ def _policy() -> typer.Typer:
 
 
 def _eval() -> Callable[..., None]:
-    from ztauth_cli.cli.eval_cmd import eval_command
+    from ztauth_cli.cli.eval_options import eval_command
 
     return eval_command
 
@@ -196,25 +195,14 @@ class ZtauthGroup(TyperGroup):
             _usage_error(exc)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
-        except ZtauthError as exc:
-            typer.echo(f"error: {exc.diagnostics()}", err=True)
-            raise typer.Exit(2) from None
         except OSError as exc:
             if exc.errno == errno.EPIPE:
                 raise  # `ztauth ... | head`: the reader left; Click exits quietly
-            # A file the user named cannot be read or written (permissions, full disk): an
-            # input error with the file's name, not a bug.
-            where = f"{exc.filename}: " if exc.filename else ""
-            typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
+            report_failure(exc, debug=bool((ctx.obj or {}).get("debug")))
             raise typer.Exit(2) from None
         except Exception as exc:
-            # Anything else is a bug. Tracebacks may hold tokens or keys: only with --debug.
-            if (ctx.obj or {}).get("debug"):
-                traceback.print_exc()
-            typer.echo(
-                f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
-                err=True,
-            )
+            # A ztauth error, an unreadable file, or a bug: one line (cli/launch.py).
+            report_failure(exc, debug=bool((ctx.obj or {}).get("debug")))
             raise typer.Exit(2) from None
 
 
