@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from ztauth_cli.engine import cedar as cedar_module
@@ -316,3 +318,107 @@ def test_a_missing_semicolon_does_not_hide_the_next_policy() -> None:
     assert [p.id for p in policies] == ["b"]
     assert [str(p.span) for p in policies] == ["policies/docs.cedar:4:1"]
     assert len(errors) == 1
+
+
+# ----------------------------------------------------------------------------- engine reading
+
+
+def _cedar_files() -> list[PolicyFile]:
+    from tests.conftest import REPO_ROOT
+
+    found = sorted(REPO_ROOT.glob("sample-ledger/**/*.cedar"))
+    found += sorted(REPO_ROOT.glob("ztauth_cli/templates/**/*.cedar"))
+    return [_file(path.read_text(), str(path.relative_to(REPO_ROOT))) for path in found]
+
+
+TRICKY = """@owner("team-a")
+// a comment between annotations
+@advice("read only") @id("b")
+permit (principal, action, resource);
+@id  (  "spaced"  )
+forbid (principal, action, resource) when { "@id(\\"x\\")" == "" };
+permit (principal == ?principal, action, resource);
+"""
+
+
+def _read(policy: cedar_module.CedarPolicy) -> tuple[object, ...]:
+    return (policy.id, policy.effect, str(policy.span), policy.text, policy.file)
+
+
+@pytest.mark.parametrize("text", [POLICIES, TRICKY], ids=["docs", "tricky"])
+def test_the_engine_reads_each_policy_as_cedar_parses_it(text: str) -> None:
+    quick = cedar_module.engine_policies([_file(text)])
+    parsed, errors = parse_policy_files([_file(text)])
+    assert errors == ()
+    assert quick is not None
+    assert [_read(p) for p in quick] == [_read(p) for p in parsed]
+
+
+def test_the_engine_reads_the_bundled_ledgers_as_cedar_parses_them() -> None:
+    files = _cedar_files()
+    assert files
+    quick = cedar_module.engine_policies(files)
+    parsed, errors = parse_policy_files(files)
+    assert errors == ()
+    assert quick is not None
+    assert [_read(p) for p in quick] == [_read(p) for p in parsed]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '@id("esc\\u{41}ped")\npermit (principal, action, resource);',  # Cedar unescapes
+        "@id\npermit (principal, action, resource);",  # a valueless annotation
+        "permit (principal, action, resource)",  # no ';'
+        '@id("x") allow (principal, action, resource);',  # not an effect
+        '@id("a") @id("b") permit (principal, action, resource);',  # Cedar refuses it
+    ],
+)
+def test_a_head_only_cedar_can_read_is_left_to_cedar(text: str) -> None:
+    assert cedar_module.engine_policies([_file(text)]) is None
+
+
+def test_cedar_numbers_are_translated_back_to_the_policies_ids() -> None:
+    # Cedar answers by position in the one parsed text; the user reads @ids, in reasons and
+    # in errors alike, and an erroring forbid still denies.
+    text = (
+        '@id("reads")\npermit (principal, action == Action::"read", resource);\n'
+        '@id("broken-forbid")\nforbid (principal, action, resource) when { resource.missing };\n'
+    )
+    quick = cedar_module.engine_policies([_file(text)])
+    assert quick is not None
+    engine = CedarEngine(quick, [{"uid": {"type": "Doc", "id": "d"}, "attrs": {}, "parents": []}])
+    request = {
+        "principal": 'User::"alice"',
+        "action": 'Action::"read"',
+        "resource": 'Doc::"d"',
+        "context": {},
+    }
+    (outcome,) = engine.authorize_batch([request], engine.entities)
+    assert outcome.allowed is False
+    assert outcome.determining == ("reads",)
+    assert outcome.errored_forbids == ("broken-forbid",)
+    assert any("policy `broken-forbid`" in error for error in outcome.errors)
+
+
+def test_attack_a_forbid_misread_as_permit_still_denies_when_it_errors() -> None:
+    # Whether an erroring policy may be skipped rests on its effect. Should the ledger's
+    # reading of a head ever call a forbid a permit, the engine still asks Cedar's own parse,
+    # so the erroring forbid denies instead of being skipped.
+    text = (
+        '@id("reads")\npermit (principal, action == Action::"read", resource);\n'
+        '@id("broken-forbid")\nforbid (principal, action, resource) when { resource.missing };\n'
+    )
+    quick = cedar_module.engine_policies([_file(text)])
+    assert quick is not None
+    misread = (quick[0], dataclasses.replace(quick[1], effect="permit"))
+    engine = CedarEngine(misread, [{"uid": {"type": "Doc", "id": "d"}, "attrs": {}, "parents": []}])
+    request = {
+        "principal": 'User::"alice"',
+        "action": 'Action::"read"',
+        "resource": 'Doc::"d"',
+        "context": {},
+    }
+    (outcome,) = engine.authorize_batch([request], engine.entities)
+    assert outcome.allowed is False
+    assert outcome.errored_forbids == ("broken-forbid",)

@@ -32,6 +32,7 @@ __all__ = [
     "CedarOutcome",
     "CedarPolicy",
     "check_schema",
+    "engine_policies",
     "format_cedar",
     "parse_policy_files",
     "policies_by_key",
@@ -42,6 +43,8 @@ __all__ = [
 
 _BACKTICK = re.compile(r"`([^`]+)`")
 _POLICY_IN_ERROR = re.compile(r"policy `([^`]*)`")
+# A policy as Cedar names it in an error, by its number in the policy set.
+_POSITIONAL_IN_ERROR = re.compile(r"policy `(policy[0-9]+)`")
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # What splitting policy text into statements looks at, blanks skipped: a `//` comment (to the
 # end of its line), a string (escapes skipped; unterminated: to the end), a `;`, a run of
@@ -204,6 +207,64 @@ def parse_policy_files(
         policies.extend(found)
         errors.extend(problems)
     return tuple(policies), tuple(errors)
+
+
+# The head of a policy, read without Cedar: blanks and `//` comments, then annotations
+# (`@name` with an optional plain string, no escapes), then the effect.
+_GAP = r"(?:\s+|//[^\n]*)*"
+_HEAD_GAP = re.compile(_GAP)
+_ANNOTATION = re.compile(rf'@([A-Za-z_][A-Za-z0-9_]*)(?:{_GAP}\({_GAP}"([^"\\]*)"{_GAP}\))?')
+_EFFECT = re.compile(r"(permit|forbid)(?![A-Za-z0-9_])")
+
+
+def _head(text: str) -> tuple[str | None, str] | None:
+    """``(@id, effect)`` of one policy read from its head, or None when only Cedar can say
+    (an annotation with an escape or without a value, anything else unusual)."""
+    at, policy_id, seen = 0, None, set()
+    while True:
+        gap = _HEAD_GAP.match(text, at)  # matches always, if only the empty string
+        at = gap.end() if gap is not None else at
+        annotation = _ANNOTATION.match(text, at)
+        if annotation is None:
+            break
+        if annotation[1] in seen:  # Cedar refuses it: let it say so
+            return None
+        seen.add(annotation[1])
+        if annotation[1] == "id":
+            if annotation[2] is None:
+                return None
+            policy_id = annotation[2]
+        at = annotation.end()
+    effect = _EFFECT.match(text, at)
+    return (policy_id, effect[1]) if effect is not None else None
+
+
+def engine_policies(files: Sequence[PolicyFile]) -> tuple[CedarPolicy, ...] | None:
+    """The policies of ``files`` for evaluation, read without Cedar's JSON form of each (the
+    dearest part of parsing): statements split here, ``@id`` and effect from each head.
+
+    None when a statement does not end with its ``;`` or has a head only Cedar can read: the
+    caller then takes :func:`parse_policy_files` (every policy parsed, errors at their
+    statement). Cedar still parses the whole text once (:class:`CedarEngine`), and refuses it
+    unless it holds exactly these policies, in this order.
+    """
+    policies: list[CedarPolicy] = []
+    for policy_file in files:
+        path = policy_file.span.path
+        for statement in _split(policy_file.text):
+            head = _head(statement.text) if statement.text.endswith(";") else None
+            if head is None:
+                return None
+            policies.append(
+                CedarPolicy(
+                    id=head[0],
+                    effect=head[1],
+                    span=Span(path=path, line=statement.line, column=statement.column),
+                    text=statement.text,
+                    file=path,
+                )
+            )
+    return tuple(policies)
 
 
 def _parse_error(text: str) -> str | None:
@@ -551,28 +612,40 @@ class CedarEngine:
         self._no_policies = cedarpy.PolicySet.from_str("")
         self._answers: dict[str, CedarOutcome] = {}
 
-        static: dict[str, Any] = {}
-        templates: dict[str, Any] = {}
         # The action scopes of the policies that mention ztauth (see may_read_ztauth).
         self._ztauth_scopes: list[Mapping[str, Any]] = []
         self.effects: dict[str, str] = {}
-        for key, policy in policies_by_key(policies).items():
-            kind, est = _parsed_policy(policy)
-            (static if kind == "static" else templates)[key] = est
+        keyed = policies_by_key(policies)
+        for key, policy in keyed.items():
             self.effects[key] = policy.effect
             if "ztauth" in _WORD.findall(policy.text):
-                self._ztauth_scopes.append(est.get("action") or {})
+                self._ztauth_scopes.append(policy_json(policy).get("action") or {})
         # Every identifier-like word of the policies and conditions. Cedar cannot reach an
         # attribute by a computed name, so an attribute whose name never appears here cannot
         # be read by any policy: the engine leaves such context attributes out (each context
         # attribute costs Cedar time on every request).
         texts = [p.text for p in policies] + [c for c, _ in (conditions or {}).values()]
         self.identifiers = frozenset(w for text in texts for w in _WORD.findall(text))
-        document = {"staticPolicies": static, "templates": templates, "templateLinks": []}
+        # One parse of the policies' text, in order: Cedar numbers them policy0, policy1, ...
+        # and each number is translated back to the policy's key (its @id) in its answers.
+        # Every policy is exactly one statement ended by its ';', so the count must match; if
+        # it ever did not, no answer could be pinned to a policy: refused.
+        self._keys = {f"policy{index}": key for index, key in enumerate(keyed)}
+        self._cedar_effects: dict[str, str] | None = None  # see _effect_read_by_cedar
         try:
-            self.policy_set = cedarpy.PolicySet.from_json_str(json.dumps(document))
+            self.policy_set = cedarpy.PolicySet.from_str("\n".join(p.text for p in policies))
         except ValueError as exc:
             raise DocumentError(f"Cedar rejected the policy set: {exc}") from exc
+        # len() counts the static policies; unlinked templates (which authorize nothing) are
+        # numbered among them all the same.
+        read = len(self.policy_set)
+        if read != len(policies):
+            read += len(self.policy_set.templates())
+        if read != len(policies):
+            raise DocumentError(
+                f"Cedar read {read} policies where the ledger has {len(policies)}: refused, "
+                "as no decision could be explained"
+            )
 
         self.base_entities: dict[tuple[str, str], dict[str, Any]] = {}
         for entity in entities:
@@ -588,8 +661,9 @@ class CedarEngine:
                 f"Cedar rejected the ledger's entities{against}: {exc}", span=entities_span
             ) from exc
         # Uids the ledger defines or names (parents, entity-valued attributes): a request
-        # describing one of them would change the ledger's facts (see defines).
-        self._ledger_uids = referenced_uids(self.base_entities.values())
+        # describing one of them would change the ledger's facts (see defines). Collected on
+        # the first request that describes entities: most requests describe none.
+        self._ledger_uids: frozenset[tuple[str, str]] | None = None
 
         self.conditions: dict[str, Any] = {}
         for name, (condition, span) in (conditions or {}).items():
@@ -606,6 +680,9 @@ class CedarEngine:
         ledger's alone and no request may describe it. With a schema, every action is the
         schema's (Cedar adds the schema's action entities to the store).
         """
+        if self._ledger_uids is None:
+            # Threads of a server may both collect it: the same set, assigned whole.
+            self._ledger_uids = referenced_uids(self.base_entities.values())
         return key in self._ledger_uids or (self.schema is not None and is_action_type(key[0]))
 
     def entities_for(self, additions: Mapping[tuple[str, str], Mapping[str, Any]]) -> Any:
@@ -629,19 +706,35 @@ class CedarEngine:
             bool(result.allowed), result.diagnostics.reasons, result.diagnostics.errors
         )
 
+    def _effect_read_by_cedar(self, key: str) -> str | None:
+        """The effect of policy ``key`` as Cedar parsed it, not as the ledger's reading of its
+        head says: whether an erroring policy may be skipped rests on it (a forbid never is).
+        Read on the first error only, as most runs have none."""
+        if self._cedar_effects is None:
+            nodes = self.policy_set.to_pst()
+            parsed = {**nodes.static_policies, **nodes.templates}
+            # Threads of a server may both read it: the same mapping, assigned whole.
+            self._cedar_effects = {self._keys.get(n, n): str(p.effect) for n, p in parsed.items()}
+        return self._cedar_effects.get(key)
+
     def _translate(self, allowed: bool, reasons: Any, raw_errors: Any) -> CedarOutcome:
-        errors = tuple(str(e) for e in raw_errors)
+        keys = self._keys
+        # Cedar names policies by number; the user knows them by @id (see __init__).
+        errors = tuple(
+            _POSITIONAL_IN_ERROR.sub(lambda m: f"policy `{keys.get(m[1], m[1])}`", str(e))
+            for e in raw_errors
+        )
         request_error = next((e for e in errors if e.startswith("failed to build request")), None)
         errored_forbids: list[str] = []
         for error in errors:
             match = _POLICY_IN_ERROR.search(error)
             name = match.group(1) if match else None
             # Fail closed: an error we cannot pin to a permit counts as an erroring forbid.
-            if name is None or self.effects.get(name, "forbid") != "permit":
+            if name is None or self._effect_read_by_cedar(name) != "permit":
                 errored_forbids.append(name or error)
         return CedarOutcome(
             allowed=allowed and not errored_forbids and request_error is None,
-            determining=tuple(sorted(str(r) for r in reasons)),
+            determining=tuple(sorted(keys.get(str(r), str(r)) for r in reasons)),
             errors=errors,
             errored_forbids=tuple(sorted(errored_forbids)) if request_error is None else (),
             request_error=request_error,

@@ -19,7 +19,13 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from ztauth_cli import jose
-from ztauth_cli.engine.cedar import CedarEngine, CedarOutcome, parse_policy_files
+from ztauth_cli.engine.cedar import (
+    CedarEngine,
+    CedarOutcome,
+    CedarPolicy,
+    engine_policies,
+    parse_policy_files,
+)
 from ztauth_cli.engine.delegation import Coverage, Grant, OnBehalfOf
 from ztauth_cli.engine.entities import EntityRules, cedar_record, describe_entities
 from ztauth_cli.engine.forms import normalize_model
@@ -191,24 +197,30 @@ class Evaluator:
         Raises:
             DocumentError: when the ledger's policies, entities or conditions are unusable.
         """
-        policies, errors = parse_policy_files(ledger.policy_files)
-        if errors:
-            raise errors[0]
+        # Usually every policy is read from its head and Cedar parses them all at once; when
+        # that fails, each policy is parsed alone so that the error names its statement.
+        quick = engine_policies(ledger.policy_files)
+        policies = quick if quick is not None else _parsed_policies(ledger)
         entities = [e for f in ledger.entity_files for e in f.entities]
         conditions = {
             e.id: (e.condition, e.span) for e in ledger.elevations if e.condition is not None
         }
-        cedar = CedarEngine(
-            policies,
-            entities,
-            conditions=conditions,
-            entities_span=ledger.entity_files[0].span if ledger.entity_files else None,
-            schema=(
-                (ledger.schema_text, ledger.schema_path)
-                if ledger.schema_text is not None and ledger.schema_path is not None
-                else None
-            ),
-        )
+        try:
+            cedar = CedarEngine(
+                policies,
+                entities,
+                conditions=conditions,
+                entities_span=ledger.entity_files[0].span if ledger.entity_files else None,
+                schema=(
+                    (ledger.schema_text, ledger.schema_path)
+                    if ledger.schema_text is not None and ledger.schema_path is not None
+                    else None
+                ),
+            )
+        except DocumentError:
+            if quick is not None:
+                _parsed_policies(ledger)  # a broken policy is reported first, at its place
+            raise
         keys: dict[str, Sequence[Mapping[str, Any]]] = {}
         for issuer in ledger.issuers:
             key_set = ledger.key_set(issuer.jwks)
@@ -1224,6 +1236,18 @@ def _ztauth_context(
         "depth": len(request.chain) + 1,
     }
     return {f: full[f] for f in fields}
+
+
+def _parsed_policies(ledger: Ledger) -> tuple[CedarPolicy, ...]:
+    """Every policy of ``ledger`` parsed alone by Cedar.
+
+    Raises:
+        DocumentError: the first policy Cedar rejects, at its statement.
+    """
+    policies, errors = parse_policy_files(ledger.policy_files)
+    if errors:
+        raise errors[0]
+    return policies
 
 
 def _issuer_span(ledger: Ledger, name: str) -> Span | None:
