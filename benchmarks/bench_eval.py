@@ -1,6 +1,6 @@
 """Benchmark `ztauth eval`: the ZTAuth* engine against raw cedarpy on the sample ledger.
 
-    python benchmarks/bench_eval.py [--requests 10000] [--stream-lines 1000000] [--repeat 3]
+    python benchmarks/bench_eval.py [--requests 10000] [--stream-lines 1000000] [--repeat 5]
 
 In one run, on the same 10,000 plain AuthZEN requests (a seeded mix of users, actions and
 resources of sample-ledger/):
