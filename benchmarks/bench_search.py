@@ -173,7 +173,7 @@ def main() -> None:
     _timed("search action: 100 (user, document) pairs", 100 * len(actions), action_searches)
 
     sample = load(SAMPLE)
-    prober = principal_prober(sample)
+    prober = principal_prober(sample, pin=None)  # the ledger's own signer pin, as search does
     sample_candidates = Candidates.from_ledger(sample)
     body = {
         "authorization_model": {
