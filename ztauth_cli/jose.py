@@ -25,11 +25,12 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ztauth_cli.errors import ZtauthError
+from ztauth_cli.model.record import record
 
 __all__ = [
     "ALLOWED_ALGORITHMS",
@@ -110,14 +111,14 @@ class TokenError(ZtauthError):
     """A token or key is malformed, or a token does not verify; the message says why."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PrivateKeyHandle:
     """An opaque, loaded private key (a ``cryptography`` key object). Never printed."""
 
     key: Any = field(repr=False)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class KeyPair:
     """A freshly generated key: the private key as PKCS#8 PEM and its public JWK."""
 

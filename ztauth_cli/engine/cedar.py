@@ -18,13 +18,14 @@ import itertools
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from ztauth_cli.engine.entities import referenced_uids
 from ztauth_cli.engine.request import is_action_type
 from ztauth_cli.errors import DocumentError
 from ztauth_cli.model.documents import PolicyFile
+from ztauth_cli.model.record import record
 from ztauth_cli.model.span import Span
 
 __all__ = [
@@ -56,7 +57,7 @@ _METRICS_TAIL = re.compile(r',"metrics":\{(?:"[a-z_]+":[0-9]+(?:,"[a-z_]+":[0-9]
 _ANSWERS = 1024
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CedarPolicy:
     """One Cedar policy of a ledger: its ``@id``, effect, source text and position."""
 
@@ -70,7 +71,7 @@ class CedarPolicy:
     cedar_json: str | None = field(default=None, repr=False, compare=False)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class _Statement:
     text: str
     offset: int
@@ -544,7 +545,7 @@ def _wire(request: Mapping[str, Any]) -> dict[str, Any]:
     return wired
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CedarOutcome:
     """One Cedar answer, translated: never trusted blindly (see ``errored_forbids``)."""
 

@@ -10,7 +10,6 @@ reason (e.g. ``consent_required`` rather than ``unauthorized_actor``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from ztauth_cli import jose
@@ -20,6 +19,7 @@ from ztauth_cli.engine.trust import TrustModel, TrustResult
 from ztauth_cli.model.decision import ReasonCode
 from ztauth_cli.model.documents import ActorRef, Delegation, Elevation, EntitySelector
 from ztauth_cli.model.globs import glob_match, matches_any
+from ztauth_cli.model.record import record
 
 __all__ = ["Coverage", "Grant", "OnBehalfOf"]
 
@@ -29,7 +29,7 @@ _RESOURCE, _WINDOW, _ACTION, _TRUST, _CONDITION, _CONSENT, _COVERED = range(1, 8
 ConditionCheck = Callable[[Elevation], tuple[bool, str]]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class Grant:
     """The elevation or delegation that covers a request."""
 
@@ -47,7 +47,7 @@ class Grant:
         return f"{self.kind}/{self.id}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class Coverage:
     """The outcome of step 4 for one actor: a grant, or why there is none."""
 

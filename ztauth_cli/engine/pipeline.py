@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -43,6 +43,7 @@ from ztauth_cli.engine.tokens import Keyring, VerifiedToken, act_of, actor_chain
 from ztauth_cli.engine.trust import TrustModel, TrustResult
 from ztauth_cli.errors import DocumentError
 from ztauth_cli.model.decision import Decision, ReasonCode, Step, TraceStep
+from ztauth_cli.model.record import record
 from ztauth_cli.model.span import Span
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ class _Denied(Exception):
         self.detail = detail
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _State:
     """What one evaluation has established so far."""
 
@@ -112,7 +113,7 @@ class _State:
     via: str | None = None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Pending:
     """A request that passed steps 1-5 and waits for its Cedar answer (step 6)."""
 

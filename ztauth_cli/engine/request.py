@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from ztauth_cli.model.record import record
 
 __all__ = [
     "TOKEN_KINDS",
@@ -39,7 +40,7 @@ class RequestProblem(ValueError):
     """Why a request is not a well-formed AuthZEN request (``invalid_request``)."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class Entity:
     """A request entity (subject, resource or principal): Cedar type, id and properties."""
 
@@ -57,7 +58,7 @@ class Entity:
         return uid_text(self.type, self.id)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class Hop:
     """An earlier hop of a delegation chain: its workload, scope and tokens.
 
@@ -73,7 +74,7 @@ class Hop:
     tokens: Mapping[str, str]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class Request:
     """One well-formed AuthZEN evaluation with its ZTAuth* ``authorization_model``."""
 

@@ -12,13 +12,13 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from ztauth_cli import jose
 from ztauth_cli.model.documents import Issuer
 from ztauth_cli.model.ledger import Ledger
+from ztauth_cli.model.record import record
 
 __all__ = [
     "Keyring",
@@ -34,7 +34,7 @@ __all__ = [
 _VERIFIED_CACHE_SIZE = 4096
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class VerifiedToken:
     """A token whose signature and times verified: its kind, issuer and claims."""
 

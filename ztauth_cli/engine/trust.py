@@ -11,13 +11,13 @@ workload, no older than ``max_age``); its trust level is the highest-ranked leve
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from ztauth_cli import jose
 from ztauth_cli.engine.tokens import VerifiedToken
 from ztauth_cli.model.documents import SecurityGroup, TrustLevel
 from ztauth_cli.model.globs import matches_any, revoked_by
+from ztauth_cli.model.record import record
 
 __all__ = ["TrustModel", "TrustResult", "matches"]
 
@@ -27,7 +27,7 @@ def matches(value: str, patterns: Sequence[str]) -> bool:
     return matches_any(value, patterns)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class TrustResult:
     """What the trust model says about one workload."""
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from ztauth_cli.errors import GitError
 # A plain walk up the folders, kept beside find_ledger_root: what only asks whether a ledger is
 # in a repository (eval, for its version) finds out without importing this wrapper.
 from ztauth_cli.ledger.load import find_repo_root
+from ztauth_cli.model.record import record
 
 __all__ = [
     "CommitInfo",
@@ -116,7 +116,7 @@ def _resolve_name(repo: Any, name: str) -> bytes | None:
     return None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class RevisionTree:
     """Files of one folder at one commit: ``path`` (relative to that folder) -> blob bytes."""
 
@@ -199,7 +199,7 @@ def relpath_in_repo(repo_root: Path, folder: Path) -> str:
 # (``open_repo``) and returns plain values; dulwich objects never leave this module.
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CommitInfo:
     """One commit, as plain values."""
 
@@ -220,7 +220,7 @@ class CommitInfo:
         return self.message.split("\n", 1)[0].strip()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class TagInfo:
     """A tag resolved to the commit it names; ``tagger``/``message`` only for annotated tags."""
 

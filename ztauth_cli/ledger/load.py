@@ -11,7 +11,7 @@ import os
 import posixpath
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +45,7 @@ from ztauth_cli.model import (
 )
 from ztauth_cli.model.documents import DEFAULT_REQUEST_ENTITIES
 from ztauth_cli.model.ids import parse_ztid
+from ztauth_cli.model.record import record
 
 if TYPE_CHECKING:
     from ztauth_cli.model.suites import AccessSnapshot, TestSuite
@@ -121,7 +122,7 @@ def find_repo_root(path: Path) -> Path | None:
     return None
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _FileSet:
     files: dict[str, bytes] = field(default_factory=dict)
     problems: list[DocumentError] = field(default_factory=list)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import Enum, unique
 from functools import total_ordering
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ztauth_cli.errors import GitError, UsageError, ZtauthError
 from ztauth_cli.ledger import git
 from ztauth_cli.ledger.load import find_ledger_root, read_revision_files, read_worktree_files
+from ztauth_cli.model.record import record
 
 if TYPE_CHECKING:
     from ztauth_cli.model import Ledger
@@ -63,7 +63,7 @@ class BumpPart(str, Enum):
 
 
 @total_ordering
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class SemVer:
     """A semantic version; ordering is semver precedence (build metadata ignored)."""
 
@@ -132,7 +132,7 @@ def parse_version_tag(name: str) -> SemVer | None:
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class VersionTag:
     """A version tag: its semver, the commit it names and when it was made."""
 
@@ -234,7 +234,7 @@ def is_dirty(root: Path) -> bool:
     return worktree != head
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CurrentVersion:
     """What ``describe_version`` computed, as parts (for JSON output)."""
 
@@ -363,7 +363,7 @@ def create_version_tag(
 Gate = Callable[[Path, str], "str | None"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class BumpResult:
     """The outcome of a bump: the new tag, or the reasons it was refused."""
 

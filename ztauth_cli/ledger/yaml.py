@@ -25,12 +25,13 @@ import math
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import yaml
 
 from ztauth_cli.errors import DocumentError
+from ztauth_cli.model.record import record
 from ztauth_cli.model.span import FieldSpans, Span
 
 __all__ = [
@@ -113,7 +114,7 @@ class _Positions:
         return self.key_nodes().get(key)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class SourceDocument:
     """One parsed document of a file, with the position of every node by its JSON path."""
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
+
+from ztauth_cli.model.record import record
 
 __all__ = ["Decision", "ReasonCode", "Step", "TraceStep"]
 
@@ -42,7 +43,7 @@ class Step(str, enum.Enum):
     POLICY = "policy"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class TraceStep:
     """One pipeline step: whether it passed, and why."""
 
@@ -63,7 +64,7 @@ class TraceStep:
         _set_children(self, children)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class Decision:
     """The outcome of evaluating one request. ``allowed`` is True only with code ``allowed``."""
 

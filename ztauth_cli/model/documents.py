@@ -7,11 +7,12 @@ never looks at YAML dicts again. Every document carries the :class:`Span` it was
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta
 from typing import Any
 
 from ztauth_cli.model.ids import Ztid
+from ztauth_cli.model.record import record
 from ztauth_cli.model.span import FieldSpans, Span
 
 __all__ = [
@@ -35,7 +36,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class RequestEntityRule:
     """What a request may say about entities of one Cedar type that the ledger does not define
     (``settings.request_entities``): their attributes, their parents. ``type`` ``*`` is every
@@ -53,7 +54,7 @@ class RequestEntityRule:
 DEFAULT_REQUEST_ENTITIES = (RequestEntityRule(type="*", attributes=True, parents=False),)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class Settings:
     """``settings:`` of the manifest."""
 
@@ -64,7 +65,7 @@ class Settings:
     request_entities: tuple[RequestEntityRule, ...] = DEFAULT_REQUEST_ENTITIES
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class LintConfig:
     """``lint:`` of the manifest: rule references (ids or names) as written, resolved by lint."""
 
@@ -73,7 +74,7 @@ class LintConfig:
     severity: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class Manifest:
     """``ztauth.yaml`` (kind: Ledger)."""
 
@@ -93,7 +94,7 @@ class Manifest:
     lint: LintConfig = field(default_factory=LintConfig)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class AttestationRequirement:
     """What a workload must prove to hold a trust level: a fresh attestation token."""
 
@@ -101,7 +102,7 @@ class AttestationRequirement:
     issuer: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class TrustLevel:
     """An assurance tier; ranks are unique and higher means more trusted."""
 
@@ -113,7 +114,7 @@ class TrustLevel:
     attestation: AttestationRequirement | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class SecurityGroup:
     """Workloads grouped under one trust level; ``revoked`` always wins over ``members``."""
 
@@ -126,7 +127,7 @@ class SecurityGroup:
     revoked: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class ActorRef:
     """Who acts: a security group or one workload id (exactly one of the two is set)."""
 
@@ -137,7 +138,7 @@ class ActorRef:
         return f"group:{self.group}" if self.group is not None else f"workload:{self.workload}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class EntitySelector:
     """Selects entities by Cedar type and, optionally, by ids or globs (empty = any id)."""
 
@@ -145,7 +146,7 @@ class EntitySelector:
     ids: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class Elevation:
     """A workload may operate inside another identity's authorization context."""
 
@@ -162,7 +163,7 @@ class Elevation:
     condition: str | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class Delegation:
     """A subject grants a scope to another identity, with consent."""
 
@@ -181,7 +182,7 @@ class Delegation:
     max_depth: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class Issuer:
     """Who may sign which tokens."""
 
@@ -195,7 +196,7 @@ class Issuer:
     issues: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class KeySet:
     """A ``keys/**/*.jwks.json`` file: the raw JWK objects, as the JWKS format defines them."""
 
@@ -205,7 +206,7 @@ class KeySet:
     text: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class PolicyFile:
     """A ``policies/**/*.cedar`` file. Cedar parsing happens in ``engine/cedar.py``."""
 
@@ -213,7 +214,7 @@ class PolicyFile:
     text: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class EntityFile:
     """An ``entities/**/*.json|yaml`` file holding Cedar entities in Cedar's JSON form."""
 
@@ -222,7 +223,7 @@ class EntityFile:
     entities: tuple[dict[str, Any], ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class Suppression:
     """An inline ``ztauth: ignore ZT101 -- reason`` comment."""
 

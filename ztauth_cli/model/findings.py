@@ -8,8 +8,8 @@ GitHub annotations, Markdown) renders: lint turns rule hits into :class:`Finding
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
+from ztauth_cli.model.record import record
 from ztauth_cli.model.span import Span
 
 __all__ = ["CheckReport", "CheckResult", "Finding", "RuleDoc", "Severity"]
@@ -24,7 +24,7 @@ class Severity(str, enum.Enum):
     NOTE = "note"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class Finding:
     """One problem found at one place.
 
@@ -40,7 +40,7 @@ class Finding:
     suppressed: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CheckResult:
     """A generic test-case row (JUnit ``testcase``): one check under a group, passed or not."""
 
@@ -54,7 +54,7 @@ class CheckResult:
     duration: float | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class RuleDoc:
     """The documentation of one rule, as shown by ``--explain`` and embedded in SARIF."""
 
@@ -65,7 +65,7 @@ class RuleDoc:
     name: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CheckReport:
     """Everything one run reports: rows, findings and the docs of the rules they cite."""
 

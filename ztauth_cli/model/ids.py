@@ -7,8 +7,9 @@ a port, userinfo or percent-encoding is an error, not something to lower-case or
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import NewType
+
+from ztauth_cli.model.record import record
 
 __all__ = [
     "Kid",
@@ -34,7 +35,7 @@ _ZONE_MIN = 100_000_000_000
 _ZONE_MAX = 999_999_999_999
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class ZtidParts:
     """A parsed ZTID ``ztauth://<domain>/<zone>/<path>``."""
 

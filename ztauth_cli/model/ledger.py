@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ztauth_cli.errors import DocumentError
@@ -18,6 +17,7 @@ from ztauth_cli.model.documents import (
     Suppression,
     TrustLevel,
 )
+from ztauth_cli.model.record import record
 
 if TYPE_CHECKING:
     from ztauth_cli.model.suites import AccessSnapshot, TestSuite
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["Ledger", "LedgerFile"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class LedgerFile:
     """One file of the ledger as read, byte for byte (signing hashes these bytes)."""
 
@@ -33,7 +33,7 @@ class LedgerFile:
     data: bytes
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class Ledger:
     """Every document of a ledger, typed.
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+
+from ztauth_cli.model.record import record
 
 __all__ = ["FieldSpans", "Span"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class Span:
     """Where a document or node comes from: ledger-relative POSIX path, 1-based line/column."""
 

@@ -6,16 +6,17 @@ imports this module; the loader builds them only when a ledger's suites are aske
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import datetime, timedelta
 from typing import Any
 
+from ztauth_cli.model.record import record
 from ztauth_cli.model.span import FieldSpans, Span
 
 __all__ = ["AccessSnapshot", "Expectation", "TestCase", "TestSuite", "TokenSpec"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class TokenSpec:
     """A token a test suite mints at run time (never a committed private key)."""
 
@@ -29,7 +30,7 @@ class TokenSpec:
     audience: str | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class Expectation:
     """What a test case expects of the decision."""
 
@@ -39,7 +40,7 @@ class Expectation:
     policies: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class TestCase:
     """One scenario: a request (suite defaults already merged) and its expectation."""
 
@@ -52,7 +53,7 @@ class TestCase:
     expect: Expectation
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class TestSuite:
     """``kind: TestSuite``: cases sharing a clock, minted tokens and request defaults."""
 
@@ -67,7 +68,7 @@ class TestSuite:
     cases: tuple[TestCase, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class AccessSnapshot:
     """``kind: AccessSnapshot`` (under ``tests/``): the access the ledger grants, locked in.
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from ztauth_cli import jose
 from ztauth_cli.errors import DocumentError, UsageError
 from ztauth_cli.model import Ledger, Span
+from ztauth_cli.model.record import record
 
 __all__ = [
     "NO_PIN",
@@ -34,7 +35,7 @@ __all__ = [
 SIGNING_ALGORITHMS: tuple[str, ...] = ("EdDSA", "ES256", "RS256", "PS256")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class SigningKey:
     """A loaded private key ready to sign: algorithm, key id and public JWK."""
 
@@ -152,7 +153,7 @@ def load_jwks_file(path: Path) -> tuple[dict[str, Any], ...]:
     return tuple(keys)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class SignerPin:
     """The signature gate pinned from outside the ledger (DESIGN.md, threat model).
 
@@ -211,7 +212,7 @@ def load_pinned_signers(path: Path) -> tuple[dict[str, Any], ...]:
     return keys
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class SignerKeys:
     """The public keys trusted to sign a ledger, where they came from, and refused keys."""
 
