@@ -9,6 +9,8 @@ import pytest
 from ztauth_cli.engine import cedar as cedar_module
 from ztauth_cli.engine.cedar import (
     CedarEngine,
+    CedarOutcome,
+    CedarPolicy,
     check_schema,
     format_cedar,
     parse_policy_files,
@@ -378,16 +380,19 @@ def test_a_head_only_cedar_can_read_is_left_to_cedar(text: str) -> None:
     assert cedar_module.engine_policies([_file(text)]) is None
 
 
-def test_cedar_numbers_are_translated_back_to_the_policies_ids() -> None:
-    # Cedar answers by position in the one parsed text; the user reads @ids, in reasons and
-    # in errors alike, and an erroring forbid still denies.
+def _reads_and_a_broken_forbid() -> tuple[CedarPolicy, ...]:
     text = (
         '@id("reads")\npermit (principal, action == Action::"read", resource);\n'
         '@id("broken-forbid")\nforbid (principal, action, resource) when { resource.missing };\n'
     )
-    quick = cedar_module.engine_policies([_file(text)])
-    assert quick is not None
-    engine = CedarEngine(quick, [{"uid": {"type": "Doc", "id": "d"}, "attrs": {}, "parents": []}])
+    policies = cedar_module.engine_policies([_file(text)])
+    assert policies is not None
+    return policies
+
+
+def _read_by_alice(policies: tuple[CedarPolicy, ...]) -> CedarOutcome:
+    document = {"uid": {"type": "Doc", "id": "d"}, "attrs": {}, "parents": []}
+    engine = CedarEngine(policies, [document])
     request = {
         "principal": 'User::"alice"',
         "action": 'Action::"read"',
@@ -395,6 +400,14 @@ def test_cedar_numbers_are_translated_back_to_the_policies_ids() -> None:
         "context": {},
     }
     (outcome,) = engine.authorize_batch([request], engine.entities)
+    return outcome
+
+
+def test_cedar_numbers_are_translated_back_to_the_policies_ids() -> None:
+    # Cedar answers by position in the one parsed text; the user reads @ids, in reasons and
+    # in errors alike, and an erroring forbid still denies.
+    quick = _reads_and_a_broken_forbid()
+    outcome = _read_by_alice(quick)
     assert outcome.allowed is False
     assert outcome.determining == ("reads",)
     assert outcome.errored_forbids == ("broken-forbid",)
@@ -405,20 +418,8 @@ def test_attack_a_forbid_misread_as_permit_still_denies_when_it_errors() -> None
     # Whether an erroring policy may be skipped rests on its effect. Should the ledger's
     # reading of a head ever call a forbid a permit, the engine still asks Cedar's own parse,
     # so the erroring forbid denies instead of being skipped.
-    text = (
-        '@id("reads")\npermit (principal, action == Action::"read", resource);\n'
-        '@id("broken-forbid")\nforbid (principal, action, resource) when { resource.missing };\n'
-    )
-    quick = cedar_module.engine_policies([_file(text)])
-    assert quick is not None
+    quick = _reads_and_a_broken_forbid()
     misread = (quick[0], dataclasses.replace(quick[1], effect="permit"))
-    engine = CedarEngine(misread, [{"uid": {"type": "Doc", "id": "d"}, "attrs": {}, "parents": []}])
-    request = {
-        "principal": 'User::"alice"',
-        "action": 'Action::"read"',
-        "resource": 'Doc::"d"',
-        "context": {},
-    }
-    (outcome,) = engine.authorize_batch([request], engine.entities)
+    outcome = _read_by_alice(misread)
     assert outcome.allowed is False
     assert outcome.errored_forbids == ("broken-forbid",)
