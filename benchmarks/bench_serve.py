@@ -12,8 +12,9 @@ On the same plain AuthZEN requests of sample-ledger/ (the seeded mix of bench_ev
   the CLI's batch path (256 requests per Cedar call), the ceiling a PDP answering one request
   per HTTP exchange is compared with.
 
-The clients run on the same machine as the server and compete with it for the CPU: the
-figures are a floor for a server with a machine of its own.
+It needs the ``serve`` extra and httpx (the ``test`` extra has both). The clients run on the
+same machine as the server and compete with it for the CPU: the figures are a floor for a
+server with a machine of its own.
 """
 
 from __future__ import annotations
@@ -33,7 +34,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx
+try:
+    import httpx
+    import starlette  # noqa: F401 - the server's own stack, checked before it is started
+    import uvicorn  # noqa: F401
+except ImportError as missing:
+    # Not a dependency of a plain install: say what to install rather than a traceback.
+    sys.exit(
+        f"bench_serve.py needs {missing.name}: pip install 'ztauth[serve]' httpx "
+        "(or the project's test extra, which has both)"
+    )
 
 from benchmarks.bench_eval import AT, SAMPLE, plain_requests
 from ztauth_cli.cli.eval_cmd import run_eval
