@@ -15,6 +15,7 @@ to the same client code as one served over HTTP.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -81,7 +82,6 @@ class _Unusual(Exception):
 
 _ESCAPE = json.encoder.encode_basestring  # the C escaper where CPython has it
 _LITERALS = {True: "true", False: "false"}
-_FINITE = (float("-inf"), float("inf"))
 
 
 def _indented(value: Any, parts: list[str], newline: str) -> None:
@@ -122,7 +122,7 @@ def _indented(value: Any, parts: list[str], newline: str) -> None:
         parts.append(int.__repr__(value))
     elif value is None:
         parts.append("null")
-    elif kind is float and _FINITE[0] < value < _FINITE[1]:
+    elif kind is float and math.isfinite(value):
         parts.append(float.__repr__(value))
     elif isinstance(value, str):  # a str enum member: json.dumps writes its text
         parts.append(_ESCAPE(value))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, TextIO
 
 from ztauth_cli import __version__
 from ztauth_cli.model.findings import CheckReport, Finding, RuleDoc, Severity
 from ztauth_cli.report._common import sorted_findings
+from ztauth_cli.report.envelope import json_text
 
 __all__ = ["SARIF_SCHEMA", "SARIF_VERSION", "render", "to_sarif"]
 
@@ -89,4 +89,4 @@ def to_sarif(report: CheckReport) -> dict[str, Any]:
 
 def render(report: CheckReport, out: TextIO) -> None:
     """Write the SARIF log as indented JSON."""
-    out.write(json.dumps(to_sarif(report), indent=2, ensure_ascii=False) + "\n")
+    out.write(json_text(to_sarif(report)))
